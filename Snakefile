@@ -1,0 +1,40 @@
+# pwm-bench: one DAG for every experiment in the config.
+#   snakemake --cores all                                   (the embedded default, config.yaml)
+#   snakemake --configfile workflow/configs/<paper>.yaml    (paper scale)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# --configfile replaces the embedded default instead of being merged into it, so a paper config
+# never inherits the default's experiments.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+localrules:
+    all,
+    collect,
+    aggregate,
+    figures,
+
+
+rule all:
+    input:
+        lambda wc: [t for exp in config["experiments"] for t in experiment_targets(exp)],
+
+
+include: "workflow/rules/algorithms.smk"
+include: "workflow/rules/analysis.smk"
+
+# Names are checked once every rule exists: an algorithm is allowed iff it has a train_ rule.
+from pwm.workflow_config import check_experiments
+
+check_experiments(config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")])

@@ -1,0 +1,13 @@
+"""Soft Actor-Critic (stable-baselines3) as a single-task expert baseline."""
+from stable_baselines3 import SAC
+
+from baselines.sb3 import train_sb3
+from pwm.run import Run
+
+DEFAULTS = dict(learning_rate=3e-4, batch_size=256, gamma=0.99, tau=0.005, learning_starts=1000)
+
+
+def train(run: Run) -> None:
+    # A buffer larger than the budget only costs memory and checkpoint size.
+    defaults = {**DEFAULTS, "buffer_size": min(run.settings.steps, 1_000_000)}
+    train_sb3(run, SAC, defaults)

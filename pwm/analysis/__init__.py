@@ -1,0 +1,1 @@
+"""From run outputs to paper numbers: the tidy scores table, normalisation, rliable aggregates, figures."""

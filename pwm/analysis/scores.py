@@ -1,0 +1,101 @@
+"""The tidy scores table: one row per (algo, task, seed, step), the only input of aggregation.
+
+Collecting every run's eval.csv into one table (instead of aggregating from run directories)
+means published results can be imported into the same table and treated identically.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pwm import atomic
+from pwm.run import EVAL_COLUMNS
+
+SCORE_COLUMNS = EVAL_COLUMNS
+
+
+def read_scores(paths: list[str | Path]) -> pd.DataFrame:
+    """Read and concatenate eval.csv/scores.csv files, checking their columns."""
+    if not paths:
+        raise ValueError("no score files given")
+    frames = []
+    for path in paths:
+        frame = pd.read_csv(path)
+        missing = [c for c in SCORE_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing}; expected {SCORE_COLUMNS}")
+        if frame.empty:
+            raise ValueError(f"{path}: no rows")
+        frames.append(frame[SCORE_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def collect(run_files: list[str | Path], out: str | Path) -> pd.DataFrame:
+    scores = read_scores(run_files).sort_values(["algo", "task", "seed", "step"], kind="stable")
+    duplicated = scores.duplicated(["algo", "task", "seed", "step"])
+    if duplicated.any():
+        raise ValueError(f"duplicate (algo, task, seed, step) rows, e.g.\n{scores[duplicated].head()}")
+    atomic.write_csv(out, scores)
+    return scores
+
+
+def normalized_score(task: str, episode_reward, episode_success):
+    """TD-MPC2's multitask normalisation: dm_control return / 1000, success-based tasks their success.
+
+    Tasks outside the registry (imported published results) follow TD-MPC2's naming:
+    ``mw-*`` is Meta-World (success), anything else a 1000-return dm_control-style task.
+    """
+    from pwm.envs.registry import _REGISTRY, _ensure_loaded
+
+    _ensure_loaded()
+    spec = _REGISTRY.get(task)
+    by_success = spec.score == "success" if spec else task.startswith("mw-")
+    if by_success:
+        return np.asarray(episode_success, dtype=float)
+    max_return = spec.max_return if spec else 1000.0
+    return np.asarray(episode_reward, dtype=float) / max_return
+
+
+def add_normalized(scores: pd.DataFrame) -> pd.DataFrame:
+    scores = scores.copy()
+    scores["score"] = np.nan
+    for task, rows in scores.groupby("task").groups.items():
+        subset = scores.loc[rows]
+        scores.loc[rows, "score"] = normalized_score(task, subset["episode_reward"], subset["episode_success"])
+    return scores
+
+
+def final_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each run's score at its last evaluation (the paper's multitask rule)."""
+    last = scores.sort_values("step").groupby(["algo", "task", "seed"], as_index=False).tail(1)
+    return last.reset_index(drop=True)
+
+
+def score_matrices(final: pd.DataFrame, column: str = "score") -> tuple[dict[str, np.ndarray], list[str]]:
+    """{algo: array (runs, tasks)} in rliable's layout, with one task order for every algorithm.
+
+    Every algorithm must have the same seeds on each of its tasks; a missing run would otherwise
+    silently shrink a task's weight, so it is an error naming the missing runs.
+    """
+    if final.empty:
+        raise ValueError("no scores to aggregate")
+    if final[column].isna().any():
+        bad = final[final[column].isna()][["algo", "task", "seed"]]
+        raise ValueError(f"NaN scores for runs:\n{bad.to_string(index=False)}")
+    tasks = sorted(final["task"].unique())
+    matrices = {}
+    for algo, rows in final.groupby("algo"):
+        table = rows.pivot(index="seed", columns="task", values=column)
+        missing_tasks = [t for t in tasks if t not in table.columns]
+        if missing_tasks:
+            raise ValueError(f"algorithm {algo!r} has no runs for tasks {missing_tasks}; "
+                             f"every algorithm needs every task ({tasks})")
+        table = table[tasks]
+        if table.isna().any().any():
+            holes = [(t, s) for t in tasks for s in table.index if pd.isna(table.loc[s, t])]
+            raise ValueError(f"algorithm {algo!r}: seeds differ across tasks; missing (task, seed) "
+                             f"runs: {holes}")
+        matrices[algo] = table.to_numpy(dtype=float)
+    return matrices, tasks

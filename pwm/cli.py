@@ -1,0 +1,137 @@
+"""`pwm-bench`: every job of the workflow, callable by hand.
+
+Snakemake rules are thin calls of these sub-commands, so any single job (one training run, one
+aggregation) can be rerun or debugged without Snakemake.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _parse_overrides(items: list[str]) -> dict:
+    from omegaconf import OmegaConf
+
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--set expects key=value, got {item!r}")
+    return OmegaConf.to_container(OmegaConf.from_dotlist(items), resolve=True)
+
+
+def cmd_train(args) -> None:
+    from pwm import algorithms
+    from pwm.run import Run, RunSettings
+
+    hparams = json.loads(args.hparams) if args.hparams else {}
+    if not isinstance(hparams, dict):
+        raise SystemExit(f"--hparams must be a JSON object, got {args.hparams!r}")
+    hparams.update(_parse_overrides(args.set))
+    module = algorithms.load(args.algo)
+    settings = RunSettings(algo=args.algo, task=args.task, seed=args.seed, out_dir=args.out,
+                           steps=args.steps, eval_every=args.eval_every,
+                           eval_episodes=args.eval_episodes, device=args.device,
+                           threads=args.threads, hparams=hparams)
+    module.train(Run(settings))
+
+
+def cmd_tasks(args) -> None:
+    from pwm.envs import get_spec, make, task_names
+
+    names = task_names()
+    print(f"{'task':34s} {'family':18s} {'domain':14s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s}")
+    for name in names:
+        spec = get_spec(name)
+        env = make(name, 0)
+        print(f"{name:34s} {spec.family:18s} {spec.domain:14s} {env.observation_space.shape[0]:4d} "
+              f"{env.action_space.shape[0]:4d} {spec.episode_length:6d} {spec.action_repeat:6d}", flush=True)
+        env.close()
+
+
+def cmd_collect(args) -> None:
+    from pwm.analysis.scores import collect
+
+    scores = collect(args.files, args.out)
+    print(f"collected {len(scores)} rows from {len(args.files)} files -> {args.out}")
+
+
+def cmd_aggregate(args) -> None:
+    from pwm.analysis.aggregate import aggregate
+
+    aggregates, _ = aggregate(args.scores, args.out_dir, group=args.group, reps=args.reps,
+                              seed=args.seed, confidence=args.confidence)
+    print(aggregates.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def cmd_figures(args) -> None:
+    import pandas as pd
+
+    from pwm.analysis import figures
+    from pwm.analysis.scores import read_scores
+
+    out = Path(args.out_dir)
+    written = figures.plot_aggregates(pd.read_csv(args.aggregates), pd.read_csv(args.profiles),
+                                      out / "aggregates")
+    written += figures.plot_curves(read_scores(args.scores), out / "curves")
+    print("wrote " + ", ".join(map(str, written)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pwm-bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train one algorithm on one task with one seed")
+    p.add_argument("--algo", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="run directory (eval.csv, checkpoint.pt, ...)")
+    p.add_argument("--steps", type=int, required=True, help="training budget in environment steps")
+    p.add_argument("--eval-every", type=int, required=True)
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (Snakemake: the rule's threads)")
+    p.add_argument("--hparams", help="algorithm hyperparameters as a JSON object")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one hyperparameter (dotted keys allowed), repeatable")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("tasks", help="list every task with its dimensions")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("collect", help="eval.csv files -> one tidy scores.csv")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("aggregate", help="scores.csv -> aggregates.csv, profiles.csv (rliable)")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--group", default="all", help="label of this aggregate (e.g. the experiment)")
+    p.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--confidence", type=float, default=0.95)
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("figures", help="aggregate and learning-curve figures (PDF and PNG)")
+    p.add_argument("--scores", nargs="+", required=True)
+    p.add_argument("--aggregates", required=True)
+    p.add_argument("--profiles", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_figures)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ValueError as err:
+        print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

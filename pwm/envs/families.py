@@ -1,0 +1,14 @@
+"""Imports each task family once so that it registers its tasks (see registry._ensure_loaded)."""
+import logging
+
+# dm_control logs through absl at import time, and absl calls logging.basicConfig() when the root
+# logger has no handler; inside Snakemake that duplicates every workflow message. Importing a
+# library must not configure its host's logging, so any root handler added here is removed.
+_root_handlers = list(logging.root.handlers)
+
+from pwm.envs.dm_control import register_stock_tasks  # noqa: E402
+
+register_stock_tasks()
+
+for _handler in set(logging.root.handlers) - set(_root_handlers):
+    logging.root.removeHandler(_handler)

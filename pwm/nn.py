@@ -1,0 +1,165 @@
+"""Layers of the TD-MPC2 world model, laid out so their state-dict names match TD-MPC2's files.
+
+* ``NormedLinear`` is a Linear that owns its LayerNorm as ``.ln`` (names ``weight, bias,
+  ln.weight, ln.bias``), then applies Mish (or SimNorm on the last layer of encoder/dynamics).
+* ``mlp`` numbers only the Linear layers (``0, 1, 2``), as TD-MPC2's Sequential does.
+* ``StackedMLP`` holds an ensemble of identical MLPs as stacked ``[members, ...]`` tensors and runs
+  all members with batched matmuls (no Python loop over members), so the Q ensemble costs a few
+  large GEMMs instead of ``num_q`` small ones.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SimNorm(nn.Module):
+    """Softmax within consecutive groups of ``dim`` features: keeps latents on a product of simplices."""
+
+    def __init__(self, dim: int = 8):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        return F.softmax(x.view(*shape[:-1], -1, self.dim), dim=-1).view(shape)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class NormedLinear(nn.Linear):
+    """Linear -> (dropout) -> LayerNorm -> activation (Mish unless ``act`` is given)."""
+
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.0, act: nn.Module | None = None):
+        super().__init__(in_features, out_features)
+        self.ln = nn.LayerNorm(out_features)
+        self.act = act if act is not None else nn.Mish()
+        self.dropout = nn.Dropout(dropout) if dropout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = super().forward(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.act(self.ln(x))
+
+
+def mlp(in_dim: int, hidden: list[int], out_dim: int, act: nn.Module | None = None, dropout: float = 0.0) -> nn.Sequential:
+    """NormedLinear hidden layers, then a plain Linear head, or a NormedLinear with ``act`` (e.g. SimNorm).
+
+    Only the first hidden layer gets dropout, as in TD-MPC2."""
+    dims = [in_dim, *hidden]
+    layers = [NormedLinear(dims[i], dims[i + 1], dropout=dropout if i == 0 else 0.0) for i in range(len(hidden))]
+    layers.append(NormedLinear(dims[-1], out_dim, act=act) if act is not None else nn.Linear(dims[-1], out_dim))
+    return nn.Sequential(*layers)
+
+
+def init_weights(module: nn.Module) -> None:
+    """TD-MPC2's initialisation: trunc-normal(0.02) Linear weights, zero biases, U(±0.02) embeddings."""
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.uniform_(module.weight, -0.02, 0.02)
+
+
+class _StackedLayerNorm(nn.Module):
+    """Holder for stacked LayerNorm affine tensors so they are named ``<layer>.ln.weight/bias``."""
+
+
+class StackedMLP(nn.Module):
+    """``members`` MLPs of the ``mlp`` shape (NormedLinear hidden layers, Linear head) as stacked tensors.
+
+    Tensors are named ``<layer>.weight [members, out, in]``, ``<layer>.bias [members, out]`` and, for
+    hidden layers, ``<layer>.ln.weight/bias [members, out]``, i.e. exactly TD-MPC2's
+    ``_Qs.params.*`` layout. The state dict additionally carries tensordict's non-tensor
+    ``__batch_size`` (``torch.Size([members])``) and ``__device`` (``None``) entries so files
+    round-trip with the reference implementation; they are checked and dropped on load.
+
+    ``trainable=False`` stores buffers instead of parameters (used for the EMA target copy).
+    """
+
+    def __init__(self, members: int, in_dim: int, hidden: list[int], out_dim: int, trainable: bool = True):
+        super().__init__()
+        self.members = members
+        dims = [in_dim, *hidden, out_dim]
+        for i in range(len(dims) - 1):
+            layer = nn.Module()
+            self._add(layer, "weight", torch.empty(members, dims[i + 1], dims[i]), trainable)
+            self._add(layer, "bias", torch.zeros(members, dims[i + 1]), trainable)
+            if i < len(dims) - 2:
+                layer.ln = _StackedLayerNorm()
+                self._add(layer.ln, "weight", torch.ones(members, dims[i + 1]), trainable)
+                self._add(layer.ln, "bias", torch.zeros(members, dims[i + 1]), trainable)
+            self.add_module(str(i), layer)
+        self.num_layers = len(dims) - 1
+        self._register_state_dict_hook(StackedMLP._add_tensordict_entries)
+
+    @staticmethod
+    def _add(owner: nn.Module, name: str, value: torch.Tensor, trainable: bool) -> None:
+        if trainable:
+            owner.register_parameter(name, nn.Parameter(value))
+        else:
+            owner.register_buffer(name, value)
+
+    def layers(self):
+        return [getattr(self, str(i)) for i in range(self.num_layers)]
+
+    def reset_parameters(self) -> None:
+        """Trunc-normal(0.02) for every member's weights, zero biases, unit LayerNorm scales."""
+        with torch.no_grad():
+            for layer in self.layers():
+                nn.init.trunc_normal_(layer.weight, std=0.02)
+                layer.bias.zero_()
+                if hasattr(layer, "ln"):
+                    layer.ln.weight.fill_(1.0)
+                    layer.ln.bias.zero_()
+
+    @staticmethod
+    def _add_tensordict_entries(module, state_dict, prefix, local_metadata):
+        state_dict[prefix + "__batch_size"] = torch.Size([module.members])
+        state_dict[prefix + "__device"] = None
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        for name in ("__batch_size", "__device"):
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            value = state_dict.pop(key)
+            if name == "__batch_size" and tuple(value) != (self.members,):
+                error_msgs.append(f"{key}: expected torch.Size([{self.members}]), found {value}")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+
+    def forward(self, x: torch.Tensor, dropout: float = 0.0, detach: bool = False) -> torch.Tensor:
+        """Run every member on the same input ``x [..., in]`` -> ``[members, ..., out]``.
+
+        ``dropout`` is applied after the first Linear (independent masks per member);
+        ``detach`` uses the weights without gradient (same storage).
+        """
+        lead = x.shape[:-1]
+        h = x.reshape(-1, x.shape[-1])
+        layers = self.layers()
+        for i, layer in enumerate(layers):
+            w, b = layer.weight, layer.bias
+            if detach:
+                w, b = w.detach(), b.detach()
+            if i == 0:
+                # One GEMM for all members: [N, in] @ [in, members*out] -> [members, N, out].
+                out = w.shape[1]
+                h = F.linear(h, w.reshape(-1, w.shape[-1]), b.reshape(-1))
+                h = h.view(h.shape[0], self.members, out).transpose(0, 1)
+            else:
+                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if i < len(layers) - 1:
+                if i == 0 and dropout > 0:
+                    h = F.dropout(h, dropout, training=True)
+                g, beta = layer.ln.weight, layer.ln.bias
+                if detach:
+                    g, beta = g.detach(), beta.detach()
+                h = F.layer_norm(h, h.shape[-1:])
+                h = F.mish(torch.addcmul(beta.unsqueeze(1), h, g.unsqueeze(1)))
+        return h.reshape(self.members, *lead, h.shape[-1])

@@ -1,0 +1,164 @@
+"""One training run: its settings, its directory, its evaluation log, checkpoint and progress.
+
+Every algorithm trains through a ``Run`` so that all of them produce the same files
+(``eval.csv``, ``progress.csv``, ``checkpoint.pt``, ``config.yaml``), evaluate on the same schedule
+with the same protocol, and resume the same way. An algorithm only decides *what* goes into its
+checkpoint payload and *when* it has taken a step.
+
+Files in ``out_dir``:
+- ``eval.csv``: the final evaluation table, written once, atomically, when the run completes.
+  Snakemake treats it as the run's output, so its presence means "done".
+- ``progress.csv``: the evaluations so far, rewritten atomically after each one (for watching).
+- ``checkpoint.pt``: the latest resumable state, including the evaluation rows so far.
+- ``config.yaml``: the resolved run settings.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from pwm import atomic
+from pwm.envs import get_spec
+from pwm.evaluate import Policy, evaluate
+
+EVAL_COLUMNS = ["algo", "task", "seed", "step", "env_steps", "wall_time_s",
+                "episode_reward", "episode_success"]
+CHECKPOINT_FORMAT = "pwm-bench-run/1"
+EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training episodes
+
+
+@dataclass
+class RunSettings:
+    algo: str
+    task: str
+    seed: int
+    out_dir: str
+    steps: int  # training budget in agent (environment) steps
+    eval_every: int
+    eval_episodes: int = 10
+    device: str = "cpu"
+    threads: int = 1
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for key in ("seed", "steps", "eval_every", "eval_episodes", "threads"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{key} must be an integer, got {value!r}")
+        for key in ("steps", "eval_every", "eval_episodes", "threads"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        get_spec(self.task)  # raises with close matches for an unknown task
+
+
+def log(message: str) -> None:
+    """A plain, flushed line: logs are read with `tail -f` while jobs run."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Run:
+    def __init__(self, settings: RunSettings):
+        self.settings = settings
+        self.dir = Path(settings.out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.spec = get_spec(settings.task)
+        self.rows: list[dict] = []
+        self.elapsed_before = 0.0  # wall time spent in earlier (killed) attempts
+        self._start = time.time()
+        self._last_progress = (time.time(), 0)
+        torch.set_num_threads(settings.threads)
+        if settings.device.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"device {settings.device!r} requested but CUDA is not available")
+        atomic.write_text(self.dir / "config.yaml", yaml.safe_dump(asdict(settings), sort_keys=False))
+
+    # ---- paths -------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.dir / "checkpoint.pt"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.dir / "eval.csv"
+
+    # ---- schedule ----------------------------------------------------------------------------
+    def eval_steps(self) -> list[int]:
+        """0 (the untrained policy), every ``eval_every`` steps, and the final step."""
+        s = self.settings
+        return sorted(set(range(0, s.steps, s.eval_every)) | {s.steps})
+
+    def next_eval_step(self) -> int | None:
+        done = {r["step"] for r in self.rows}
+        return next((t for t in self.eval_steps() if t not in done), None)
+
+    def wall_time(self) -> float:
+        return self.elapsed_before + time.time() - self._start
+
+    # ---- evaluation and progress ---------------------------------------------------------------
+    def evaluate(self, policy: Policy, step: int, env_steps: int | None = None) -> dict:
+        s = self.settings
+        result = evaluate(policy, s.task, episodes=s.eval_episodes, seed=s.seed + EVAL_SEED_OFFSET)
+        row = dict(algo=s.algo, task=s.task, seed=s.seed, step=int(step),
+                   env_steps=int(step if env_steps is None else env_steps),
+                   wall_time_s=round(self.wall_time(), 3),
+                   episode_reward=result.episode_reward, episode_success=result.episode_success)
+        self.rows.append(row)
+        atomic.write_csv(self.dir / "progress.csv", pd.DataFrame(self.rows, columns=EVAL_COLUMNS))
+        log(f"[eval] step {step}/{s.steps} episode_reward={result.episode_reward:.1f} "
+            f"episode_success={result.episode_success:.2f} (over {s.eval_episodes} episodes)")
+        return row
+
+    def progress(self, step: int, train_return: float | None = None) -> None:
+        now = time.time()
+        t0, s0 = self._last_progress
+        rate = (step - s0) / max(now - t0, 1e-9)
+        self._last_progress = (now, step)
+        remaining = self.settings.steps - step
+        eta = remaining / rate if rate > 0 else float("nan")
+        ret = "n/a" if train_return is None or not np.isfinite(train_return) else f"{train_return:.1f}"
+        log(f"[progress] step {step}/{self.settings.steps} ({100 * step / self.settings.steps:.0f}%) "
+            f"train_return={ret} rate={rate:.1f} steps/s eta={eta / 60:.1f} min")
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def save_checkpoint(self, step: int, payload: dict) -> None:
+        atomic.torch_save(self.checkpoint_path, {
+            "format": CHECKPOINT_FORMAT, "settings": asdict(self.settings), "step": int(step),
+            "eval_rows": self.rows, "wall_time_s": self.wall_time(), "payload": payload,
+        })
+
+    def load_checkpoint(self) -> dict | None:
+        """The payload of the last checkpoint (and restore eval rows), or None to start fresh."""
+        if not self.checkpoint_path.exists():
+            return None
+        ckpt = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        if ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{self.checkpoint_path}: not a pwm-bench run checkpoint "
+                             f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+        old = {k: ckpt["settings"][k] for k in ("algo", "task", "seed")}
+        new = {k: getattr(self.settings, k) for k in ("algo", "task", "seed")}
+        if old != new:
+            raise ValueError(f"{self.checkpoint_path} belongs to run {old}, not {new}; "
+                             "delete it or choose another output directory")
+        self.rows = list(ckpt["eval_rows"])
+        self.elapsed_before = float(ckpt["wall_time_s"])
+        log(f"resuming from {self.checkpoint_path} at step {ckpt['step']} "
+            f"({len(self.rows)} evaluations already done)")
+        return ckpt["payload"]
+
+    def finish(self) -> Path:
+        frame = pd.DataFrame(self.rows, columns=EVAL_COLUMNS).sort_values("step")
+        atomic.write_csv(self.eval_path, frame)
+        log(f"done: {len(frame)} evaluations, final episode_reward="
+            f"{frame['episode_reward'].iloc[-1]:.1f}, wall time {self.wall_time() / 60:.1f} min "
+            f"-> {self.eval_path}")
+        sys.stdout.flush()
+        return self.eval_path

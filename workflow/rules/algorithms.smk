@@ -1,0 +1,49 @@
+# One rule per algorithm. Each is a thin call of `pwm-bench train`; the run directory holds
+# eval.csv (the output), log.txt, checkpoint.pt (resume) and config.yaml.
+# To add a baseline: write baselines/<name>.py with train(run), copy a rule below as
+# train_<name>, and list <name> under an experiment's `algorithms`.
+
+
+rule train_sac:
+    output:
+        run_path("sac", "eval.csv"),
+    log:
+        run_path("sac", "log.txt"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=24 * 60,
+    params:
+        args=lambda wc: train_args(wc, "sac"),
+    shell:
+        "pwm-bench train --algo sac {params.args} --threads {threads} >> {log} 2>&1"
+
+
+rule train_ppo:
+    output:
+        run_path("ppo", "eval.csv"),
+    log:
+        run_path("ppo", "log.txt"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=12 * 60,
+    params:
+        args=lambda wc: train_args(wc, "ppo"),
+    shell:
+        "pwm-bench train --algo ppo {params.args} --threads {threads} >> {log} 2>&1"
+
+
+rule train_random_policy:
+    output:
+        run_path("random_policy", "eval.csv"),
+    log:
+        run_path("random_policy", "log.txt"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        args=lambda wc: train_args(wc, "random_policy"),
+    shell:
+        "pwm-bench train --algo random_policy {params.args} --threads {threads} >> {log} 2>&1"
