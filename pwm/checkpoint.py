@@ -25,7 +25,7 @@ from typing import Mapping
 
 import torch
 
-from pwm.world_model import MODEL_SIZES, WorldModel, WorldModelConfig
+from pwm.world_model import MODEL_SIZES, WorldModel, WorldModelConfig, action_masks
 
 HEADS = ("_encoder.state.", "_dynamics.", "_reward.", "_termination.", "_pi.")
 _FLAT_Q_FIELDS = ("weight", "bias", "ln.weight", "ln.bias")
@@ -142,7 +142,7 @@ def to_current_format(sd: Mapping) -> tuple[dict, str]:
         if converted:
             consumed.update(k for k in sd if k.startswith(old + "."))
             out.update(converted)
-    if not any(k.startswith("_target_Qs_params.") for k in out):
+    if not any(k.startswith(("_target_Qs_params.", "_target_Qs.")) for k in list(out) + list(sd)):
         warnings.warn("legacy checkpoint has no target Q ensemble; the target starts as a copy of the online Q")
         out.update({"_target_Qs_params." + k[len("_Qs.params."):]: v.clone()
                     for k, v in out.items() if k.startswith("_Qs.params.")})
@@ -186,15 +186,18 @@ def infer_config(sd: Mapping, name: str = "<state dict>", action_dims=None) -> W
         raise CheckpointError(f"{name}: missing key '_encoder.state.{n_enc}.weight' (state encoder needs >= 2 layers)")
     latent_dim = _shape(sd, f"_encoder.state.{n_enc - 1}.weight", name)[0]
     enc_dim, enc_in = _shape(sd, "_encoder.state.0.weight", name)
-    mlp_dim, dyn_in = _shape(sd, "_dynamics.0.weight", name)
+    # The [z, task, action] input width appears in three heads; any one of them suffices.
+    dyn_key = next((k for k in ("_dynamics.0.weight", "_reward.0.weight") if k in sd), "_dynamics.0.weight")
+    mlp_dim, dyn_in = _shape(sd, dyn_key, name)
     action_dim = dyn_in - latent_dim - task_dim
     pi_out = _shape(sd, f"_pi.{_count_layers(sd, '_pi.') - 1}.weight", name)[0]
     if pi_out != 2 * action_dim:
         raise CheckpointError(f"{name}: '_pi' outputs {pi_out} values but '_dynamics.0.weight' implies "
                               f"action_dim {action_dim}; the file is inconsistent")
-    num_q = _shape(sd, "_Qs.params.0.weight", name)[0]
-    num_bins = _shape(sd, f"_reward.{_count_layers(sd, '_reward.') - 1}.weight", name)[0]
-    if "_action_masks" in sd:
+    num_q = _shape(sd, "_Qs.params.0.weight" if "_Qs.params.0.weight" in sd else "_target_Qs_params.0.weight", name)[0]
+    num_bins = _shape(sd, "_reward.2.weight" if "_reward.2.weight" in sd else "_Qs.params.2.weight", name)[-2 if
+                      "_reward.2.weight" not in sd else 0]
+    if "_action_masks" in sd and sd["_action_masks"].device.type != "meta":
         action_dims = tuple(int(x) for x in sd["_action_masks"].sum(-1).round().tolist())
     elif num_tasks and action_dims is None:
         from pwm.config_io import TASK_SETS
@@ -205,7 +208,7 @@ def infer_config(sd: Mapping, name: str = "<state dict>", action_dims=None) -> W
             warnings.warn(f"{name}: no _action_masks and {num_tasks} tasks match no TD-MPC2 task set; "
                           "using all-ones action masks")
     log_std = {}
-    if "log_std_min" in sd and "log_std_dif" in sd:
+    if "log_std_min" in sd and "log_std_dif" in sd and sd["log_std_min"].device.type != "meta":
         log_std = dict(log_std_min=int(sd["log_std_min"]), log_std_max=int(sd["log_std_min"] + sd["log_std_dif"]))
     cfg = WorldModelConfig(obs_dim=enc_in - task_dim, action_dim=action_dim, latent_dim=latent_dim, enc_dim=enc_dim,
                            mlp_dim=mlp_dim, num_enc_layers=n_enc, num_q=num_q, task_dim=task_dim, num_tasks=num_tasks,
@@ -222,7 +225,9 @@ def describe(cfg: WorldModelConfig) -> str:
 
 
 # ---------------------------------------------------------------------------------------- loading
-_DERIVED = re.compile(r"^(log_std_min|log_std_dif|_action_masks|.*\.__batch_size|.*\.__device)$")
+_CURRENT_KEY = re.compile(r"^(log_std_min|log_std_dif|_action_masks|_task_emb\.weight|"
+                          r"(_encoder\.state|_dynamics|_reward|_termination|_pi)\.\d+\.(ln\.)?(weight|bias)|"
+                          r"(_Qs\.params|_detach_Qs_params|_target_Qs_params)\.(\d+\.(ln\.)?(weight|bias)|__batch_size|__device))$")
 
 
 def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int | None = None,
@@ -239,7 +244,8 @@ def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int 
     try:
         inferred, why_not = infer_config(sd, name, action_dims), ""
     except CheckpointError as err:
-        inferred, why_not = None, str(err)
+        strange = [k for k in sd if not _CURRENT_KEY.match(k)]
+        inferred, why_not = None, str(err) + (f"; keys with unknown names: {strange[:3]}" if strange else "")
     looks_like = f"the file looks like {describe(inferred)}" if inferred else f"its architecture is unclear ({why_not})"
 
     if cfg is None:
@@ -261,15 +267,29 @@ def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int 
         else:
             cfg = inferred.replace(**pinned)
 
-    model = WorldModel(cfg)
-    expected = model.state_dict()
-    if fmt != "current":  # legacy files lack buffers and tensordict bookkeeping; take them from the fresh model
-        for key, value in expected.items():
-            if key not in sd and _DERIVED.match(key):
-                sd[key] = value
+    with torch.device("meta"):  # shapes only: a mismatch fails before any real allocation
+        expected = WorldModel(cfg).state_dict()
+    if fmt != "current":  # legacy files lack buffers and tensordict bookkeeping; take them from a fresh model
+        fresh = _derived_entries(cfg)
+        for key in expected:
+            if key not in sd and key in fresh:
+                sd[key] = fresh[key]
     _check_against(expected, sd, name, cfg, looks_like)
+    model = WorldModel(cfg)
     model.load_state_dict(sd, strict=True)
     return model.to(device) if device is not None else model
+
+
+def _derived_entries(cfg: WorldModelConfig) -> dict:
+    """What legacy files leave out and a fresh model defines: log_std buffers, masks, ``__*`` entries."""
+    entries = {"log_std_min": torch.tensor(cfg.log_std_min),
+               "log_std_dif": torch.tensor(cfg.log_std_max) - torch.tensor(cfg.log_std_min)}
+    if cfg.multitask:
+        entries["_action_masks"] = action_masks(cfg)
+    for prefix in ("_Qs.params.", "_detach_Qs_params.", "_target_Qs_params."):
+        entries[prefix + "__batch_size"] = torch.Size([cfg.num_q])
+        entries[prefix + "__device"] = None
+    return entries
 
 
 def _check_against(expected: Mapping, found: Mapping, name: str, cfg: WorldModelConfig, looks_like: str) -> None:

@@ -11,7 +11,6 @@ the target Q from the online Q (TD-MPC2 pitfall: moving a loaded model discards 
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -92,6 +91,14 @@ class WorldModelConfig:
         return replace(self, **changes)
 
 
+def action_masks(cfg: WorldModelConfig) -> torch.Tensor:
+    """``[num_tasks, action_dim]``: 1 for each task's real action dims, 0 for the padding."""
+    dims = cfg.action_dims or [cfg.action_dim] * cfg.num_tasks
+    if len(dims) != cfg.num_tasks or max(dims) > cfg.action_dim:
+        raise ValueError(f"action_dims {tuple(dims)} do not fit {cfg.num_tasks} tasks of action_dim {cfg.action_dim}")
+    return (torch.arange(cfg.action_dim) < torch.tensor(dims).unsqueeze(1)).float()
+
+
 class WorldModel(nn.Module):
     """Encoder, latent dynamics, reward, (termination), policy prior and Q ensemble of TD-MPC2.
 
@@ -108,10 +115,7 @@ class WorldModel(nn.Module):
         L, A, T, M, K = cfg.latent_dim, cfg.action_dim, cfg.task_dim, cfg.mlp_dim, max(cfg.num_bins, 1)
         if cfg.multitask:
             self._task_emb = nn.Embedding(cfg.num_tasks, T, max_norm=1)
-            masks = torch.zeros(cfg.num_tasks, A)
-            for i, dim in enumerate(cfg.action_dims or [A] * cfg.num_tasks):
-                masks[i, :dim] = 1.0
-            self.register_buffer("_action_masks", masks)
+            self.register_buffer("_action_masks", action_masks(cfg))
         elif T:
             raise ValueError("task_dim must be 0 for a single-task model (num_tasks=0)")
         enc_hidden = max(cfg.num_enc_layers - 1, 1) * [cfg.enc_dim]
