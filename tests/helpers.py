@@ -1,0 +1,28 @@
+"""Helpers for tests that run the CLI or Snakemake in a subprocess."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def subprocess_env() -> dict:
+    """The test interpreter's bin directory first on PATH, so `pwm-bench` is this install's."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("MUJOCO_GL", "disable")
+    return env
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow (Snakefile + workflow/) in ``dest``, to run without touching results/."""
+    shutil.copy(PROJECT_ROOT / "Snakefile", dest / "Snakefile")
+    shutil.copytree(PROJECT_ROOT / "workflow", dest / "workflow")
+    return dest
+
+
+def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=timeout)
