@@ -80,7 +80,6 @@ def _regroup_sequential(items: list[tuple[str, torch.Tensor]], prefix: str) -> d
     A Linear's weight has one more dimension than the LayerNorm tensors and its own bias, so
     tensors are grouped in module order: each Linear weight opens a layer, then bias, ln.weight,
     ln.bias follow. Works for flat (``1.weight``, ``2.weight``) and nested (``0.0.weight``) names.
-    ``stacked=True`` inputs (ensembles) simply carry a leading members dimension.
     """
     items = sorted(items, key=lambda kv: _index_path(kv[0], prefix))
     matrix_ndim = max(t.ndim for _, t in items)

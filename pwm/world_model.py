@@ -11,7 +11,7 @@ the target Q from the online Q (TD-MPC2 pitfall: moving a loaded model discards 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -63,7 +63,6 @@ class WorldModelConfig:
     log_std_max: int = 2
     episodic: bool = False
     model_size: int | None = None
-    extra: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def multitask(self) -> bool:
