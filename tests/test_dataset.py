@@ -112,3 +112,19 @@ def test_truncated_chunk_fails_clearly(tmp_path):
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(DatasetError, match=r"cut\.pt: cannot read the chunk"):
         load_chunk(tmp_path / "cut.pt")
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_chunk_is_memory_mapped_not_read_into_ram(tmp_path):
+    def rss_mb():
+        return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+    episodes, length = 128, 501  # ~62 MB of observations
+    chunk = synthetic_chunk(episodes=episodes, length=length, obs_dim=240, tasks=[0] * episodes)
+    save_chunk(chunk, tmp_path / "chunk_0.pt")
+    del chunk
+    before = rss_mb()
+    mapped = load_chunk(tmp_path / "chunk_0.pt", check_values=False)
+    assert rss_mb() - before < 16
+    in_ram = load_chunk(tmp_path / "chunk_0.pt", mmap=False, check_values=False)
+    assert rss_mb() - before > 50  # the same file read normally does occupy RAM
+    assert torch.equal(mapped["obs"][5, 7], in_ram["obs"][5, 7])
