@@ -10,5 +10,11 @@ from pwm.envs.dm_control import register_stock_tasks  # noqa: E402
 
 register_stock_tasks()
 
+from pwm.envs.dmc_custom import register_custom_tasks  # noqa: E402
+from pwm.envs.metaworld import register_metaworld_tasks  # noqa: E402
+
+register_custom_tasks()
+register_metaworld_tasks()
+
 for _handler in set(logging.root.handlers) - set(_root_handlers):
     logging.root.removeHandler(_handler)
