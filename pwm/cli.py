@@ -37,15 +37,21 @@ def cmd_train(args) -> None:
 
 
 def cmd_tasks(args) -> None:
+    """List tasks with the dims a model needs; with --suite, in suite order with the task id."""
     from pwm.envs import get_spec, make, task_names
+    from pwm.envs.suites import suite_tasks
 
-    names = task_names()
-    print(f"{'task':34s} {'family':18s} {'domain':14s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s}")
-    for name in names:
+    names = suite_tasks(args.suite) if args.suite else task_names()
+    id_col = f"{'id':>3s} " if args.suite else ""
+    print(f"{id_col}{'task':34s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s} "
+          f"{'domain':14s} {'family':18s}")
+    for task_id, name in enumerate(names):
         spec = get_spec(name)
         env = make(name, 0)
-        print(f"{name:34s} {spec.family:18s} {spec.domain:14s} {env.observation_space.shape[0]:4d} "
-              f"{env.action_space.shape[0]:4d} {spec.episode_length:6d} {spec.action_repeat:6d}", flush=True)
+        id_col = f"{task_id:3d} " if args.suite else ""
+        print(f"{id_col}{name:34s} {env.observation_space.shape[0]:4d} {env.action_space.shape[0]:4d} "
+              f"{spec.episode_length:6d} {spec.action_repeat:6d} {spec.domain:14s} {spec.family:18s}",
+              flush=True)
         env.close()
 
 
@@ -97,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tasks", help="list every task with its dimensions")
+    p.add_argument("--suite", help="list only this suite's tasks (mt30, mt80), in task-id order")
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("collect", help="eval.csv files -> one tidy scores.csv")
