@@ -14,7 +14,7 @@ SPIN_SPEED = 9.0  # rad/s
 
 class Spin(pendulum.SwingUp):
     def get_reward(self, physics):
-        return rewards.tolerance(float(np.abs(physics.angular_velocity()).max()),
+        return rewards.tolerance(float(np.linalg.norm(physics.angular_velocity())),
                                  bounds=(SPIN_SPEED, float("inf")), margin=SPIN_SPEED / 2,
                                  value_at_margin=0.5, sigmoid="linear")
 
