@@ -62,27 +62,6 @@ def cmd_collect(args) -> None:
     print(f"collected {len(scores)} rows from {len(args.files)} files -> {args.out}")
 
 
-def cmd_aggregate(args) -> None:
-    from pwm.analysis.aggregate import aggregate
-
-    aggregates, _ = aggregate(args.scores, args.out_dir, group=args.group, reps=args.reps,
-                              seed=args.seed, confidence=args.confidence)
-    print(aggregates.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-
-
-def cmd_figures(args) -> None:
-    import pandas as pd
-
-    from pwm.analysis import figures
-    from pwm.analysis.scores import read_scores
-
-    out = Path(args.out_dir)
-    written = figures.plot_aggregates(pd.read_csv(args.aggregates), pd.read_csv(args.profiles),
-                                      out / "aggregates")
-    written += figures.plot_curves(read_scores(args.scores), out / "curves")
-    print("wrote " + ", ".join(map(str, written)))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pwm-bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,31 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_collect)
 
-    p = sub.add_parser("aggregate", help="scores.csv -> aggregates.csv, profiles.csv (rliable)")
-    p.add_argument("scores", nargs="+")
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--group", default="all", help="label of this aggregate (e.g. the experiment)")
-    p.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.add_argument("--confidence", type=float, default=0.95)
-    p.set_defaults(func=cmd_aggregate)
+    from pwm.analysis.commands import add_commands as add_analysis_commands
 
-    p = sub.add_parser("figures", help="aggregate and learning-curve figures (PDF and PNG)")
-    p.add_argument("--scores", nargs="+", required=True)
-    p.add_argument("--aggregates", required=True)
-    p.add_argument("--profiles", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=cmd_figures)
+    add_analysis_commands(sub)  # import, aggregate, figures
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
 
+    from pwm.run import DivergedError
+
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except ValueError as err:
+    except (ValueError, DivergedError) as err:
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
 
