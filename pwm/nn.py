@@ -22,8 +22,12 @@ class SimNorm(nn.Module):
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Written out instead of F.softmax: ATen's softmax over an innermost dim of 8 is not
+        # vectorised on CPU and was ~5x slower than these four ops (same values to ~1e-7).
         shape = x.shape
-        return F.softmax(x.view(*shape[:-1], -1, self.dim), dim=-1).view(shape)
+        groups = x.view(*shape[:-1], -1, self.dim)
+        e = torch.exp(groups - groups.amax(dim=-1, keepdim=True))
+        return (e / e.sum(dim=-1, keepdim=True)).view(shape)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -1,0 +1,169 @@
+"""TD-MPC2 (Hansen et al., 2024) online single-task training: ``pwm-bench train --algo tdmpc2``.
+
+The loop follows TD-MPC2's online trainer: ``seed_steps`` of uniformly random actions, then one
+burst of ``seed_steps`` updates ("pretraining" on the seed data), then one update per environment
+step while acting by MPPI planning with exploration noise. Episodes enter the replay buffer when
+they end. Evaluation uses the shared protocol (``run.evaluate``) with eval-mode planning (no added
+noise) and happens at episode boundaries, like TD-MPC2's.
+
+Checkpoints (at evaluations, and every ``checkpoint_interval_s``) hold the world model in TD-MPC2's
+own format, the optimisers, the Q scale, the replay buffer and RNG states, always taken at an
+episode boundary so that a resumed run continues with a fresh episode. At the end the replay buffer
+is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``): that is how TD-MPC2's
+multitask datasets were made, and ``pwm-bench build-dataset`` merges these into suite datasets.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from baselines.tdmpc2_agent import TDMPC2Agent
+from pwm.checkpoint import save_tdmpc2
+from pwm.config_io import load_config
+from pwm.data.chunks import save_chunk
+from pwm.data.replay import EpisodeReplay
+from pwm.envs import make
+from pwm.planning import discount_heuristic
+from pwm.run import Run, log
+from pwm.world_model import WorldModel, WorldModelConfig
+
+CONFIG_PATH = Path(__file__).with_name("configs") / "tdmpc2.yaml"
+
+
+def load_hparams(hparams: dict | None = None) -> DictConfig:
+    """The defaults of ``baselines/configs/tdmpc2.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
+    cfg = load_config(CONFIG_PATH)
+    if hparams:
+        unknown = sorted(set(hparams) - set(cfg.keys()))
+        if unknown:
+            raise ValueError(f"unknown tdmpc2 hyperparameters {unknown}; known: {sorted(cfg.keys())}")
+        cfg = OmegaConf.merge(cfg, OmegaConf.create(dict(hparams)))
+    return cfg
+
+
+def seed_steps_for(cfg, episode_length: int) -> int:
+    return int(cfg.seed_steps) if cfg.seed_steps is not None else max(1000, 5 * episode_length)
+
+
+class EpisodePolicy:
+    """Adapts the agent to ``pwm.evaluate``'s ``obs -> action`` protocol with eval-mode planning.
+
+    The protocol does not announce episode starts; every registered task ends its episodes by its
+    time limit, so counting steps modulo the episode length marks ``t0`` (which resets the planner's
+    warm start) exactly."""
+
+    def __init__(self, agent: TDMPC2Agent, episode_length: int, task: int | None = None):
+        self.agent, self.episode_length, self.task, self.t = agent, episode_length, task, 0
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        action = self.agent.act(obs, t0=self.t % self.episode_length == 0, eval_mode=True, task=self.task)
+        self.t += 1
+        return action.numpy()
+
+
+def build_agent(cfg, obs_dim: int, action_dim: int, episode_length: int, device: str) -> TDMPC2Agent:
+    model = WorldModel(WorldModelConfig.for_model_size(int(cfg.model_size), obs_dim, action_dim))
+    discount = float(discount_heuristic(episode_length, cfg.discount_denom, cfg.discount_min, cfg.discount_max))
+    return TDMPC2Agent(model, cfg, discount, device=device)
+
+
+def train(run: Run) -> None:
+    s = run.settings
+    cfg = load_hparams(s.hparams)
+    torch.manual_seed(s.seed)
+    env = make(s.task, s.seed)
+    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    episode_length = run.spec.episode_length
+    agent = build_agent(cfg, obs_dim, action_dim, episode_length, s.device)
+    buffer = EpisodeReplay(obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps),
+                           seed=s.seed, device=agent.device)
+    seed_steps = seed_steps_for(cfg, episode_length)
+    rng = np.random.default_rng(s.seed)
+    step, episode_seed = 0, s.seed
+
+    def checkpoint() -> None:
+        run.save_checkpoint(step, {
+            "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in agent.model.state_dict().items()},
+            "agent": agent.state_dict(), "replay": buffer.state_dict(), "step": step,
+            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+        })
+
+    payload = run.load_checkpoint()
+    if payload is not None:
+        agent.model.load_state_dict(payload["model"], strict=True)
+        agent.load_state_dict(payload["agent"])
+        buffer.load_state_dict(payload["replay"])
+        step = int(payload["step"])
+        torch.set_rng_state(payload["torch_rng"])
+        rng.bit_generator.state = payload["numpy_rng"]
+        episode_seed = s.seed + step  # a fresh episode stream, reproducible from the step
+    log(f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
+        f"{cfg.model_size} ({agent.model.total_params:,} params), discount {float(agent.discount):.3f}, "
+        f"seed_steps {seed_steps}, on {s.device} with {s.threads} thread(s)")
+
+    # Learning starts with one burst of seed_steps updates; a resumed run past that point skips it.
+    pretrained = step >= seed_steps and len(buffer) > 0
+    last_checkpoint, returns, last_progress, last_info = time.time(), [], step, {}
+    eval_policy = EpisodePolicy(agent, episode_length)
+    while True:
+        # Episode boundary: evaluate what is due, checkpoint, stop when the budget is spent.
+        evaluated = False
+        while (due := run.next_eval_step()) is not None and step >= due:
+            eval_policy.t = 0
+            run.evaluate(eval_policy, step=due, env_steps=step)
+            evaluated = True
+        if evaluated or time.time() - last_checkpoint > float(cfg.checkpoint_interval_s):
+            checkpoint()
+            last_checkpoint = time.time()
+        if step >= s.steps or run.next_eval_step() is None:
+            break
+        obs, _ = env.reset(seed=episode_seed)
+        episode_seed = None
+        ep_obs, ep_action, ep_reward, done = [obs], [], [], False
+        while not done:
+            if step >= seed_steps:
+                action = agent.act(obs, t0=len(ep_action) == 0).numpy()
+            else:
+                action = rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated or step + 1 >= s.steps  # the budget cuts the last episode
+            ep_obs.append(obs), ep_action.append(action), ep_reward.append(reward)
+            step += 1
+            if done:
+                buffer.add(np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
+                returns.append(float(np.sum(ep_reward)))
+            if step >= seed_steps and len(buffer):
+                # The first time learning can start, catch up with one update per seed step.
+                updates = 1 if pretrained else seed_steps
+                pretrained = True
+                if updates > 1:
+                    log(f"pretraining on {buffer.num_transitions} seed transitions ({updates} updates)")
+                for _ in range(updates):
+                    last_info = agent.update(buffer.sample(int(cfg.batch_size), int(cfg.horizon)))
+            if step - last_progress >= int(cfg.progress_every):
+                run.progress(step, returns[-1] if returns else None)
+                if last_info:
+                    log("[losses] " + " ".join(f"{k}={v:.4g}" for k, v in last_info.items()))
+                last_progress = step
+    env.close()
+    if cfg.export_dataset:
+        export_dataset(run, buffer)
+    run.finish()
+
+
+def export_dataset(run: Run, buffer: EpisodeReplay) -> Path:
+    """Write the replay buffer as ``<run>/dataset/chunk_0.pt`` (task id 0; build-dataset re-labels)."""
+    path = run.dir / "dataset" / "chunk_0.pt"
+    chunk = buffer.to_chunk()
+    save_chunk(chunk, path)
+    log(f"exported {chunk.batch_size[0]} episodes ({buffer.num_transitions} transitions) -> {path}")
+    return path
+
+
+def save_world_model(agent: TDMPC2Agent, path) -> None:
+    """The agent's world model in TD-MPC2's checkpoint format."""
+    save_tdmpc2(agent.model, path)

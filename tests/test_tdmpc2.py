@@ -1,0 +1,209 @@
+"""TD-MPC2 agent: loss pieces against independent computations, planner masks and bounds, replay."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from baselines.tdmpc2 import load_hparams
+from baselines.tdmpc2_agent import RunningScale, TDMPC2Agent, policy_loss, td_target, world_model_losses
+from pwm import math
+from pwm.data.chunks import load_chunk, save_chunk
+from pwm.data.replay import EpisodeReplay
+from pwm.data.sampler import Batch
+from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
+from pwm.world_model import WorldModel, WorldModelConfig
+
+TINY = dict(latent_dim=16, enc_dim=32, mlp_dim=32, num_q=3)
+
+
+def tiny_model(obs_dim=5, action_dim=2, **kw):
+    torch.manual_seed(0)
+    model = WorldModel(WorldModelConfig(obs_dim=obs_dim, action_dim=action_dim, **{**TINY, **kw}))
+    with torch.no_grad():  # non-trivial reward and Q heads (they start at zero)
+        model._reward[-1].weight.normal_(0, 0.3)
+        model._Qs.params.layers()[-1].weight.normal_(0, 0.3)
+    model.copy_target_from_online()
+    return model
+
+
+def tiny_batch(model, H=3, B=8, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    c = model.cfg
+    return Batch(obs=torch.randn(H + 1, B, c.obs_dim, generator=g),
+                 action=torch.rand(H, B, c.action_dim, generator=g) * 2 - 1,
+                 reward=torch.rand(H, B, 1, generator=g) * 3,
+                 terminated=torch.zeros(H, B, 1), task=torch.zeros(B, dtype=torch.long))
+
+
+def numpy_two_hot_ce(logits: np.ndarray, target: float, K=101, vmin=-10.0, vmax=10.0) -> float:
+    """Cross-entropy against a two-hot target, from the definition (spec/tdmpc2.md §1)."""
+    x = np.clip(np.sign(target) * np.log1p(abs(target)), vmin, vmax)
+    pos = (x - vmin) / ((vmax - vmin) / (K - 1))
+    lo = int(np.floor(pos))
+    w = np.zeros(K)
+    w[lo] += 1 - (pos - lo)
+    w[(lo + 1) % K] += pos - lo
+    logp = logits - logits.max() - np.log(np.exp(logits - logits.max()).sum())
+    return float(-(w * logp).sum())
+
+
+def test_two_hot_cross_entropy_matches_definition():
+    torch.manual_seed(0)
+    logits = torch.randn(6, 101, dtype=torch.float64)
+    targets = torch.tensor([[0.0], [0.37], [-2.5], [1e6], [-1e6], [123.4]], dtype=torch.float64)
+    got = math.soft_ce(logits, targets).squeeze(1).numpy()
+    want = [numpy_two_hot_ce(logits[i].numpy(), float(targets[i])) for i in range(6)]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_world_model_losses_rho_weighting_matches_explicit_loops():
+    model = tiny_model().eval()  # eval: no dropout, so the value loss is deterministic
+    batch, rho, gamma, H = tiny_batch(model), 0.7, 0.9, 3
+    torch.manual_seed(5)
+    losses = world_model_losses(model, batch, gamma, rho)
+    with torch.no_grad():
+        torch.manual_seed(5)  # same pi sample inside the TD target
+        next_z = model.encode(batch.obs[1:])
+        y = td_target(model, next_z, batch.reward, batch.terminated, gamma, None)
+        z = model.encode(batch.obs[0])
+        cons = rew = val = 0.0
+        for t in range(H):
+            a = batch.action[t]
+            r_logits = model.reward(z, a).numpy()
+            q_logits = model.Q(z, a, return_type="all").numpy()
+            rew += rho ** t * np.mean([numpy_two_hot_ce(r_logits[b], float(batch.reward[t, b])) for b in range(8)])
+            for q in range(model.cfg.num_q):
+                val += rho ** t * np.mean([numpy_two_hot_ce(q_logits[q, b], float(y[t, b])) for b in range(8)])
+            z = model.next(z, a)
+            cons += rho ** t * float(((z - next_z[t]) ** 2).mean())
+    assert float(losses["consistency"].detach()) == pytest.approx(cons / H, rel=1e-5)
+    assert float(losses["reward"]) == pytest.approx(rew / H, rel=1e-5)
+    assert float(losses["value"]) == pytest.approx(val / (H * model.cfg.num_q), rel=1e-5)
+
+
+def test_td_target_uses_min_of_target_q_and_discount():
+    model = tiny_model(num_q=2).eval()
+    with torch.no_grad():
+        for p in model._target_Qs_params.buffers():
+            p.add_(0.1 * torch.randn_like(p))
+    batch = tiny_batch(model)
+    next_z = model.encode(batch.obs[1:])
+    torch.manual_seed(3)
+    y = td_target(model, next_z, batch.reward, batch.terminated, 0.8, None)
+    torch.manual_seed(3)
+    a, _ = model.pi(next_z)
+    logits = model._target_Qs_params(torch.cat([next_z, a], -1))  # [2, H, B, K]
+    q = math.two_hot_inv(logits).min(0).values
+    torch.testing.assert_close(y, batch.reward + 0.8 * q)
+
+
+def test_running_scale_is_lerped_percentile_range():
+    torch.manual_seed(0)
+    scale = RunningScale(tau=0.01)
+    value = 1.0
+    for spread in (0.5, 30.0, 80.0):
+        x = torch.randn(256, 1) * spread
+        p5, p95 = np.percentile(x.numpy()[:, 0], [5, 95])  # numpy's default is linear interpolation
+        value = value + 0.01 * (max(p95 - p5, 1.0) - value)
+        scale.update(x)
+        assert float(scale.value) == pytest.approx(value, rel=1e-5)
+    torch.testing.assert_close(scale(torch.tensor([2.0])), torch.tensor([2.0 / value], dtype=torch.float32))
+
+
+def test_polyak_update_of_target_q():
+    model = tiny_model()
+    with torch.no_grad():
+        for p in model._Qs.params.parameters():
+            p.add_(torch.randn_like(p))
+    old = [b.clone() for b in model._target_Qs_params.buffers()]
+    online = [p.detach().clone() for p in model._Qs.params.parameters()]
+    model.soft_update_target_Q(0.05)
+    for t, o, new in zip(old, online, model._target_Qs_params.buffers()):
+        torch.testing.assert_close(new, 0.95 * t + 0.05 * o)
+
+
+def test_agent_update_steps_every_part_and_respects_lr_scale_and_clip():
+    cfg = load_hparams({"grad_clip_norm": 0.5})
+    model = tiny_model()
+    agent = TDMPC2Agent(model, cfg, discount=0.99)
+    assert agent.optim.param_groups[0]["lr"] == pytest.approx(3e-4 * 0.3)
+    assert all(g["lr"] == pytest.approx(3e-4) for g in agent.optim.param_groups[1:])
+    before = {k: v.clone() for k, v in model.state_dict().items() if torch.is_tensor(v)}
+    target_before = [b.clone() for b in model._target_Qs_params.buffers()]
+    info = agent.update(tiny_batch(model, B=16))
+    after = model.state_dict()
+    for prefix in ("_encoder.", "_dynamics.", "_reward.", "_pi.", "_Qs.params.", "_target_Qs_params."):
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(prefix)), prefix
+    for t_old, t_new, o in zip(target_before, model._target_Qs_params.buffers(), model._Qs.params.parameters()):
+        torch.testing.assert_close(t_new, 0.99 * t_old + 0.01 * o.detach())
+    assert np.isfinite(list(info.values())).all()
+    assert not model.training
+
+
+def test_policy_loss_reaches_only_the_policy():
+    model = tiny_model().train()
+    zs = model.encode(torch.randn(4, 8, 5)).detach()
+    loss = policy_loss(model, zs, RunningScale(), 0.5, 1e-4)
+    loss.backward()
+    assert all(p.grad is not None for p in model._pi.parameters())
+    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("_pi."))
+
+
+def test_discount_heuristic():
+    got = discount_heuristic(torch.tensor([500, 100, 1000, 10]))
+    torch.testing.assert_close(got, torch.tensor([0.99, 0.95, 0.995, 0.95]))
+
+
+@pytest.mark.parametrize("eval_mode", [True, False])
+def test_planner_respects_action_masks_and_bounds(eval_mode):
+    torch.manual_seed(0)
+    cfg = WorldModelConfig(obs_dim=6, action_dim=3, num_tasks=3, task_dim=8, action_dims=(1, 3, 2), **TINY)
+    model = WorldModel(cfg)
+    with torch.no_grad():  # an exploding Q pushes means to the bounds
+        model._Qs.params.layers()[-1].weight.normal_(0, 5.0)
+    planner = MPPIPlanner(model, PlannerConfig(num_samples=64, num_elites=8, num_pi_trajs=4, iterations=3), [0.99] * 3)
+    for task, dims in enumerate(cfg.action_dims):
+        for t in range(4):
+            a = planner.plan(torch.randn(6) * 5, task=task, t0=t == 0, eval_mode=eval_mode)
+            assert a.shape == (3,) and torch.all(a.abs() <= 1)
+            assert torch.all(a[dims:] == 0), (task, a)
+            assert torch.all(planner.prev_mean[:, dims:] == 0)
+
+
+def test_planner_warm_start_shifts_previous_mean():
+    model = tiny_model()
+    with pytest.raises(ValueError):
+        PlannerConfig(iterations=0)
+    with pytest.raises(ValueError):
+        PlannerConfig(num_samples=16, num_elites=32)
+    # One iteration with a vanishing std samples the initial mean: the shifted warm start.
+    planner = MPPIPlanner(model, PlannerConfig(num_samples=32, num_elites=32, num_pi_trajs=0, iterations=1,
+                                               min_std=1e-6, max_std=1e-6), 0.99)
+    planner.prev_mean = torch.tensor([[0.9, 0.9], [0.3, -0.4], [0.5, 0.5]])
+    a = planner.plan(torch.randn(5), t0=False, eval_mode=True)
+    torch.testing.assert_close(a, torch.tensor([0.3, -0.4]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(planner.prev_mean[-1], torch.zeros(2), atol=1e-4, rtol=0)
+    a = planner.plan(torch.randn(5), t0=True, eval_mode=True)  # t0: no warm start, mean 0
+    torch.testing.assert_close(a, torch.zeros(2), atol=1e-4, rtol=0)
+
+
+def test_replay_windows_stay_in_episodes_and_align_actions(tmp_path):
+    buf = EpisodeReplay(obs_dim=1, action_dim=1, max_episode_length=10, capacity=30, seed=0)
+    for e in range(4):  # 4 episodes of 10 steps into room for 3: the first is evicted
+        obs = 100 * e + np.arange(11.0)[:, None]
+        buf.add(obs, obs[1:] + 0.5, obs[1:, 0] + 0.25)
+    assert len(buf) == 3 and buf.num_transitions == 30
+    b = buf.sample(512, horizon=3)
+    o = b.obs[..., 0]
+    assert torch.all(o[1:] - o[:-1] == 1) and torch.all(o >= 100)  # inside one episode, not the evicted one
+    torch.testing.assert_close(b.action[..., 0], o[1:] + 0.5)  # action that led to obs[t+1]
+    torch.testing.assert_close(b.reward[..., 0], o[1:] + 0.25)
+    chunk = buf.to_chunk(task=7)
+    save_chunk(chunk, tmp_path / "chunk_0.pt")
+    loaded = load_chunk(tmp_path / "chunk_0.pt", num_tasks=8)
+    assert tuple(loaded.batch_size) == (3, 11) and torch.all(loaded["task"] == 7)
+    assert loaded["obs"][0, 0, 0] == 100 and torch.isnan(loaded["action"][:, 0]).all()
+    state = buf.state_dict()
+    other = EpisodeReplay(1, 1, 10, 30)
+    other.load_state_dict(state)
+    torch.testing.assert_close(other.to_chunk()["obs"], buf.to_chunk()["obs"])
