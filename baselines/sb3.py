@@ -1,22 +1,31 @@
 """The training driver shared by the stable-baselines3 baselines (SAC, PPO).
 
 SB3 owns the learning loop; this module plugs the harness into it through a callback that
-evaluates on the run's schedule with ``pwm.evaluate``, prints progress, and checkpoints the model
-(and, for off-policy algorithms, the replay buffer) so that a killed job resumes where it was.
+evaluates on the run's schedule with ``pwm.evaluate``, prints progress, and checkpoints.
+
+Checkpoints are taken only at the start of a rollout, the one point of SB3's loop where the
+state is complete (the last transition is stored, the last update done, a PPO rollout buffer
+empty). A checkpoint holds the model zip (incl. the last observation), the replay buffer for
+off-policy algorithms, the pickled training environment (physics, episode step counter, its
+random generator) and the global random streams, so a killed run resumes exactly: it ends with
+the evaluation rows the uninterrupted run would have had.
 """
 from __future__ import annotations
 
 import io
+import pickle
 import time
 
 import numpy as np
+import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from pwm import rng
 from pwm.envs import make
-from pwm.run import Run, log
+from pwm.run import DivergedError, Run, log
 
 CHECKPOINT_INTERVAL_S = 600.0  # also checkpoint between evaluations at least this often
 
@@ -35,25 +44,47 @@ class HarnessCallback(BaseCallback):
         self.run = run
         self.progress_every = max(1, run.settings.steps // 20)
         self._last_checkpoint = time.time()
+        self._checkpoint_due = False
+        self._checkpoint_step = -1
 
     def policy(self, obs: np.ndarray) -> np.ndarray:
         action, _ = self.model.predict(obs, deterministic=True)
         return action
 
+    def diverged(self, reason: str) -> DivergedError:
+        s = self.run.settings
+        return DivergedError(
+            f"{s.algo} diverged on {s.task} (seed {s.seed}) before step {self.num_timesteps}: "
+            f"{reason}; the last good checkpoint (step {self._checkpoint_step}) is kept at "
+            f"{self.run.checkpoint_path}. Lower the learning rate or check the rewards.")
+
+    def check_finite(self) -> None:
+        bad = [name for name, p in self.model.policy.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise self.diverged(f"non-finite parameters {bad[:3]}")
+
     def checkpoint(self) -> None:
-        payload = {"model": _to_bytes(self.model.save)}
+        self.check_finite()
+        payload = {
+            "model": _to_bytes(self.model.save),
+            "env": pickle.dumps(self.model.get_env()),
+            "rng": rng.get_state(),
+        }
         if isinstance(self.model, OffPolicyAlgorithm):
             payload["replay_buffer"] = _to_bytes(self.model.save_replay_buffer)
         self.run.save_checkpoint(self.num_timesteps, payload)
-        self._last_checkpoint = time.time()
+        self._last_checkpoint, self._checkpoint_due = time.time(), False
+        self._checkpoint_step = self.num_timesteps
 
     def evaluate_due(self) -> None:
         due = self.run.next_eval_step()
-        evaluated = False
         while due is not None and self.num_timesteps >= due:
+            # Deterministic actions draw no random numbers: evaluating leaves training untouched.
             self.run.evaluate(self.policy, step=due)
-            due, evaluated = self.run.next_eval_step(), True
-        if evaluated or time.time() - self._last_checkpoint > CHECKPOINT_INTERVAL_S:
+            due, self._checkpoint_due = self.run.next_eval_step(), True
+
+    def _on_rollout_start(self) -> None:
+        if self._checkpoint_due or time.time() - self._last_checkpoint > CHECKPOINT_INTERVAL_S:
             self.checkpoint()
 
     def _on_step(self) -> bool:
@@ -64,30 +95,45 @@ class HarnessCallback(BaseCallback):
         return self.run.next_eval_step() is not None
 
 
-def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
+def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseAlgorithm:
+    """A new model, or the checkpointed one with its environment and random streams restored."""
     s = run.settings
-    env = Monitor(make(s.task, s.seed))
-    hparams = {**defaults, **s.hparams}
     payload = run.load_checkpoint()
     if payload is None:
+        env = Monitor(make(s.task, s.seed))
         try:
-            model = algo_cls("MlpPolicy", env, seed=s.seed, device=s.device, verbose=0, **hparams)
+            return algo_cls("MlpPolicy", env, seed=s.seed, device=s.device, verbose=0, **hparams)
         except TypeError as err:
             raise ValueError(f"bad {s.algo} hyperparameters {sorted(s.hparams)}: {err}") from None
-    else:
-        model = algo_cls.load(io.BytesIO(payload["model"]), env=env, device=s.device)
-        if "replay_buffer" in payload:
-            model.load_replay_buffer(io.BytesIO(payload["replay_buffer"]))
-        # A fresh, step-dependent seed: the resumed run is reproducible but does not replay
-        # the random stream of the first attempt.
-        model.set_random_seed(s.seed + model.num_timesteps)
+    env = pickle.loads(payload["env"])
+    model = algo_cls.load(io.BytesIO(payload["model"]), env=env, device=s.device, force_reset=False)
+    if "replay_buffer" in payload:
+        model.load_replay_buffer(io.BytesIO(payload["replay_buffer"]))
+    rng.set_state(payload["rng"])
+    return model
+
+
+def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
+    s = run.settings
+    hparams = {**defaults, **s.hparams}
+    model = build_model(run, algo_cls, hparams)
     callback = HarnessCallback(run)
     callback.init_callback(model)
+    callback._checkpoint_step = model.num_timesteps if model.num_timesteps else -1
     callback.evaluate_due()  # step 0: the untrained policy
     remaining = s.steps - model.num_timesteps
     if remaining > 0 and run.next_eval_step() is not None:
         log(f"training {s.algo} on {s.task} (seed {s.seed}) for {remaining} steps "
             f"on {s.device} with {s.threads} thread(s); hyperparameters {hparams}")
-        model.learn(remaining, callback=callback, reset_num_timesteps=False, progress_bar=False)
+        try:
+            model.learn(remaining, callback=callback, reset_num_timesteps=False, progress_bar=False)
+        except (ValueError, RuntimeError) as err:
+            # A diverged update surfaces inside SB3 as NaN parameters or as torch's rejection of
+            # an invalid action distribution (e.g. std 0); name it instead of a bare traceback.
+            callback.check_finite()
+            if "Expected parameter" in str(err):
+                raise callback.diverged("invalid policy distribution (" + str(err).splitlines()[0][:160] + ")") from err
+            raise
     callback.evaluate_due()
+    callback.checkpoint()
     run.finish()

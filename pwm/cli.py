@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pwm.analysis.commands import add_commands as add_analysis_commands
 
     add_analysis_commands(sub)  # import, aggregate, figures
+    from pwm.world_model_commands import add_commands as add_world_model_commands
+
+    add_world_model_commands(sub)  # build-dataset, pretrain, eval-planning
     return parser
 
 

@@ -61,6 +61,10 @@ class RunSettings:
         get_spec(self.task)  # raises with close matches for an unknown task
 
 
+class DivergedError(RuntimeError):
+    """Training produced non-finite numbers; the last good checkpoint is kept."""
+
+
 def log(message: str) -> None:
     """A plain, flushed line: logs are read with `tail -f` while jobs run."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)

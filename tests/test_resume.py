@@ -1,16 +1,22 @@
-"""A SAC run killed with SIGKILL resumes from its checkpoint and completes its evaluation log."""
+"""Runs are deterministic, and a run killed with SIGKILL resumes to the rows it would have had."""
 import signal
 import subprocess
 import sys
 import time
 
 import pandas as pd
+import pytest
 import torch
 
 from helpers import subprocess_env
 
-ARGS = ["--algo", "sac", "--task", "cartpole-balance", "--seed", "3", "--steps", "1200",
-        "--eval-every", "400", "--eval-episodes", "1", "--set", "learning_starts=100"]
+RUNS = {
+    "sac": (["--task", "cartpole-balance", "--steps", "1200", "--eval-every", "400",
+             "--set", "learning_starts=100", "--set", "batch_size=64"], 400),
+    "ppo": (["--task", "cartpole-swingup", "--steps", "1024", "--eval-every", "256",
+             "--set", "n_steps=256", "--set", "batch_size=64", "--set", "n_epochs=2"], 512),
+}
+COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
 
 
 def checkpoint_step(path):
@@ -20,28 +26,61 @@ def checkpoint_step(path):
         return -1
 
 
-def test_killed_sac_run_resumes(tmp_path):
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "pwm.cli", "train", *ARGS, "--out", str(out)]
+def command(algo, out):
+    args, _ = RUNS[algo]
+    return [sys.executable, "-m", "pwm.cli", "train", "--algo", algo, "--seed", "3",
+            "--eval-episodes", "1", *args, "--out", str(out)]
+
+
+def run_to_end(cmd):
+    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
+def test_killed_run_resumes_to_the_same_rows(tmp_path, algo):
+    reference = tmp_path / "uninterrupted"
+    run_to_end(command(algo, reference))
+
+    out = tmp_path / "killed"
+    cmd = command(algo, out)
     proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    kill_after = RUNS[algo][1]
     deadline = time.time() + 300
-    while checkpoint_step(out / "checkpoint.pt") < 400:
+    while checkpoint_step(out / "checkpoint.pt") < kill_after:
         assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.time() < deadline, "no checkpoint at step >= 400 within 300 s"
-        time.sleep(0.2)
+        assert time.time() < deadline, f"no checkpoint at step >= {kill_after} within 300 s"
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "eval.csv").exists()  # eval.csv is written only by a finished run
-    before = pd.read_csv(out / "progress.csv")
     killed_at = checkpoint_step(out / "checkpoint.pt")
 
+    stdout = run_to_end(cmd)
+    assert f"resuming from {out / 'checkpoint.pt'} at step {killed_at}" in stdout
+    resumed = pd.read_csv(out / "eval.csv")
+    expected = pd.read_csv(reference / "eval.csv")
+    assert resumed.step.tolist() == expected.step.tolist()  # no gaps, no duplicates
+    pd.testing.assert_frame_equal(resumed[COMPARED], expected[COMPARED])
+    assert (resumed.wall_time_s.diff().dropna() > 0).all()
+
+
+def test_same_seed_same_rows(tmp_path):
+    for name in ["a", "b"]:
+        run_to_end(command("ppo", tmp_path / name))
+    a, b = (pd.read_csv(tmp_path / name / "eval.csv") for name in ["a", "b"])
+    pd.testing.assert_frame_equal(a[COMPARED], b[COMPARED])
+    assert a.episode_reward.nunique() > 1
+
+
+def test_divergence_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
+    out = tmp_path / "diverged"
+    cmd = command("ppo", out) + ["--set", "learning_rate=1e12", "--set", "max_grad_norm=1e30"]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"resuming from {out / 'checkpoint.pt'} at step {killed_at}" in result.stdout
-    evals = pd.read_csv(out / "eval.csv")
-    assert evals.step.tolist() == [0, 400, 800, 1200]  # no gaps, no duplicates
-    done_before = before[before.step <= killed_at]
-    pd.testing.assert_frame_equal(evals.iloc[:len(done_before)].reset_index(drop=True),
-                                  done_before.reset_index(drop=True))
-    assert (evals.wall_time_s.diff().dropna() > 0).all()
-    assert checkpoint_step(out / "checkpoint.pt") >= 1200
+    assert result.returncode != 0
+    assert "ppo diverged on cartpole-swingup (seed 3)" in result.stdout + result.stderr
+    assert "invalid policy distribution" in result.stderr or "non-finite parameters" in result.stderr
+    assert "the last good checkpoint (step 0) is kept" in result.stderr
+    assert checkpoint_step(out / "checkpoint.pt") >= 0
+    assert not (out / "eval.csv").exists()
