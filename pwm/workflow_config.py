@@ -1,7 +1,8 @@
 """Checks of a workflow config that a JSON schema cannot express, run when the DAG is built.
 
 The schema (workflow/schemas/config.schema.yaml) checks structure and types; this module checks
-names against what exists: every task must be registered, and every algorithm must have a
+names against what exists: every task must be registered (suite names such as ``mt30`` are
+expanded in place to their ordered task lists first), and every algorithm must have a
 ``train_<name>`` rule in the workflow (so adding a rule is what makes a baseline available).
 Errors name the key, the bad value and what is allowed, before any job starts.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 from pwm.envs.registry import task_names, unknown_task_message
+from pwm.envs.suites import SUITES, expand_tasks
 
 
 class ConfigError(ValueError):
@@ -20,8 +22,9 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
     tasks = set(task_names())
     for exp, spec in config["experiments"].items():
         for i, task in enumerate(spec["tasks"]):
-            if task not in tasks:
+            if task not in tasks and task not in SUITES:
                 raise ConfigError(unknown_task_message(task, where=f"experiments.{exp}.tasks[{i}]"))
+        spec["tasks"] = expand_tasks(spec["tasks"])
         for algo in spec["algorithms"]:
             if algo not in algorithms:
                 close = difflib.get_close_matches(algo, algorithms, n=3)

@@ -65,6 +65,15 @@ def test_dry_run_plans_every_run(workdir):
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 
+def test_suite_names_expand_to_their_tasks(workdir):
+    config = broken(lambda e: e.update(tasks=["mt30", "walker-walk"], algorithms={"sac": {"steps": 2, "eval_every": 1}}))
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert any(line.split()[:2] == ["train_sac", "60"] for line in out.splitlines()), out  # 30 tasks x 2 seeds
+    assert "pendulum-spin" in out and "mw-assembly" not in out
+
+
 def test_end_to_end(workdir):
     result = snakemake(workdir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
