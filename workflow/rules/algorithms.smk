@@ -47,3 +47,18 @@ rule train_random_policy:
         args=lambda wc: train_args(wc, "random_policy"),
     shell:
         "pwm-bench train --algo random_policy {params.args} --threads {threads} >> {log} 2>&1"
+
+
+rule train_shac:
+    output:
+        run_path("shac", "eval.csv"),
+    log:
+        run_path("shac", "log.txt"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=24 * 60,
+    params:
+        args=lambda wc: train_args(wc, "shac"),
+    shell:
+        "pwm-bench train --algo shac {params.args} --threads {threads} >> {log} 2>&1"

@@ -1,0 +1,293 @@
+"""SHAC (Xu et al., 2022): short-horizon actor-critic through a differentiable simulator.
+
+Follows DiffRL's ``algorithms/shac.py`` (spec shac-and-differentiable-envs.md §1.3-1.4):
+- each iteration rolls all envs forward ``horizon`` (32) steps with tanh(reparameterised actor
+  samples); the actor loss is minus the discounted reward sum plus γ^t·V̄(s_T) at the window end
+  (and at every episode end inside the window), averaged over horizon × envs, and is
+  back-propagated through the simulator (``pwm.envs.diff``). A value is 0 after early
+  termination or a blown-up simulation, and V̄(final obs) after a time-limit truncation;
+- observations are normalised with a running mean/std that is frozen for each window;
+- the critic regresses TD(λ) targets (λ 0.95, γ 0.99; the window's last step counts as done),
+  16 passes over 4 contiguous minibatches; a target critic is Polyak-averaged once per iteration;
+- Adam with betas (0.7, 0.95), learning rates decaying linearly to 1e-5, gradients clipped to
+  norm 1; NaN gradients are zeroed (critic) or the actor step is skipped (DiffRL raises instead).
+
+Budget: ``run.settings.steps`` counts environment steps; one iteration consumes
+``num_envs × horizon`` of them, so ``iterations = steps // (num_envs × horizon)`` (at least 1),
+and the learning-rate schedule spans exactly those iterations. Evaluations (``run.evaluate``,
+deterministic actions tanh(μ), on the gymnasium version of the task) happen at the first iteration
+boundary at or after each scheduled step; evaluations scheduled past the last iteration use the
+final policy. Per-task defaults are ``TASK_DEFAULTS``; any key can be overridden through
+``run.settings.hparams``.
+
+Files in the run directory besides the harness's: ``rollouts.pt``, the rollouts of the first
+``dataset_envs`` training envs in TD-MPC2's dataset format (``shac_rollouts.py``), for PWM's
+single-task world-model pre-training.
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+
+from baselines.shac_networks import Actor, Critic, RunningMeanStd
+from baselines.shac_rollouts import RolloutRecorder
+from pwm.run import Run, log
+
+COMMON = dict(
+    horizon=32, gamma=0.99, lam=0.95, critic_iterations=16, num_batch=4, betas=(0.7, 0.95),
+    grad_norm=1.0, min_lr=1e-5, logstd_init=-1.0, substeps=2,
+    dataset_envs=16, dataset_segment=100, checkpoint_interval_s=600.0, progress_every=10,
+)
+TASK_DEFAULTS = {
+    "hopper": dict(num_envs=256, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
+                   actor_lr=2e-3, critic_lr=2e-4, target_alpha=0.2),
+    "ant": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
+                actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
+    "humanoid": dict(num_envs=64, actor_hidden=[256, 128], critic_hidden=[128, 128],
+                     actor_lr=2e-3, critic_lr=5e-4, target_alpha=0.995),
+    "cheetah": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
+                    actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
+    "cartpole": dict(num_envs=64, actor_hidden=[64, 64], critic_hidden=[64, 64],
+                     actor_lr=1e-2, critic_lr=1e-3, target_alpha=0.2),
+}
+
+
+def config_for(task: str, overrides: dict) -> dict:
+    if task not in TASK_DEFAULTS:
+        raise ValueError(f"SHAC needs a differentiable task ({', '.join(TASK_DEFAULTS)}), got {task!r}")
+    cfg = {**COMMON, **TASK_DEFAULTS[task]}
+    unknown = sorted(set(overrides) - set(cfg))
+    if unknown:
+        raise ValueError(f"unknown SHAC hyperparameters {unknown}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    cfg["betas"] = tuple(cfg["betas"])
+    return cfg
+
+
+def td_lambda_targets(rewards, next_values, dones, gamma: float, lam: float) -> torch.Tensor:
+    """TD(λ) targets [H, N] by DiffRL's backward A/B recursion; ``dones[-1]`` must be 1."""
+    horizon, n = rewards.shape
+    targets = torch.zeros_like(rewards)
+    a = torch.zeros(n)
+    b = torch.zeros(n)
+    lam_t = torch.ones(n)
+    for i in reversed(range(horizon)):
+        d = dones[i]
+        lam_t = lam_t * lam * (1.0 - d) + d
+        a = (1.0 - d) * (lam * gamma * a + gamma * next_values[i] + (1.0 - lam_t) / (1.0 - lam) * rewards[i])
+        b = gamma * (next_values[i] * d + b * (1.0 - d)) + rewards[i]
+        targets[i] = (1.0 - lam) * a + lam_t * b
+    return targets
+
+
+class SHAC:
+    """The learner's state and one training iteration; ``train(run)`` drives it."""
+
+    def __init__(self, task: str, cfg: dict, seed: int, threads: int):
+        from pwm.envs.diff import DiffEnv
+
+        self.cfg = cfg
+        torch.manual_seed(seed)
+        self.env = DiffEnv(task, cfg["num_envs"], seed=seed, threads=threads, substeps=cfg["substeps"])
+        obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
+        self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"])
+        self.critic = Critic(obs_dim, cfg["critic_hidden"])
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.obs_rms = RunningMeanStd(obs_dim)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg["actor_lr"], betas=cfg["betas"])
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg["critic_lr"], betas=cfg["betas"])
+        self.iteration = 0
+        self.episode_return = torch.zeros(cfg["num_envs"])
+        self.episode_returns: list[float] = []  # finished training episodes (for progress lines)
+        self.recorder = RolloutRecorder(min(cfg["dataset_envs"], cfg["num_envs"]), cfg["dataset_segment"])
+        self.recorder.start(self.env.reset())
+
+    # ---- acting ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic policy for evaluation: tanh(μ(normalised obs))."""
+        x = self.obs_rms.normalize(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+        return torch.tanh(self.actor(x.float(), deterministic=True))[0].numpy()
+
+    # ---- one iteration -----------------------------------------------------------------------------
+    def _set_learning_rates(self, total_iterations: int) -> None:
+        frac = min(self.iteration / max(total_iterations, 1), 1.0)
+        for opt, lr0 in ((self.actor_opt, self.cfg["actor_lr"]), (self.critic_opt, self.cfg["critic_lr"])):
+            for group in opt.param_groups:
+                group["lr"] = lr0 + (self.cfg["min_lr"] - lr0) * frac
+
+    def _actor_loss(self):
+        cfg, env = self.cfg, self.env
+        horizon, n, gamma = cfg["horizon"], env.num_envs, cfg["gamma"]
+        rms = copy.deepcopy(self.obs_rms)  # frozen for this window
+        obs = env.detach()
+        self.obs_rms.update(obs)
+        obs_n = rms.normalize(obs)
+        obs_buf = torch.zeros(horizon, n, env.obs_dim)
+        rew_buf = torch.zeros(horizon, n)
+        done_buf = torch.zeros(horizon, n)
+        next_values = torch.zeros(horizon, n)
+        rew_acc = torch.zeros(n)
+        gamma_t = torch.ones(n)
+        loss = torch.zeros(())
+        for i in range(horizon):
+            obs_buf[i] = obs_n.detach()
+            action = torch.tanh(self.actor(obs_n))
+            obs, reward, done, info = env.step(action)
+            self.obs_rms.update(obs)
+            obs_n = rms.normalize(obs)
+            value = self.target_critic(obs_n)
+            if done.any():
+                final = info["obs_before_reset"]
+                boot = info["truncated"] & torch.isfinite(final).all(-1)
+                value_final = self.target_critic(rms.normalize(torch.nan_to_num(final)))
+                value = torch.where(done, torch.where(boot, value_final, torch.zeros_like(value)), value)
+            if not torch.isfinite(value.detach()).all() or value.detach().abs().max() > 1e6:
+                raise FloatingPointError(f"SHAC: critic value exploded at iteration {self.iteration}")
+            rew_acc = rew_acc + gamma_t * reward
+            ends = done if i < horizon - 1 else torch.ones_like(done)
+            loss = loss - torch.where(ends, rew_acc + gamma * gamma_t * value, torch.zeros_like(rew_acc)).sum()
+            gamma_t = torch.where(done, torch.ones_like(gamma_t), gamma_t * gamma)
+            rew_acc = torch.where(done, torch.zeros_like(rew_acc), rew_acc)
+            with torch.no_grad():
+                rew_buf[i] = reward
+                done_buf[i] = done.float() if i < horizon - 1 else 1.0
+                next_values[i] = value
+                self._track_episodes(reward, done)
+                self.recorder.record(action, reward, obs, info["obs_before_reset"], done, info["terminated"])
+        return loss / (horizon * n), obs_buf, rew_buf, done_buf, next_values
+
+    def _track_episodes(self, reward, done) -> None:
+        self.episode_return += torch.nan_to_num(reward.detach())
+        for i in done.nonzero().squeeze(-1).tolist():
+            self.episode_returns.append(float(self.episode_return[i]))
+            self.episode_return[i] = 0.0
+        del self.episode_returns[:-100]
+
+    def _fit_critic(self, obs_buf, targets) -> float:
+        cfg = self.cfg
+        obs, targets = obs_buf.reshape(-1, obs_buf.shape[-1]), targets.reshape(-1)
+        batches = list(zip(obs.chunk(cfg["num_batch"]), targets.chunk(cfg["num_batch"])))
+        last = float("nan")
+        for _ in range(cfg["critic_iterations"]):
+            total = 0.0
+            for x, y in batches:
+                loss = ((self.critic(x) - y) ** 2).mean()
+                self.critic_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                for p in self.critic.parameters():
+                    if p.grad is not None:
+                        torch.nan_to_num_(p.grad, 0.0, 0.0, 0.0)
+                torch.nn.utils.clip_grad_norm_(self.critic.parameters(), cfg["grad_norm"])
+                self.critic_opt.step()
+                total += float(loss.detach())
+            last = total / len(batches)
+        return last
+
+    def iterate(self, total_iterations: int) -> dict:
+        cfg = self.cfg
+        self._set_learning_rates(total_iterations)
+        start = time.time()
+        loss, obs_buf, rew_buf, done_buf, next_values = self._actor_loss()
+        self.actor_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.actor.parameters(), cfg["grad_norm"]))
+        skipped = not np.isfinite(grad_norm) or grad_norm > 1e6
+        if skipped:
+            log(f"[shac] iteration {self.iteration}: actor gradient norm {grad_norm}; step skipped")
+        else:
+            self.actor_opt.step()
+        actor_time = time.time() - start
+        with torch.no_grad():
+            targets = td_lambda_targets(rew_buf, next_values, done_buf, cfg["gamma"], cfg["lam"])
+        critic_loss = self._fit_critic(obs_buf, targets)
+        with torch.no_grad():
+            alpha = cfg["target_alpha"]
+            for p_t, p in zip(self.target_critic.parameters(), self.critic.parameters()):
+                p_t.mul_(alpha).add_(p, alpha=1.0 - alpha)
+        self.iteration += 1
+        return dict(actor_loss=float(loss.detach()), critic_loss=critic_loss, grad_norm=grad_norm, skipped=skipped,
+                    actor_time=actor_time, time=time.time() - start)
+
+    # ---- checkpoint --------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs, copied (module state_dicts alias the live tensors)."""
+        return copy.deepcopy({
+            "iteration": self.iteration, "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+            "target_critic": self.target_critic.state_dict(), "obs_rms": self.obs_rms.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
+            "env": self.env.get_state(), "torch_rng": torch.get_rng_state(),
+            "episode_return": self.episode_return, "episode_returns": self.episode_returns,
+            "recorder": self.recorder.state_dict(),
+        })
+
+    def load_state_dict(self, state: dict) -> None:
+        self.iteration = int(state["iteration"])
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.target_critic.load_state_dict(state["target_critic"])
+        self.obs_rms.load_state_dict(state["obs_rms"])
+        self.actor_opt.load_state_dict(state["actor_opt"])
+        self.critic_opt.load_state_dict(state["critic_opt"])
+        self.env.set_state(state["env"])
+        torch.set_rng_state(state["torch_rng"])
+        self.episode_return = state["episode_return"]
+        self.episode_returns = list(state["episode_returns"])
+        self.recorder.load_state_dict(state["recorder"])
+
+
+def train(run: Run) -> None:
+    s = run.settings
+    if s.device != "cpu":
+        log(f"[shac] device {s.device!r} requested; the MuJoCo backend runs on the CPU")
+    cfg = config_for(s.task, s.hparams)
+    # The networks are small: torch gets one thread and the run's thread budget goes to the physics
+    # pool. (Torch's OpenMP workers spin-wait between ops and would compete with the pool.)
+    torch.set_num_threads(1)
+    steps_per_iteration = cfg["num_envs"] * cfg["horizon"]
+    total_iterations = max(1, s.steps // steps_per_iteration)
+    agent = SHAC(s.task, cfg, s.seed, s.threads)
+    payload = run.load_checkpoint()
+    if payload is not None:
+        agent.load_state_dict(payload["shac"])
+    dataset_path = run.dir / "rollouts.pt"
+    last_checkpoint = time.time()
+
+    def checkpoint(final: bool = False) -> int:
+        nonlocal last_checkpoint
+        run.save_checkpoint(agent.iteration * steps_per_iteration, {"shac": agent.state_dict(), "config": cfg})
+        last_checkpoint = time.time()
+        return agent.recorder.save(dataset_path, include_unfinished=final)
+
+    def evaluate_due(final: bool = False) -> bool:
+        env_steps = agent.iteration * steps_per_iteration
+        evaluated = False
+        while (due := run.next_eval_step()) is not None and (due <= env_steps or final):
+            run.evaluate(agent.act, step=due, env_steps=env_steps)
+            evaluated = True
+        return evaluated
+
+    log(f"training shac on {s.task} (seed {s.seed}) for {total_iterations} iterations of "
+        f"{cfg['num_envs']} envs x {cfg['horizon']} steps ({total_iterations * steps_per_iteration} env steps) "
+        f"with {s.threads} thread(s); config {cfg}")
+    if evaluate_due():
+        checkpoint()
+    while agent.iteration < total_iterations:
+        stats = agent.iterate(total_iterations)
+        env_steps = agent.iteration * steps_per_iteration
+        if agent.iteration % cfg["progress_every"] == 0 or agent.iteration == total_iterations:
+            recent = agent.episode_returns[-20:]
+            run.progress(env_steps, float(np.mean(recent)) if recent else None)
+            log(f"[shac] iteration {agent.iteration}/{total_iterations} actor_loss={stats['actor_loss']:.3f} "
+                f"critic_loss={stats['critic_loss']:.3f} grad_norm={stats['grad_norm']:.3g} "
+                f"iteration_s={stats['time']:.2f} (actor {stats['actor_time']:.2f})")
+        if evaluate_due() or time.time() - last_checkpoint > cfg["checkpoint_interval_s"]:
+            checkpoint()
+    evaluate_due(final=True)
+    rows = checkpoint(final=True)
+    log(f"[shac] wrote {rows} dataset rows of {cfg['dataset_segment']} transitions -> {dataset_path}"
+        if rows else "[shac] no complete dataset row to write")
+    run.finish()
