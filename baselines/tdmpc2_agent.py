@@ -177,11 +177,20 @@ class TDMPC2Agent:
         return (info["mean"] if eval_mode else action)[0].cpu()
 
     # ---- checkpointing ----------------------------------------------------------------------
+    # The policy loss also reaches the task embedding (pi and the detached Q read it). As in TD-MPC2,
+    # that gradient is not cleared by the pi step and joins the next model step's gradient, so it
+    # is part of the training state.
+    def _carried_grad(self):
+        return self.model._task_emb.weight.grad if self.model.multitask else None
+
     def state_dict(self) -> dict:
+        grad = self._carried_grad()
         return {"optim": self.optim.state_dict(), "pi_optim": self.pi_optim.state_dict(),
-                "scale": self.scale.state_dict()}
+                "scale": self.scale.state_dict(), "task_emb_grad": None if grad is None else grad.cpu().clone()}
 
     def load_state_dict(self, state: dict) -> None:
         self.optim.load_state_dict(state["optim"])
         self.pi_optim.load_state_dict(state["pi_optim"])
         self.scale.load_state_dict(state["scale"])
+        if state.get("task_emb_grad") is not None:
+            self.model._task_emb.weight.grad = state["task_emb_grad"].to(self.device)

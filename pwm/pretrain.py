@@ -1,0 +1,155 @@
+"""Offline multitask world-model training on TD-MPC2 dataset chunks (``pwm-bench pretrain``).
+
+This is how PWM's multitask world models are made (spec/pwm.md §2b): TD-MPC2's full loss
+(consistency, two-hot reward and value, policy prior) on the offline data, with a long horizon and
+a flat loss weighting (horizon 16, rho 0.99) instead of TD-MPC2's online 3 / 0.5, and no planning.
+Batches are windows of ``horizon+1`` steps inside episode rows (``pwm.data.sampler.SliceSampler``).
+
+Files in ``out_dir``:
+- ``checkpoints/step_{N}.pt``: the world model in TD-MPC2's own format, every ``checkpoint_every``
+  steps (written atomically); ``model.pt``: the final one (the job's output).
+- ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes.
+- ``losses.csv``: the mean losses of each logging interval.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from pwm import atomic
+from pwm.checkpoint import load_tdmpc2, save_tdmpc2
+from pwm.config_io import TASK_SETS
+from pwm.data.chunks import load_chunks
+from pwm.data.sampler import SliceSampler
+from pwm.planning import discount_heuristic
+from pwm.run import log
+from pwm.world_model import WorldModel, WorldModelConfig
+
+
+@dataclass
+class PretrainSettings:
+    data_dirs: list[str]
+    out_dir: str
+    task_set: str = "mt30"  # defines task ids, padded dims, action masks and discounts
+    tasks: list[int] | None = None  # train only on these task ids (default: all in the data)
+    model_size: int = 5
+    horizon: int = 16
+    rho: float = 0.99
+    batch_size: int = 256
+    steps: int = 100_000
+    checkpoint_every: int = 10_000
+    log_every: int = 100
+    seed: int = 1
+    device: str = "cpu"
+    threads: int = 1
+    hparams: dict = field(default_factory=dict)  # any other key of baselines/configs/tdmpc2.yaml
+    init_checkpoint: str | None = None  # start from these weights (TD-MPC2 format)
+
+
+def task_discounts(task_set: str, denom=5.0, low=0.95, high=0.995) -> torch.Tensor:
+    """Per-task discounts from each task's episode length (DMC 500 -> 0.99, Meta-World 100 -> 0.95)."""
+    from pwm.envs import get_spec
+
+    lengths = [get_spec(name).episode_length for name, _, _ in TASK_SETS[task_set]]
+    return discount_heuristic(torch.tensor(lengths), denom, low, high)
+
+
+def build_model(s: PretrainSettings, obs_dim: int, action_dim: int) -> WorldModel:
+    table = TASK_SETS[s.task_set]
+    cfg = WorldModelConfig.for_model_size(s.model_size, obs_dim, action_dim, task_set=s.task_set,
+                                          action_dims=tuple(a for _, _, a in table))
+    if s.init_checkpoint:
+        return load_tdmpc2(s.init_checkpoint, cfg=cfg)
+    return WorldModel(cfg)
+
+
+class Pretrainer:
+    def __init__(self, s: PretrainSettings):
+        from baselines.tdmpc2 import load_hparams
+        from baselines.tdmpc2_agent import TDMPC2Agent
+
+        self.s, self.dir = s, Path(s.out_dir)
+        torch.set_num_threads(s.threads)
+        torch.manual_seed(s.seed)
+        self.cfg = load_hparams({**s.hparams, "horizon": s.horizon, "rho": s.rho, "batch_size": s.batch_size,
+                                 "model_size": s.model_size, "mpc": False})
+        num_tasks = len(TASK_SETS[s.task_set])
+        chunks = [c for d in s.data_dirs for c in load_chunks(d, num_tasks=num_tasks)]
+        obs_dim, action_dim = chunks[0]["obs"].shape[-1], chunks[0]["action"].shape[-1]
+        if any(c["obs"].shape[-1] != obs_dim or c["action"].shape[-1] != action_dim for c in chunks):
+            raise ValueError("dataset chunks have different obs/action dims; build them for one suite")
+        self.sampler = SliceSampler(chunks, s.horizon, s.batch_size, tasks=s.tasks, device=s.device, seed=s.seed)
+        model = build_model(s, obs_dim, action_dim)
+        d = self.cfg
+        self.agent = TDMPC2Agent(model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min,
+                                                          d.discount_max), device=s.device)
+        self.step, self.history = 0, []
+        self._resume()
+
+    # ---- files --------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.dir / "state.pt"
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.dir / "checkpoints" / f"step_{step}.pt"
+
+    def _resume(self) -> None:
+        if not self.state_path.exists():
+            return
+        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        old = {k: state["settings"][k] for k in ("task_set", "model_size", "horizon", "rho", "batch_size")}
+        new = {k: getattr(self.s, k) for k in old}
+        if old != new:
+            raise ValueError(f"{self.state_path} was written with {old}, not {new}; use another out_dir")
+        model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
+        self.agent.model.load_state_dict(model.state_dict(), strict=True)
+        self.agent.load_state_dict(state["agent"])
+        self.sampler.generator.set_state(state["sampler_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.history = int(state["step"]), list(state["history"])
+        log(f"[pretrain] resuming from {self.state_path} at step {self.step}")
+
+    def save(self) -> None:
+        save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))  # first: state.pt points at it
+        atomic.torch_save(self.state_path, {
+            "settings": asdict(self.s), "step": self.step, "agent": self.agent.state_dict(),
+            "sampler_rng": self.sampler.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "history": self.history})
+        atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
+
+    # ---- loop ---------------------------------------------------------------------------------
+    def train(self) -> Path:
+        s = self.s
+        log(f"[pretrain] {s.task_set} model_size {s.model_size} ({self.agent.model.total_params:,} params), "
+            f"{self.sampler.num_episodes} episode rows, horizon {s.horizon}, rho {s.rho}, batch {s.batch_size}, "
+            f"steps {self.step} -> {s.steps} on {s.device} with {s.threads} thread(s)")
+        sums, count, t0, step0 = {}, 0, time.time(), self.step
+        while self.step < s.steps:
+            info = self.agent.update(self.sampler.sample())
+            self.step += 1
+            for k, v in info.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            if self.step % s.log_every == 0 or self.step == s.steps:
+                means = {k: v / count for k, v in sums.items()}
+                rate = (self.step - step0) / max(time.time() - t0, 1e-9)
+                self.history.append({"step": self.step, **means})
+                log(f"[pretrain] step {self.step}/{s.steps} " + " ".join(
+                    f"{k}={means[k]:.4g}" for k in ("consistency", "reward", "value", "pi_loss", "total"))
+                    + f" rate={rate:.2f} it/s")
+                sums, count = {}, 0
+            if self.step % s.checkpoint_every == 0 or self.step == s.steps:
+                self.save()
+        final = self.dir / "model.pt"
+        save_tdmpc2(self.agent.model, final)
+        log(f"[pretrain] done at step {self.step} -> {final}")
+        return final
+
+
+def pretrain(settings: PretrainSettings) -> Path:
+    return Pretrainer(settings).train()
