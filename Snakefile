@@ -24,6 +24,7 @@ localrules:
     collect,
     aggregate,
     figures,
+    import_published,
 
 
 rule all:
@@ -33,6 +34,7 @@ rule all:
 
 include: "workflow/rules/algorithms.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 
 # Names are checked once every rule exists: an algorithm is allowed iff it has a train_ rule.
 from pwm.workflow_config import check_experiments

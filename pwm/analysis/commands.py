@@ -83,7 +83,7 @@ def cmd_figures(args) -> None:
             raise ValueError("--kind multitask needs --run-scores (per-task bars)")
         written += figures.plot_multitask(aggregates, profiles, out / "multitask")
         written += figures.plot_task_scores(run_scores, out / "multitask_tasks")
-    if improvement is not None and not improvement.empty:
+    if improvement is not None:
         written += figures.plot_improvement(improvement, out / "improvement", focus=args.focus)
     if args.tables:
         tables.write_tables(args.tables, aggregates, run_scores)

@@ -59,6 +59,7 @@ def interval_bars(ax, rows: pd.DataFrame, algos: list[str], y0: float = 0.0, mea
         if mean_rows is not None and algo in set(mean_rows.algo):
             mean = mean_rows.set_index("algo").loc[algo, "value"]
             ax.vlines(mean, y - 0.3, y + 0.3, color="black", lw=1.0, linestyles="dashed", alpha=0.6)
+    ax.use_sticky_edges = False
     ax.margins(x=0.08)
 
 
@@ -156,7 +157,7 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     style.paper_style()
     n = max(len(tasks), 3)
     fig = plt.figure(figsize=(style.TEXT_WIDTH_IN, 3.6))
-    grid = fig.add_gridspec(2, n * 2, height_ratios=[1, 1.05], hspace=0.65, wspace=1.6)
+    grid = fig.add_gridspec(2, n * 2, height_ratios=[1, 1.05], hspace=0.65, wspace=2.6)
     for i, task in enumerate(tasks):
         ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
         curve_panel(ax, curves[curves.task == task], algos)
@@ -174,7 +175,7 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     ax = fig.add_subplot(grid[1, thirds[2]])
     profile_lines(ax, profiles, algos)
     ax.set_xlabel(xlabel + r" ($\tau$)")
-    ax.set_ylabel("Fraction of runs\n" + r"with score $> \tau$")
+    ax.set_ylabel(r"Fraction with score $> \tau$")
     ax.set_title("Performance profile")
     fig.legend(handles=legend_handles(algos[::-1]), loc="upper center", bbox_to_anchor=(0.5, 0.02),
                ncol=len(algos), frameon=False)
@@ -243,7 +244,16 @@ def plot_task_scores(run_scores: pd.DataFrame, stem: str | Path) -> list[Path]:
 
 
 def plot_improvement(improvement: pd.DataFrame, stem: str | Path, focus: str | None = None) -> list[Path]:
-    """P(X > Y) with 95% CIs, one row per pair (X's colour), one panel per group."""
+    """P(X > Y) with 95% CIs, one row per pair (X's colour), one panel per group.
+
+    With fewer than two algorithms there is no pair; the figure then says so (a workflow output
+    must exist either way)."""
+    if improvement.empty:
+        style.paper_style()
+        fig, ax = plt.subplots(figsize=(style.COLUMN_WIDTH_IN, 0.8))
+        ax.text(0.5, 0.5, "Probability of improvement needs at least two algorithms", ha="center", va="center")
+        ax.set_axis_off()
+        return save(fig, stem)
     data = improvement if focus is None else improvement[improvement.algo_x == focus]
     if data.empty:
         raise ValueError(f"no probability-of-improvement rows for --focus {focus!r}; "

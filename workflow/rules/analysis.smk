@@ -1,4 +1,4 @@
-# From run outputs to numbers and figures: collect -> aggregate (rliable) -> figures.
+# From run outputs to numbers and figures: collect (+ import published) -> aggregate (rliable) -> figures.
 
 
 rule collect:
@@ -12,28 +12,47 @@ rule collect:
         "pwm-bench collect {input} --out {output} > {log} 2>&1"
 
 
+rule import_published:
+    # Published results shown beside the experiment's own runs, as '<algo> (published)'.
+    input:
+        lambda wc: published_entry(wc)["path"],
+    output:
+        RESULTS + "/{exp}/published/{index}.csv",
+    log:
+        RESULTS + "/{exp}/logs/import_published_{index}.log",
+    params:
+        args=published_args,
+    shell:
+        "pwm-bench import {input} --out {output} {params.args} > {log} 2>&1"
+
+
 rule aggregate:
     input:
-        RESULTS + "/{exp}/scores.csv",
+        scores=RESULTS + "/{exp}/scores.csv",
+        published=lambda wc: published_outputs(wc.exp),
     output:
         RESULTS + "/{exp}/aggregates.csv",
         RESULTS + "/{exp}/profiles.csv",
+        RESULTS + "/{exp}/curves.csv",
+        RESULTS + "/{exp}/improvement.csv",
+        RESULTS + "/{exp}/run_scores.csv",
+        RESULTS + "/{exp}/normalization.csv",
     log:
         RESULTS + "/{exp}/logs/aggregate.log",
     params:
-        reps=config.get("aggregate", {}).get("reps", 2000),
-        seed=config.get("aggregate", {}).get("seed", 0),
-        confidence=config.get("aggregate", {}).get("confidence", 0.95),
+        args=aggregate_args(config.get("aggregate", {})),
     shell:
-        "pwm-bench aggregate {input} --out-dir {RESULTS}/{wildcards.exp} --group {wildcards.exp} "
-        "--reps {params.reps} --seed {params.seed} --confidence {params.confidence} > {log} 2>&1"
+        "pwm-bench aggregate {input.scores} {input.published} --out-dir {RESULTS}/{wildcards.exp} "
+        "--group {wildcards.exp} {params.args} > {log} 2>&1"
 
 
 rule figures:
     input:
-        scores=RESULTS + "/{exp}/scores.csv",
         aggregates=RESULTS + "/{exp}/aggregates.csv",
         profiles=RESULTS + "/{exp}/profiles.csv",
+        curves=RESULTS + "/{exp}/curves.csv",
+        improvement=RESULTS + "/{exp}/improvement.csv",
+        run_scores=RESULTS + "/{exp}/run_scores.csv",
     output:
         report(RESULTS + "/{exp}/figures/aggregates.png", caption="../report/aggregates.rst",
                category="{exp}"),
@@ -41,8 +60,13 @@ rule figures:
         report(RESULTS + "/{exp}/figures/curves.png", caption="../report/curves.rst",
                category="{exp}"),
         RESULTS + "/{exp}/figures/curves.pdf",
+        report(RESULTS + "/{exp}/figures/improvement.png", caption="../report/improvement.rst",
+               category="{exp}"),
+        RESULTS + "/{exp}/figures/improvement.pdf",
+        RESULTS + "/{exp}/tables.md",
     log:
         RESULTS + "/{exp}/logs/figures.log",
     shell:
-        "pwm-bench figures --scores {input.scores} --aggregates {input.aggregates} "
-        "--profiles {input.profiles} --out-dir {RESULTS}/{wildcards.exp}/figures > {log} 2>&1"
+        "pwm-bench figures --kind experiment --aggregates {input.aggregates} --profiles {input.profiles} "
+        "--curves {input.curves} --improvement {input.improvement} --run-scores {input.run_scores} "
+        "--tables {RESULTS}/{wildcards.exp}/tables.md --out-dir {RESULTS}/{wildcards.exp}/figures > {log} 2>&1"

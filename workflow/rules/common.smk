@@ -10,6 +10,7 @@ wildcard_constraints:
     exp=r"[A-Za-z0-9_.-]+",
     task=r"[a-z0-9][a-z0-9_-]*",
     seed=r"\d+",
+    index=r"\d+",
 
 
 def run_path(algo, name):
@@ -43,6 +44,42 @@ def train_args(wildcards, algo):
 
 def experiment_targets(exp):
     out = f"{RESULTS}/{exp}"
-    return [f"{out}/aggregates.csv", f"{out}/profiles.csv",
+    return [f"{out}/aggregates.csv", f"{out}/profiles.csv", f"{out}/curves.csv", f"{out}/improvement.csv",
             f"{out}/figures/aggregates.pdf", f"{out}/figures/aggregates.png",
-            f"{out}/figures/curves.pdf", f"{out}/figures/curves.png"]
+            f"{out}/figures/curves.pdf", f"{out}/figures/curves.png",
+            f"{out}/figures/improvement.pdf", f"{out}/figures/improvement.png", f"{out}/tables.md"]
+
+
+def aggregate_args(options):
+    """`pwm-bench aggregate` options from a config block (config.aggregate or paper settings)."""
+    args = ["--reps", options.get("reps", 2000), "--seed", options.get("seed", 0),
+            "--confidence", options.get("confidence", 0.95), "--score", options.get("score", "final"),
+            "--layout", options.get("layout", "canonical"), "--ci-method", options.get("ci_method", "percentile"),
+            "--thin", options.get("thin", 1)]
+    if "normalize" in options:
+        args += ["--normalize", options["normalize"]]
+    for task, scale in options.get("scales", {}).items():
+        args += ["--scale", f"{task}={scale}"]
+    if "taus" in options:
+        args += ["--taus", options["taus"]]
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def published_entry(wildcards):
+    entries = config["experiments"][wildcards.exp].get("published", [])
+    return entries[int(wildcards.index)]
+
+
+def published_outputs(exp):
+    entries = config["experiments"][exp].get("published", [])
+    return [f"{RESULTS}/{exp}/published/{i}.csv" for i in range(len(entries))]
+
+
+def published_args(wildcards):
+    """Import options of one published entry: only the experiment's tasks, marked as published."""
+    entry = published_entry(wildcards)
+    args = ["--format", entry["format"], "--algo", entry["algo"] + " (published)",
+            "--tasks", ",".join(config["experiments"][wildcards.exp]["tasks"])]
+    if "fps" in entry:
+        args += ["--fps", entry["fps"]]
+    return " ".join(shlex.quote(str(a)) for a in args)
