@@ -62,3 +62,18 @@ rule train_shac:
         args=lambda wc: train_args(wc, "shac"),
     shell:
         "pwm-bench train --algo shac {params.args} --threads {threads} >> {log} 2>&1"
+
+
+rule train_tdmpc2:
+    output:
+        run_path("tdmpc2", "eval.csv"),
+    log:
+        run_path("tdmpc2", "log.txt"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=48 * 60,
+    params:
+        args=lambda wc: train_args(wc, "tdmpc2"),
+    shell:
+        "pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
