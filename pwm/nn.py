@@ -138,32 +138,39 @@ class StackedMLP(nn.Module):
                 error_msgs.append(f"{key}: expected torch.Size([{self.members}]), found {value}")
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
-    def forward(self, x: torch.Tensor, dropout: float = 0.0, detach: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, dropout: float = 0.0, detach: bool = False,
+                members: torch.Tensor | None = None) -> torch.Tensor:
         """Run every member on the same input ``x [..., in]`` -> ``[members, ..., out]``.
 
         ``dropout`` is applied after the first Linear (independent masks per member);
-        ``detach`` uses the weights without gradient (same storage).
+        ``detach`` uses the weights without gradient (same storage); ``members`` (indices) runs
+        only those members, e.g. the two a 'min'/'avg' Q value needs out of five.
         """
         lead = x.shape[:-1]
         h = x.reshape(-1, x.shape[-1])
         layers = self.layers()
+        count = self.members if members is None else len(members)
         for i, layer in enumerate(layers):
             w, b = layer.weight, layer.bias
+            if members is not None:
+                w, b = w[members], b[members]
             if detach:
                 w, b = w.detach(), b.detach()
             if i == 0:
                 # One GEMM for all members: [N, in] @ [in, members*out] -> [members, N, out].
                 out = w.shape[1]
                 h = F.linear(h, w.reshape(-1, w.shape[-1]), b.reshape(-1))
-                h = h.view(h.shape[0], self.members, out).transpose(0, 1)
+                h = h.view(h.shape[0], count, out).transpose(0, 1)
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if i < len(layers) - 1:
                 if i == 0 and dropout > 0:
                     h = F.dropout(h, dropout, training=True)
                 g, beta = layer.ln.weight, layer.ln.bias
+                if members is not None:
+                    g, beta = g[members], beta[members]
                 if detach:
                     g, beta = g.detach(), beta.detach()
                 h = F.layer_norm(h, h.shape[-1:])
                 h = F.mish(torch.addcmul(beta.unsqueeze(1), h, g.unsqueeze(1)))
-        return h.reshape(self.members, *lead, h.shape[-1])
+        return h.reshape(count, *lead, h.shape[-1])

@@ -271,12 +271,14 @@ class WorldModel(nn.Module):
         if return_type not in {"min", "avg", "all"}:
             raise ValueError(f"return_type must be 'min', 'avg' or 'all', got {return_type!r}")
         x = torch.cat([self.task_emb(z, task), a], dim=-1)
+        # 'min'/'avg' use two random members, so only those two are run (not all num_q).
+        pair = None if return_type == "all" else torch.randperm(self.cfg.num_q, device=x.device)[:2]
         if target:
-            logits = self._target_Qs_params(x)
+            logits = self._target_Qs_params(x, members=pair)
         else:
-            logits = self._Qs.params(x, dropout=self.cfg.dropout if self.training else 0.0, detach=detach)
+            logits = self._Qs.params(x, dropout=self.cfg.dropout if self.training else 0.0, detach=detach,
+                                     members=pair)
         if return_type == "all":
             return logits
-        pair = torch.randperm(self.cfg.num_q, device=logits.device)[:2]
-        q = math.two_hot_inv(logits[pair], self.cfg.vmin, self.cfg.vmax, self.cfg.num_bins)
+        q = math.two_hot_inv(logits, self.cfg.vmin, self.cfg.vmax, self.cfg.num_bins)
         return q.min(0).values if return_type == "min" else q.sum(0) / 2

@@ -207,3 +207,15 @@ def test_replay_windows_stay_in_episodes_and_align_actions(tmp_path):
     other = EpisodeReplay(1, 1, 10, 30)
     other.load_state_dict(state)
     torch.testing.assert_close(other.to_chunk()["obs"], buf.to_chunk()["obs"])
+
+
+def test_min_and_avg_q_run_only_the_random_pair():
+    model = tiny_model(num_q=5).eval()
+    z, a = torch.randn(7, 16), torch.rand(7, 2) * 2 - 1
+    every = math.two_hot_inv(model.Q(z, a, return_type="all"))  # [5, 7, 1]
+    for kind, reduce in (("min", lambda q: q.min(0).values), ("avg", lambda q: q.mean(0))):
+        torch.manual_seed(11)
+        got = model.Q(z, a, return_type=kind)
+        torch.manual_seed(11)
+        pair = torch.randperm(5)[:2]
+        torch.testing.assert_close(got, reduce(every[pair]))
