@@ -21,6 +21,10 @@ class CartPole(DiffTask):
     The return is never positive, so ``max_return`` is a scale, not a maximum: 240·π² ≈ 2368.7,
     the cost of hanging still for a whole episode; the harness's score (return / max_return) is
     then about -1 for a pole left hanging and approaches 0 from below for a fast swing-up.
+
+    Deviations from dflex: MuJoCo physics (implicitfast, 2 substeps instead of 4); the rail limit
+    ±4 m is a MuJoCo soft limit (dflex: a penalty spring); dm_control's cartpole.xml with dflex's
+    masses and inertia; the NaN guard; FD gradients. See docs/differentiable-envs.md.
     """
 
     name, obs_dim, act_dim = "cartpole", 5, 1

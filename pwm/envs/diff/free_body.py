@@ -77,7 +77,11 @@ class Ant(FreeBodyTask):
     29:37), 8 actions (torque 200·a, in joint order hip_1, ankle_1, ..., ankle_4), reward
     v_x + 0.1·up + heading + (height - 0.27), early termination height < 0.27. Start height 0.75,
     start joints [0, 1, 0, -1, 0, -1, 0, 1], target 10000 m along +x. ``max_return`` 6604.66 is
-    PWM's PPO normaliser for dflex Ant (roughly comparable on this MuJoCo port)."""
+    PWM's PPO normaliser for dflex Ant (roughly comparable on this MuJoCo port).
+
+    Deviations from dflex: MuJoCo physics (implicitfast, 2 substeps instead of 16, soft contacts,
+    no contact_ke/kd/kf); gymnasium's ant.xml geometry; angular-velocity init noise in the body
+    frame; the NaN guard; FD gradients. See docs/differentiable-envs.md."""
 
     name, obs_dim, act_dim = "ant", 37, 8
     max_return = 6604.66
@@ -95,7 +99,12 @@ class Humanoid(FreeBodyTask):
     (torque 0.35·strength_j·a), reward v_x + 0.1·up + heading + height - 0.002|a|² with
     d = clip(height - 0.84, -1, 0.1), height = -200 d² if d < 0 else 10 d; termination
     height < 0.74 (always on). Start height 1.35, target 200 m. ``max_return`` 7292.79 is PWM's PPO
-    normaliser for dflex Humanoid (roughly comparable on this MuJoCo port)."""
+    normaliser for dflex Humanoid (roughly comparable on this MuJoCo port).
+
+    Deviations from dflex: MuJoCo physics (implicitfast, 2 substeps instead of 48, soft contacts);
+    dm_control's humanoid.xml with its joint ranges and big-joint stiffness/damping, armature 0.007
+    on all hinges; angular-velocity init noise in the body frame; FD gradients. See
+    docs/differentiable-envs.md."""
 
     name, obs_dim, act_dim = "humanoid", 76, 21
     max_return = 7292.79

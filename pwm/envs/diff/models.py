@@ -139,14 +139,12 @@ CHEETAH_JOINTS = ["bthigh", "bshin", "bfoot", "fthigh", "fshin", "ffoot"]
 
 
 def cheetah(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
-    """gymnasium's half_cheetah.xml with dflex's cheetah parameters (density 1000, damping 1,
-    armature 0.1, mu 1, gear 200)."""
+    """gymnasium's half_cheetah.xml with dflex's cheetah parameters (density 1000, armature 0.1,
+    mu 1, gear 200); the file's per-joint stiffness and damping are kept, as dflex loads them."""
     spec = mujoco.MjSpec.from_file(str(_gym_asset("half_cheetah.xml")))
     _set_density(spec, 1000.0)
     for joint in _hinges(spec):
-        joint.damping = 1.0
         joint.armature = 0.1
-        joint.stiffness = 0.0
     for geom in spec.geoms:
         geom.friction[0] = 1.0
     _motors_in_joint_order(spec, {name: 200.0 for name in CHEETAH_JOINTS})

@@ -42,6 +42,10 @@ class Hopper(PlanarTask):
     Angle term: 1 - pitch² / (π/6)². Stochastic init: root x/z and pitch ±0.05, joints ±0.05,
     velocities ±0.05. ``max_return`` 4742.30 is PWM's PPO normaliser for dflex Hopper (the maximum
     of PPO's IQM curve); scores on this MuJoCo port are comparable to the paper's only roughly.
+
+    Deviations from dflex: MuJoCo physics (implicitfast, 2 substeps, soft contacts and limits,
+    no contact_ke/kd/kf); gymnasium's hopper.xml geometry; root joints without armature (dflex: 1);
+    friction 0.9 on all geoms including the foot; FD gradients. See docs/differentiable-envs.md.
     """
 
     name, obs_dim, act_dim = "hopper", 11, 3
@@ -65,7 +69,10 @@ class Hopper(PlanarTask):
 class Cheetah(PlanarTask):
     """dflex Cheetah: obs 17 = [z, pitch, 6 joints, 9 velocities], 6 actions (torque 200·a),
     reward v_x - 0.1|a|², no early termination. Stochastic init: root x/z and pitch ±0.1, joints
-    ±0.1, velocities ±0.25. ``max_return`` 10000 is a plain scale (no published dflex normaliser)."""
+    ±0.1, velocities ±0.25. ``max_return`` 10000 is a plain scale (no published dflex normaliser).
+
+    Deviations from dflex: MuJoCo physics (as for Hopper); gymnasium's half_cheetah.xml and its
+    start pose; FD gradients. See docs/differentiable-envs.md."""
 
     name, obs_dim, act_dim = "cheetah", 17, 6
     early_termination = False

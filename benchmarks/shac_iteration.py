@@ -1,0 +1,62 @@
+"""Seconds per SHAC iteration (64 envs x 32 steps, actor + critic update) for each differentiable task.
+
+    python benchmarks/shac_iteration.py --threads 2 --iterations 3
+
+Prints, per task, the median over ``--iterations`` timed iterations (after one warm-up) of the
+whole iteration and of its actor part (simulation with FD Jacobians + backward), plus the
+gradient-free simulation speed. Timings on a shared machine are noisy: compare minima, and note
+the load average printed with the table.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from baselines.shac import SHAC, config_for
+from pwm.envs.diff import TASK_CLASSES, DiffEnv
+
+
+def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int = 64) -> float:
+    env = DiffEnv(task, num_envs, seed=0, threads=threads)
+    env.reset()
+    actions = torch.zeros(num_envs, env.act_dim)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for _ in range(steps):
+            env.step(actions)
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps * num_envs / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASK_CLASSES))
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as baselines/shac.py does: the thread budget goes to the physics pool
+    print(f"load average before: {os.getloadavg()[0]:.2f}; {args.num_envs} envs, {args.threads} physics threads",
+          flush=True)
+    print(f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'no-grad env steps/s':>20s}", flush=True)
+    for task in args.tasks:
+        cfg = config_for(task, {"num_envs": args.num_envs})
+        agent = SHAC(task, cfg, seed=0, threads=args.threads)
+        agent.iterate(1000)  # warm-up
+        stats = [agent.iterate(1000) for _ in range(args.iterations)]
+        total = [s["time"] for s in stats]
+        actor = [s["actor_time"] for s in stats]
+        agent.env.close()
+        rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
+        print(f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
+              f"{rate:20.0f}", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
