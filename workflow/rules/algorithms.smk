@@ -5,6 +5,8 @@
 
 
 rule train_sac:
+    conda:
+        CONDA_ENV
     output:
         run_path("sac", "eval.csv"),
     log:
@@ -20,6 +22,8 @@ rule train_sac:
 
 
 rule train_ppo:
+    conda:
+        CONDA_ENV
     output:
         run_path("ppo", "eval.csv"),
     log:
@@ -35,6 +39,8 @@ rule train_ppo:
 
 
 rule train_random_policy:
+    conda:
+        CONDA_ENV
     output:
         run_path("random_policy", "eval.csv"),
     log:
@@ -50,6 +56,8 @@ rule train_random_policy:
 
 
 rule train_shac:
+    conda:
+        CONDA_ENV
     output:
         run_path("shac", "eval.csv"),
     log:
@@ -65,6 +73,8 @@ rule train_shac:
 
 
 rule train_tdmpc2:
+    conda:
+        CONDA_ENV
     output:
         run_path("tdmpc2", "eval.csv"),
     log:

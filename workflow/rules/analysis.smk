@@ -2,6 +2,8 @@
 
 
 rule collect:
+    conda:
+        CONDA_ENV
     input:
         lambda wc: run_outputs(wc.exp),
     output:
@@ -13,6 +15,8 @@ rule collect:
 
 
 rule import_published:
+    conda:
+        CONDA_ENV
     # Published results shown beside the experiment's own runs, as '<algo> (published)'.
     input:
         lambda wc: published_entry(wc)["path"],
@@ -27,6 +31,8 @@ rule import_published:
 
 
 rule aggregate:
+    conda:
+        CONDA_ENV
     input:
         scores=RESULTS + "/{exp}/scores.csv",
         published=lambda wc: published_outputs(wc.exp),
@@ -47,6 +53,8 @@ rule aggregate:
 
 
 rule figures:
+    conda:
+        CONDA_ENV
     input:
         aggregates=RESULTS + "/{exp}/aggregates.csv",
         profiles=RESULTS + "/{exp}/profiles.csv",

@@ -3,6 +3,9 @@ import json
 import shlex
 
 RESULTS = config.get("results", "results")
+# Every rule's conda environment (--use-conda; optional): this package and its dependencies.
+# conda: paths are relative to the rule file, and every rule file lives in workflow/rules/.
+CONDA_ENV = "../envs/pwm-bench.yaml"
 RUN_DIR = RESULTS + "/{exp}/runs/{algo}/{task}/seed{seed}"
 
 

@@ -58,6 +58,8 @@ rule paper:
 
 
 rule paper_import_multitask:
+    conda:
+        CONDA_ENV
     input:
         lambda wc: paper_dir() / PAPER_MULTITASK_FILES[wc.paper_algo].format(suite=wc.suite),
     output:
@@ -69,6 +71,8 @@ rule paper_import_multitask:
 
 
 rule paper_import_single_task:
+    conda:
+        CONDA_ENV
     input:
         lambda wc: [paper_dir() / f"{wc.paper_algo}_{env}.csv" for env in PAPER_ENVS],
     output:
@@ -83,6 +87,8 @@ PAPER_AGGREGATE_OUTPUTS = ["aggregates", "profiles", "curves", "improvement", "r
 
 
 rule paper_aggregate_multitask:
+    conda:
+        CONDA_ENV
     input:
         expand(PAPER + "/imports/{paper_algo}_mt{{suite}}.csv", paper_algo=["pwm", "tdmpc2"]),
     output:
@@ -97,6 +103,8 @@ rule paper_aggregate_multitask:
 
 
 rule paper_aggregate_single_task:
+    conda:
+        CONDA_ENV
     input:
         expand(PAPER + "/imports/{paper_algo}_single_task.csv", paper_algo=["pwm", "tdmpc2"]),
     output:
@@ -111,6 +119,8 @@ rule paper_aggregate_single_task:
 
 
 rule paper_figures_multitask:
+    conda:
+        CONDA_ENV
     input:
         agg=expand(PAPER + "/mt{suite}/aggregates.csv", suite=[30, 80]),
         prof=expand(PAPER + "/mt{suite}/profiles.csv", suite=[30, 80]),
@@ -137,6 +147,8 @@ rule paper_figures_multitask:
 
 
 rule paper_figures_single_task:
+    conda:
+        CONDA_ENV
     input:
         agg=PAPER + "/single-task/aggregates.csv",
         prof=PAPER + "/single-task/profiles.csv",

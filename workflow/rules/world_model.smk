@@ -69,6 +69,8 @@ def eval_planning_args(wildcards):
 
 
 rule build_dataset:
+    conda:
+        CONDA_ENV
     input:
         lambda wc: [run + "/eval.csv" for run in collection_runs(wc.exp)],
     output:
@@ -88,6 +90,8 @@ rule build_dataset:
 
 
 rule pretrain_world_model:
+    conda:
+        CONDA_ENV
     input:
         # an existing dataset directory is used as it is; otherwise build_dataset makes one
         lambda wc: world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt",
@@ -106,6 +110,8 @@ rule pretrain_world_model:
 
 
 rule eval_tdmpc2:
+    conda:
+        CONDA_ENV
     input:
         lambda wc: world_model_checkpoint(wc.exp),
     output:
