@@ -36,6 +36,9 @@ from baselines.shac_networks import Actor, Critic, RunningMeanStd
 from baselines.shac_rollouts import RolloutRecorder
 from pwm.run import Run, log
 
+# Task families this algorithm can train on (checked when the workflow's DAG is built).
+TASK_FAMILIES = ("differentiable",)
+
 COMMON = dict(
     horizon=32, gamma=0.99, lam=0.95, critic_iterations=16, num_batch=4, betas=(0.7, 0.95),
     grad_norm=1.0, min_lr=1e-5, logstd_init=-1.0, substeps=2,

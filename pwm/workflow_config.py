@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 
-from pwm.envs.registry import task_names, unknown_task_message
+from pwm.algorithms import load as load_algorithm
+from pwm.envs.registry import get_spec, task_names, unknown_task_message
 from pwm.envs.suites import SUITES, expand_tasks
 
 
@@ -33,6 +34,14 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
                     f"unknown algorithm {algo!r} at experiments.{exp}.algorithms{hint}; allowed: "
                     f"{', '.join(sorted(algorithms))} (each needs a rule train_<name> in "
                     "workflow/rules/algorithms.smk)")
+        for algo in spec["algorithms"]:
+            families = getattr(load_algorithm(algo), "TASK_FAMILIES", None)
+            for task in spec["tasks"] if families else []:
+                if get_spec(task).family not in families:
+                    raise ConfigError(
+                        f"algorithm {algo!r} cannot train on task {task!r} of experiment {exp!r}: it "
+                        f"needs tasks of family {', '.join(families)}, and {task!r} is "
+                        f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family")
         for algo, budget in spec["algorithms"].items():
             if budget["eval_every"] > budget["steps"]:
                 raise ConfigError(f"experiments.{exp}.algorithms.{algo}.eval_every="

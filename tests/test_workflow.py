@@ -50,6 +50,9 @@ def broken(change):
     (lambda e: e["algorithms"].update(sacc={"steps": 1, "eval_every": 1}),
      r"unknown algorithm 'sacc' at experiments.tiny.algorithms \(did you mean sac\b.*\?\); allowed: ppo, random_policy, sac\b"),
     (lambda e: e["algorithms"]["ppo"].update(eval_every=1000), r"eval_every=1000 exceeds steps=256"),
+    (lambda e: e["algorithms"].update(shac={"steps": 10, "eval_every": 5}),
+     r"algorithm 'shac' cannot train on task 'cartpole-balance' of experiment 'tiny': it needs tasks "
+     r"of family differentiable, and 'cartpole-balance' is dm_control"),
 ])
 def test_bad_config_stops_the_dag(workdir, change, message):
     result = snakemake(workdir, "-n", config=broken(change))
