@@ -9,8 +9,9 @@ noise) and happens at episode boundaries, like TD-MPC2's.
 Checkpoints (at evaluations, and every ``checkpoint_interval_s``) hold the world model in TD-MPC2's
 own format, the optimisers, the Q scale, the replay buffer and RNG states, always taken at an
 episode boundary so that a resumed run continues with a fresh episode. At the end the replay buffer
-is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``): that is how TD-MPC2's
-multitask datasets were made, and ``pwm-bench build-dataset`` merges these into suite datasets.
+is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``; that is how TD-MPC2's
+multitask datasets were made, and ``pwm-bench build-dataset`` merges these into suite datasets),
+and the final world model is written as ``<run>/model.pt`` in TD-MPC2's format.
 """
 from __future__ import annotations
 
@@ -150,6 +151,7 @@ def train(run: Run) -> None:
                     log("[losses] " + " ".join(f"{k}={v:.4g}" for k, v in last_info.items()))
                 last_progress = step
     env.close()
+    save_world_model(agent, run.dir / "model.pt")  # the final world model, loadable by TD-MPC2 itself
     if cfg.export_dataset:
         export_dataset(run, buffer)
     run.finish()

@@ -77,8 +77,8 @@ def test_world_model_losses_rho_weighting_matches_explicit_loops():
             z = model.next(z, a)
             cons += rho ** t * float(((z - next_z[t]) ** 2).mean())
     assert float(losses["consistency"].detach()) == pytest.approx(cons / H, rel=1e-5)
-    assert float(losses["reward"]) == pytest.approx(rew / H, rel=1e-5)
-    assert float(losses["value"]) == pytest.approx(val / (H * model.cfg.num_q), rel=1e-5)
+    assert float(losses["reward"].detach()) == pytest.approx(rew / H, rel=1e-5)
+    assert float(losses["value"].detach()) == pytest.approx(val / (H * model.cfg.num_q), rel=1e-5)
 
 
 def test_td_target_uses_min_of_target_q_and_discount():

@@ -27,6 +27,7 @@ def test_short_run_then_resume(tmp_path, capsys):
     payload = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["payload"]
     assert payload["step"] == 100 and payload["replay"]["num_added"] == 1
     model = load_tdmpc2(payload["model"])  # TD-MPC2's format, strict
+    load_tdmpc2(tmp_path / "model.pt")
     assert model.cfg.model_size == 1 and model.cfg.obs_dim == 39 and model.cfg.action_dim == 4
     assert float(payload["agent"]["scale"]["value"]) >= 1.0  # the Q scale is part of the state
     assert payload["agent"]["optim"]["state"]  # Adam moments are kept
