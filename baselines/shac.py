@@ -55,6 +55,9 @@ TASK_DEFAULTS = {
                     actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
     "cartpole": dict(num_envs=64, actor_hidden=[64, 64], critic_hidden=[64, 64],
                      actor_lr=1e-2, critic_lr=1e-3, target_alpha=0.2),
+    # PWM's Anymal place: DiffRL has no Anymal SHAC config; Ant's (64 envs, PWM's SHAC count for Anymal).
+    "quadruped": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
+                      actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
 }
 
 

@@ -10,6 +10,11 @@ finite differences, and a control step of K substeps composes them: A = A_K⋯A_
 B = Σ_k A_K⋯A_{k+1} B_k (the control is held over the substeps). Environments are spread over a
 thread pool; MuJoCo releases the GIL in ``mj_step`` and ``mjd_transitionFD``, so threads run in
 parallel. The gradient-free path (evaluation, data collection) runs only ``mj_step``.
+
+Models with actuator activation state (muscles, ``model.na > 0``) carry the activations after the
+joint velocities: the "velocity" array is ``[qvel, act]`` of width nv + na. That is exactly the
+order of ``mjd_transitionFD``'s state (δqpos, qvel, act), so A is (2nv+na)² and the autograd step
+and the tangent maps need no change; torque-driven models have na = 0 and nothing differs.
 """
 from __future__ import annotations
 
@@ -30,10 +35,10 @@ _BAD_STATE_WARNINGS = (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWAR
 @dataclass
 class StepResult:
     qpos: np.ndarray  # [N, nq]
-    qvel: np.ndarray  # [N, nv]
+    qvel: np.ndarray  # [N, nv + na]: joint velocities, then actuator activations (na = 0 for motors)
     diverged: np.ndarray  # [N] bool: NaN/Inf/huge state, or MuJoCo reset the data
-    A: np.ndarray | None = None  # [N, 2nv, 2nv] tangent-state Jacobian of the control step
-    B: np.ndarray | None = None  # [N, 2nv, nu]
+    A: np.ndarray | None = None  # [N, 2nv+na, 2nv+na] tangent-state Jacobian of the control step
+    B: np.ndarray | None = None  # [N, 2nv+na, nu]
 
 
 class PhysicsBackend(ABC):
@@ -59,14 +64,12 @@ class MujocoFDBackend(PhysicsBackend):
                  fd_centered: bool = False):
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
-        if model.na:
-            raise ValueError("models with actuator activations are not supported (state would include act)")
         self.model = model
         self.substeps = int(substeps)
         self.threads = int(threads)
         self.fd_eps = float(fd_eps)
         self.fd_centered = bool(fd_centered)
-        self.nq, self.nv, self.nu = model.nq, model.nv, model.nu
+        self.nq, self.nv, self.nu, self.na = model.nq, model.nv, model.nu, model.na
         self.layout = TangentLayout.from_model(model)
         self._datas: list[mujoco.MjData] = []
         self._pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
@@ -76,14 +79,17 @@ class MujocoFDBackend(PhysicsBackend):
             self._datas.append(mujoco.MjData(self.model))
 
     def _run(self, rows, qpos, qvel, ctrl, out: StepResult) -> None:
-        m, nv = self.model, self.nv
+        m, nv, na = self.model, self.nv, self.na
+        ns = 2 * nv + na
         if out.A is not None:
-            a_k = np.zeros((2 * nv, 2 * nv))
-            b_k = np.zeros((2 * nv, self.nu))
+            a_k = np.zeros((ns, ns))
+            b_k = np.zeros((ns, self.nu))
         for i in rows:
             d = self._datas[i]
             d.qpos[:] = qpos[i]
-            d.qvel[:] = qvel[i]
+            d.qvel[:] = qvel[i, :nv]
+            if na:
+                d.act[:] = qvel[i, nv:]
             d.ctrl[:] = ctrl[i]
             d.time = 0.0
             for w in _BAD_STATE_WARNINGS:
@@ -92,8 +98,8 @@ class MujocoFDBackend(PhysicsBackend):
                 for _ in range(self.substeps):
                     mujoco.mj_step(m, d)
             else:
-                a_acc = np.eye(2 * nv)
-                b_acc = np.zeros((2 * nv, self.nu))
+                a_acc = np.eye(ns)
+                b_acc = np.zeros((ns, self.nu))
                 for _ in range(self.substeps):
                     mujoco.mjd_transitionFD(m, d, self.fd_eps, self.fd_centered, a_k, b_k, None, None)
                     mujoco.mj_step(m, d)
@@ -102,9 +108,11 @@ class MujocoFDBackend(PhysicsBackend):
                 out.A[i] = a_acc
                 out.B[i] = b_acc
             out.qpos[i] = d.qpos
-            out.qvel[i] = d.qvel
+            out.qvel[i, :nv] = d.qvel
+            if na:
+                out.qvel[i, nv:] = d.act
             bad = any(d.warning[w].number for w in _BAD_STATE_WARNINGS)
-            bad = bad or not (np.all(np.abs(d.qpos) < DIVERGENCE_LIMIT) and np.all(np.abs(d.qvel) < DIVERGENCE_LIMIT))
+            bad = bad or not (np.all(np.abs(d.qpos) < DIVERGENCE_LIMIT) and np.all(np.abs(out.qvel[i]) < DIVERGENCE_LIMIT))
             out.diverged[i] = bad
             if bad and out.A is not None:
                 out.A[i] = 0.0  # no gradient through a blown-up step
@@ -115,14 +123,14 @@ class MujocoFDBackend(PhysicsBackend):
         qvel = np.ascontiguousarray(qvel, dtype=np.float64)
         ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
         n = qpos.shape[0]
-        if qpos.shape != (n, self.nq) or qvel.shape != (n, self.nv) or ctrl.shape != (n, self.nu):
-            raise ValueError(f"expected qpos [N,{self.nq}], qvel [N,{self.nv}], ctrl [N,{self.nu}]; got "
+        if qpos.shape != (n, self.nq) or qvel.shape != (n, self.nv + self.na) or ctrl.shape != (n, self.nu):
+            raise ValueError(f"expected qpos [N,{self.nq}], qvel (+act) [N,{self.nv + self.na}], ctrl [N,{self.nu}]; got "
                              f"{qpos.shape}, {qvel.shape}, {ctrl.shape}")
         self._ensure(n)
         out = StepResult(np.empty_like(qpos), np.empty_like(qvel), np.zeros(n, dtype=bool))
         if jacobians:
-            out.A = np.empty((n, 2 * self.nv, 2 * self.nv))
-            out.B = np.empty((n, 2 * self.nv, self.nu))
+            out.A = np.empty((n, 2 * self.nv + self.na, 2 * self.nv + self.na))
+            out.B = np.empty((n, 2 * self.nv + self.na, self.nu))
         if self._pool is None or n == 1:
             self._run(range(n), qpos, qvel, ctrl, out)
         else:

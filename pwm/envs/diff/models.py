@@ -172,4 +172,19 @@ def cartpole(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
     return _finish(spec, substeps)
 
 
-BUILDERS = {"hopper": hopper, "ant": ant, "humanoid": humanoid, "cheetah": cheetah, "cartpole": cartpole}
+def quadruped(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
+    """The 12-joint quadruped of ``quadruped_model.py`` (dm_control's quadruped as an Anymal stand-in)."""
+    from pwm.envs.diff import quadruped_model
+
+    return quadruped_model.build(substeps)
+
+
+def muscle_legs(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
+    """MyoSuite's 80-muscle legs of ``muscle_legs_model.py`` (the SNU Humanoid stand-in)."""
+    from pwm.envs.diff import muscle_legs_model
+
+    return muscle_legs_model.build(substeps)
+
+
+BUILDERS = {"hopper": hopper, "ant": ant, "humanoid": humanoid, "cheetah": cheetah, "cartpole": cartpole,
+            "quadruped": quadruped, "muscle-legs": muscle_legs}
