@@ -1,0 +1,54 @@
+"""PWM (Georgiev et al. 2024): ``pwm-bench train --algo pwm``.
+
+A policy is extracted from a pre-trained world model by first-order gradients through imagined
+rollouts (``pwm.policy_learning``). Two settings, chosen by the task:
+
+* a task of a multitask suite (mt30/mt80 dm_control or Meta-World): the frozen multitask world
+  model of ``hparams.world_model`` and start states from ``hparams.data_dir``
+  (``pwm.multitask_pwm``); ``--steps`` counts policy iterations;
+* a differentiable locomotion task (``pwm.envs.diff``): a single-task world model pre-trained on
+  offline (SHAC) rollouts, real envs in lockstep and online world-model fine-tuning
+  (``pwm.singletask_pwm``); ``--steps`` counts real environment steps.
+
+Hyperparameters: ``pwm/configs/pwm.yaml`` (every key documented there), overridden by
+``run.settings.hparams``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from pwm.config_io import load_config
+from pwm.run import Run
+
+CONFIG_PATH = Path(__file__).with_name("configs") / "pwm.yaml"
+
+
+def load_hparams(hparams: dict | None = None) -> DictConfig:
+    """The defaults of ``pwm/configs/pwm.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
+    cfg = load_config(CONFIG_PATH)
+    if hparams:
+        unknown = sorted(set(hparams) - set(cfg.keys()))
+        if unknown:
+            raise ValueError(f"unknown pwm hyperparameters {unknown}; known: {sorted(cfg.keys())}")
+        cfg = OmegaConf.merge(cfg, OmegaConf.create(dict(hparams)))
+    return cfg
+
+
+def is_differentiable_task(run: Run) -> bool:
+    from pwm.envs.diff.gym_env import FAMILY
+
+    return run.spec.family == FAMILY
+
+
+def train(run: Run) -> None:
+    cfg = load_hparams(run.settings.hparams)
+    if is_differentiable_task(run):
+        from pwm.singletask_pwm import train_singletask
+
+        train_singletask(run, cfg)
+    else:
+        from pwm.multitask_pwm import train_multitask
+
+        train_multitask(run, cfg)
