@@ -87,3 +87,45 @@ rule train_tdmpc2:
         args=lambda wc: train_args(wc, "tdmpc2"),
     shell:
         "pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
+
+
+# PWM needs a pre-trained world model and offline start states. In an experiment with a
+# `world_model` block (world_model.smk included), they are that pipeline's outputs: the checkpoint
+# of pretrain_world_model (or world_model.checkpoint) and the dataset of build_dataset (or
+# world_model.dataset). Otherwise they come from the budget's hparams.world_model/data_dir
+# (multitask) or hparams.pretrained_world_model/offline_data (differentiable tasks), if given.
+def pwm_inputs(wc):
+    exp = config["experiments"][wc.exp]
+    hp = exp["algorithms"]["pwm"].get("hparams", {})
+    if exp.get("world_model") and "world_model_checkpoint" in globals():
+        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt"
+        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": data}
+    keys = ("world_model", "data_dir", "pretrained_world_model", "offline_data")
+    return {k: hp[k] for k in keys if hp.get(k)}
+
+
+def pwm_args(wc):
+    args = train_args(wc, "pwm")
+    for key, path in pwm_inputs(wc).items():
+        if key == "data_dir" and path.endswith(".pt"):
+            path = path.rsplit("/", 1)[0]  # build_dataset's chunk_0.pt stands for its directory
+        args += " --set " + shlex.quote(f"{key}={path}")
+    return args
+
+
+rule train_pwm:
+    input:
+        unpack(pwm_inputs),
+    output:
+        run_path("pwm", "eval.csv"),
+    log:
+        run_path("pwm", "log.txt"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=24 * 60,
+        gpu=1 if config.get("device", "cpu").startswith("cuda") else 0,
+    params:
+        args=pwm_args,
+    shell:
+        "pwm-bench train --algo pwm {params.args} --threads {threads} >> {log} 2>&1"
