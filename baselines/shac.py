@@ -58,6 +58,9 @@ TASK_DEFAULTS = {
     # PWM's Anymal place: DiffRL has no Anymal SHAC config; Ant's (64 envs, PWM's SHAC count for Anymal).
     "quadruped": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
                       actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
+    # PWM's SNU Humanoid place: DiffRL's snu_humanoid config.
+    "muscle-legs": dict(num_envs=64, actor_hidden=[512, 256], critic_hidden=[256, 256],
+                        actor_lr=2e-3, critic_lr=5e-4, target_alpha=0.995),
 }
 
 

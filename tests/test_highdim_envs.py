@@ -139,9 +139,88 @@ def test_quadruped_stands_with_zero_action_and_terminates_when_dropped():
     assert 0.5 < float(obs[0, 0]) < 0.7 and float(obs[0, 35]) > 0.99
 
 
+# ---- muscle-legs -----------------------------------------------------------------------------------
+
+def test_muscle_legs_action_gradient_matches_centred_difference_of_whole_rollout():
+    env = f64_env("muscle-legs")
+    state = env.get_state()
+    base = 0.3 * torch.randn(4, 1, 80, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    actions = base.clone().requires_grad_(True)
+    rollout_return(env, state, actions).backward()
+    fd = centred_difference(lambda a: rollout_return(env, state, a), base, 1e-5)
+    assert torch.isfinite(actions.grad).all()
+    assert cosine(actions.grad, fd) > 0.999
+    assert float((actions.grad.reshape(-1) - fd).norm() / fd.norm()) < 1e-2
+
+
+def test_muscle_legs_gradient_through_activation_state_matches_centred_difference():
+    """d(return)/d(initial qvel and muscle activations): the activations are physics state that the
+    FD Jacobians must carry from step to step (the reward's velocity terms see them only through
+    the muscle forces of later steps)."""
+    env = f64_env("muscle-legs", seed=2)
+    state = env.get_state()
+    nv = env.backend.nv
+    qvel0 = state["qvel"].clone()
+    qvel0[0, nv:] = torch.linspace(0.05, 0.6, 80, dtype=torch.float64)  # partly active muscles
+    actions = 0.4 * torch.randn(5, 1, 80, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    qvel = qvel0.clone().requires_grad_(True)
+    rollout_return(env, state, actions, qvel).backward()
+    picked = list(range(0, 6)) + list(range(nv, nv + 80, 4))  # root velocities and 20 activations
+    fd = centred_difference(lambda v: rollout_return(env, state, actions, v), qvel0, 1e-6, picked)
+    analytic = qvel.grad.reshape(-1)[picked]
+    act_fd, act_an = fd[6:], analytic[6:]
+    assert torch.isfinite(qvel.grad).all() and act_fd.abs().max() > 1e-3  # the activations matter
+    assert cosine(analytic, fd) > 0.999 and cosine(act_an, act_fd) > 0.999
+    assert float((analytic - fd).norm() / fd.norm()) < 1e-2
+
+
+def test_muscle_legs_observation_reward_termination_on_hand_built_state():
+    task = get_task("muscle-legs")
+    qpos, qvel = task.start_state()
+    assert qpos.shape == (35,) and qvel.shape == (34 + 80,)
+    model = task.build_model()
+    qpos, qvel = qpos.unsqueeze(0).clone(), qvel.unsqueeze(0).clone()
+    qpos[0, 0:3] = torch.tensor([2.0, 0.5, 0.9], dtype=torch.float64)
+    qvel[0, 0:3] = torch.tensor([1.5, 0.0, 0.2], dtype=torch.float64)
+    knee_r = model.joint("knee_angle_r")
+    qpos[0, int(knee_r.qposadr[0])] = 0.7
+    qvel[0, int(knee_r.dofadr[0])] = 3.0
+    qvel[0, 34:] = torch.linspace(0.0, 1.0, 80, dtype=torch.float64)
+    action = torch.zeros(1, 80, dtype=torch.float64)
+    obs = task.observe(qpos, qvel, action)[0]
+    assert obs.shape == (121,)
+    assert float(obs[0]) == pytest.approx(0.9)
+    np.testing.assert_allclose(obs[5:8].numpy(), [1.5, 0.2, 0.0], atol=1e-12)
+    assert float(obs[11 + 3]) == pytest.approx(0.7)  # knee_angle_r is the 4th observed joint
+    assert float(obs[25 + 3]) == pytest.approx(0.3)  # 0.1 x its velocity
+    np.testing.assert_allclose(obs[41:].numpy(), qvel[0, 34:].numpy())
+    heading = (10000.0 - 2.0) / math.hypot(10000.0 - 2.0, 0.5)
+    assert float(obs[39]) == pytest.approx(1.0) and float(obs[40]) == pytest.approx(heading)
+    penalty = 0.001 * float((qvel[0, 34:] ** 2).sum())
+    assert float(task.reward(obs.unsqueeze(0), action)) == pytest.approx(1.5 + 0.1 + heading - penalty, abs=1e-12)
+    np.testing.assert_allclose(task.control(torch.tensor([[-1.0, 0.0, 1.0]])).numpy(), [[0.0, 0.5, 1.0]])
+    assert not bool(task.terminated(obs.unsqueeze(0)))
+    obs[0] = 0.45
+    assert bool(task.terminated(obs.unsqueeze(0)))
+
+
+def test_muscle_legs_model_is_myolegs_with_activation_state():
+    model = get_task("muscle-legs").build_model()
+    assert (model.nq, model.nv, model.nu, model.na) == (35, 34, 80, 80)
+    assert all(model.actuator_dyntype == mujoco.mjtDyn.mjDYN_MUSCLE)
+    assert all(model.actuator_gaintype == mujoco.mjtGain.mjGAIN_MUSCLE)
+    assert model.body_subtreemass[0] == pytest.approx(37.82, abs=0.01)
+    env = DiffEnv("muscle-legs", 1, seed=0, stochastic_init=False)
+    env.reset()
+    with torch.no_grad():  # full excitation: activations rise towards 1 with the 10 ms time constant
+        env.step(torch.ones(1, 80))
+        obs, _, _, _ = env.step(torch.ones(1, 80))
+    assert float(obs[0, 41:].min()) > 0.5 and float(obs[0, 41:].max()) <= 1.0
+
 # ---- both tasks ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("task,obs_dim,act_dim,max_return", [("quadruped", 49, 12, 12028.99)])
+@pytest.mark.parametrize("task,obs_dim,act_dim,max_return", [("quadruped", 49, 12, 12028.99),
+                                                             ("muscle-legs", 121, 80, 4246.04)])
 def test_registry_and_gymnasium_version(task, obs_dim, act_dim, max_return):
     spec = get_spec(task)
     assert spec.family == "differentiable" and spec.episode_length == 1000 and spec.action_repeat == 1

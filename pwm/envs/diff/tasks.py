@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pwm.envs.diff.cartpole import CartPole
 from pwm.envs.diff.free_body import Ant, Humanoid
+from pwm.envs.diff.muscle_legs import MuscleLegs
 from pwm.envs.diff.planar import Cheetah, Hopper
 from pwm.envs.diff.quadruped import Quadruped
 from pwm.envs.diff.task import DiffTask
 
 TASK_CLASSES: dict[str, type[DiffTask]] = {
-    cls.name: cls for cls in (Hopper, Ant, Humanoid, Cheetah, CartPole, Quadruped)
+    cls.name: cls for cls in (Hopper, Ant, Humanoid, Cheetah, CartPole, Quadruped, MuscleLegs)
 }
 
 
