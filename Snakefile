@@ -33,6 +33,7 @@ rule all:
 
 
 include: "workflow/rules/algorithms.smk"
+include: "workflow/rules/world_model.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 

@@ -114,6 +114,8 @@ def pwm_args(wc):
 
 
 rule train_pwm:
+    conda:
+        CONDA_ENV
     input:
         unpack(pwm_inputs),
     output:

@@ -22,13 +22,18 @@ def run_path(algo, name):
 
 
 def run_outputs(exp):
+    """Every eval.csv of an experiment: its algorithms' runs and, for an experiment with a
+    `world_model` block, the multitask world model's MPPI planning evaluation (TD-MPC2's score)."""
     spec = config["experiments"][exp]
-    return [
+    runs = [
         RUN_DIR.format(exp=exp, algo=algo, task=task, seed=seed) + "/eval.csv"
         for algo in spec["algorithms"]
         for task in spec["tasks"]
         for seed in spec["seeds"]
     ]
+    if spec.get("world_model", {}).get("eval_planning", True) and spec.get("world_model"):
+        runs += planning_outputs(exp)
+    return runs
 
 
 def train_args(wildcards, algo):
