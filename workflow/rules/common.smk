@@ -38,7 +38,14 @@ def run_outputs(exp):
 
 def train_args(wildcards, algo):
     """CLI arguments of `pwm-bench train` for one run, from the experiment's budget."""
-    budget = config["experiments"][wildcards.exp]["algorithms"][algo]
+    spec = config["experiments"][wildcards.exp]
+    if algo in spec["algorithms"]:
+        budget = spec["algorithms"][algo]
+    else:  # a data-collection run of the world-model pipeline (world_model.collect)
+        budget = spec.get("world_model", {}).get("collect")
+        if budget is None:
+            raise ValueError(f"experiment {wildcards.exp!r} needs {algo} runs but has no budget for "
+                             f"them: list {algo} under algorithms or give world_model.collect")
     args = [
         "--task", wildcards.task, "--seed", wildcards.seed,
         "--out", RUN_DIR.format(algo=algo, **wildcards),
