@@ -100,3 +100,22 @@ def test_end_to_end(workdir):
     # Everything is up to date now: nothing left to run.
     again = snakemake(workdir, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("name,jobs", [
+    ("paper-single", {"train_shac": 25, "train_pwm": 25, "train_tdmpc2": 25, "train_sac": 25, "train_ppo": 25}),
+    ("paper-mt30", {"train_tdmpc2": 30, "build_dataset": 1, "pretrain_world_model": 1, "train_pwm": 300,
+                    "eval_tdmpc2": 300}),
+    ("paper-mt80", {"train_tdmpc2": 80, "pretrain_world_model": 1, "train_pwm": 800, "eval_tdmpc2": 800}),
+])
+def test_paper_configs_plan_their_whole_dag(tmp_path, name, jobs):
+    workdir = copy_workflow(tmp_path)
+    result = run([sys.executable, "-m", "snakemake", "-n", "--configfile", f"workflow/configs/{name}.yaml"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = {}
+    for line in (result.stdout + result.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    for rule, count in jobs.items():
+        assert counts.get(rule) == count, (rule, counts)
