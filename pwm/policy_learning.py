@@ -65,11 +65,13 @@ class Rollout:
 
 def imagine(wm: WorldModel, actor: Actor, critic: CriticEnsemble, z: torch.Tensor, task, horizon: int,
             gamma: float, reward_symexp: bool = False, terminal_discount_offset: int = 1,
-            ret_rms: RunningMeanStd | None = None, step_env: EnvStep | None = None) -> Rollout:
+            ret_rms: RunningMeanStd | None = None, step_env: EnvStep | None = None,
+            action_mask: torch.Tensor | None = None) -> Rollout:
     """Roll the actor through the world model from latents ``z [B, L]`` and build the actor loss.
 
     Call it with the world model and critic frozen (see :meth:`PolicyLearner.actor_step`).
-    ``ret_rms`` (updated here) normalises the loss; without it the loss is divided by H."""
+    ``ret_rms`` (updated here) normalises the loss; without it the loss is divided by H.
+    ``action_mask`` (``[A]`` or ``[B, A]``) zeroes padded action dims before the world model sees them."""
     B = z.shape[0]
     latents, rewards, next_values, dones = [], [], [], []
     ret = z.new_zeros(B)      # discounted reward of the current segment
@@ -80,6 +82,8 @@ def imagine(wm: WorldModel, actor: Actor, critic: CriticEnsemble, z: torch.Tenso
         last = t == horizon - 1
         latents.append(z.detach())
         a = actor(z.detach())
+        if action_mask is not None:
+            a = a * action_mask
         r = decode_reward(wm.reward(z, a, task), wm, reward_symexp)
         z_next = wm.next(z, a, task)
         bad = torch.isnan(r)
@@ -184,6 +188,12 @@ class PolicyLearner:
             raise ValueError(f"actor_nan_grads must be auto, raise or zero, got {cfg.actor_nan_grads!r}")
         self.actor_nan_grads = nan
 
+    def action_mask(self, task) -> torch.Tensor | None:
+        """The task's action mask if ``mask_actions`` is on (multitask models only)."""
+        if not self.cfg.mask_actions or not self.wm.multitask:
+            return None
+        return self.wm.action_mask(task)
+
     # ---- one iteration -------------------------------------------------------------------------
     def set_learning_rates(self, total_iterations: int) -> dict[str, float]:
         c, lrs = self.cfg, {}
@@ -200,7 +210,8 @@ class PolicyLearner:
         self.actor_opt.zero_grad(set_to_none=True)
         with frozen(self.wm, self.critic):
             rollout = imagine(self.wm, self.actor, self.critic, z0, task, int(c.horizon), float(c.gamma),
-                              bool(c.reward_symexp), int(c.terminal_discount_offset), self.ret_rms, step_env)
+                              bool(c.reward_symexp), int(c.terminal_discount_offset), self.ret_rms, step_env,
+                              self.action_mask(task))
             rollout.loss.backward()
         params = list(self.actor.parameters())
         norm = clip_grad_norm_(params, float(c.actor_grad_norm))

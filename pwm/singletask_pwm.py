@@ -1,0 +1,192 @@
+"""Single-task PWM on the differentiable locomotion tasks (spec/pwm.md §3 "Single-task dflex loop").
+
+1. World model: loaded from ``pretrained_world_model`` (a ``world_model.pt`` an earlier run wrote),
+   or pre-trained here for ``pretrain_steps`` on ``offline_data`` (TD-MPC2-format chunks, e.g. the
+   ``rollouts.pt`` a SHAC run dumps) with PWM's own loss (``pwm.world_model_training``).
+2. Each iteration: ``num_envs`` real envs (``DiffEnv``, gradient-free path) run in lockstep with
+   the imagined rollout from their current states. They provide the start states, the done and
+   termination signals inside the imagined return, the re-encoded reset observations and online
+   transitions for the replay buffer. The learning signal is the model's ``rew_rms``-normalised
+   reward, never the real one.
+3. Order per iteration: actor step, critic fit (TD(λ) with the real dones), then ``wm_iterations``
+   world-model steps on offline + online data. All three learning rates decay linearly to lr_min.
+
+Units in eval.csv: ``step`` and ``env_steps`` are real environment steps (H x num_envs per
+iteration), the reference's x-axis. Evaluation uses the shared protocol (deterministic actor mean,
+real rewards), not the reference's training-episode returns.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from tensordict import TensorDict
+
+from baselines.shac_rollouts import RolloutRecorder
+from pwm import rng
+from pwm.checkpoint import load_tdmpc2
+from pwm.data.chunks import load_chunks
+from pwm.data.sampler import SliceSampler
+from pwm.policy_learning import PolicyLearner, linear_lr
+from pwm.run import Run, log
+from pwm.running_stats import RunningMeanStd
+from pwm.world_model import WorldModel
+from pwm.world_model_training import WorldModelTrainer, single_task_config
+
+WORLD_MODEL_FILE = "world_model.pt"
+
+
+class ReplayWindows:
+    """Windows of H+1 steps from the offline chunks and the online rows recorded so far.
+
+    The online part keeps the newest ``capacity`` rows; the sampler is rebuilt when rows arrive.
+    One generator (saved in checkpoints) draws every batch."""
+
+    def __init__(self, offline: list[TensorDict], recorder: RolloutRecorder, horizon: int, batch_size: int,
+                 capacity_rows: int, generator: torch.Generator, device):
+        self.offline, self.recorder, self.horizon, self.batch_size = offline, recorder, horizon, batch_size
+        self.capacity, self.generator, self.device = max(capacity_rows, 1), generator, device
+        self._rows_seen, self._sampler = -1, None
+
+    def _online(self) -> list[TensorDict]:
+        rows = self.recorder.rows
+        if len(rows["obs"]) > self.capacity:
+            for k in rows:
+                del rows[k][:len(rows[k]) - self.capacity]
+        if not rows["obs"]:
+            return []
+        obs = torch.stack(rows["obs"])
+        return [TensorDict({"obs": obs, "action": torch.stack(rows["action"]), "reward": torch.stack(rows["reward"]),
+                            "task": torch.zeros(obs.shape[:2], dtype=torch.int32),
+                            "terminated": torch.stack(rows["terminated"])}, batch_size=obs.shape[:2])]
+
+    @property
+    def available(self) -> bool:
+        return bool(self.offline) or bool(self.recorder.rows["obs"])
+
+    def sample(self):
+        if self._rows_seen != self.recorder.transitions_seen or self._sampler is None:
+            self._sampler = SliceSampler(self.offline + self._online(), self.horizon, self.batch_size,
+                                         device=self.device)
+            self._sampler.generator = self.generator
+            self._rows_seen = self.recorder.transitions_seen
+        return self._sampler.sample()
+
+
+def offline_rewards(chunks: list[TensorDict]) -> torch.Tensor:
+    r = torch.cat([c["reward"][:, 1:].reshape(-1) for c in chunks])
+    return r[torch.isfinite(r)].unsqueeze(-1)
+
+
+def train_singletask(run: Run, cfg) -> None:
+    s = run.settings
+    device = torch.device(s.device)
+    torch.manual_seed(s.seed)
+    np.random.seed(s.seed % 2**32)
+    from pwm.envs.diff import DiffEnv
+
+    H, N = int(cfg.horizon), int(cfg.num_envs)
+    per_iteration = H * N
+    total = max(1, s.steps // per_iteration)
+    env = DiffEnv(s.task, N, seed=s.seed, threads=s.threads)
+    obs_dim, act_dim = env.obs_dim, env.act_dim
+    offline = load_chunks(cfg.offline_data) if cfg.offline_data else []
+    rew_rms = RunningMeanStd((1,)).to(device)
+    if cfg.pretrained_world_model:
+        wm = load_tdmpc2(cfg.pretrained_world_model, device=device)
+        rew_rms.load_state_dict(torch.load(cfg.pretrained_world_model, map_location=device, weights_only=False)["rew_rms"])
+        pretrained = True
+    elif offline:
+        wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
+        rew_rms.update(offline_rewards(offline).to(device))
+        pretrained = False
+    else:
+        raise ValueError("single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
+                         "rollouts) or pretrained_world_model (a world_model.pt from an earlier pwm run)")
+    if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
+        raise ValueError(f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
+                         f"(obs {obs_dim}, act {act_dim})")
+    learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=device)
+    trainer = WorldModelTrainer(wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma),
+                                float(cfg.reward_clip))
+    recorder = RolloutRecorder(N, int(cfg.wm_segment))
+    generator = torch.Generator().manual_seed(s.seed)
+    replay = ReplayWindows(offline, recorder, H, int(cfg.wm_batch_size), int(cfg.wm_buffer_size) // int(cfg.wm_segment),
+                           generator, device)
+    obs = env.reset()
+    recorder.start(obs)
+    tracker = {"ep_return": torch.zeros(N), "returns": []}
+
+    def checkpoint() -> None:
+        run.save_checkpoint(learner.iteration * per_iteration, {
+            "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
+            "wm_trainer": trainer.state_dict(), "learner": learner.state_dict(), "rew_rms": rew_rms.state_dict(),
+            "recorder": recorder.state_dict(), "env": env.get_state(), "generator": generator.get_state(),
+            "rng": rng.get_state(), "tracker": tracker})
+
+    payload = run.load_checkpoint()
+    if payload is not None:
+        wm.load_state_dict(payload["wm"])
+        trainer.load_state_dict(payload["wm_trainer"])
+        learner.load_state_dict(payload["learner"])
+        rew_rms.load_state_dict(payload["rew_rms"])
+        recorder.load_state_dict(payload["recorder"])
+        env.set_state(payload["env"])
+        obs = env.obs
+        generator.set_state(payload["generator"])
+        rng.set_state(payload["rng"])
+        tracker.update(payload["tracker"])
+    elif not pretrained:
+        log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
+        for i in range(int(cfg.pretrain_steps)):
+            info = trainer.step(replay.sample())
+            if (i + 1) % max(1, int(cfg.pretrain_steps) // 10) == 0:
+                log(f"[pwm] pretrain {i + 1}/{cfg.pretrain_steps} " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
+    log(f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
+        f"steps) from iteration {learner.iteration}, world model latent {wm.cfg.latent_dim}, critic targets "
+        f"{learner.critic_target}, on {s.device} with {s.threads} thread(s)")
+
+    def step_env(actions: torch.Tensor):
+        nonlocal obs
+        with torch.no_grad():
+            next_obs, reward, done, info = env.step(actions.cpu())
+        recorder.record(actions.cpu(), reward, next_obs, info["obs_before_reset"], done, info["terminated"])
+        tracker["ep_return"] += reward
+        for i in done.nonzero().squeeze(-1).tolist():
+            tracker["returns"] = (tracker["returns"] + [float(tracker["ep_return"][i])])[-100:]
+            tracker["ep_return"][i] = 0.0
+        obs = torch.nan_to_num(next_obs, 0.0, 0.0, 0.0)
+        return obs.to(device), done, info["terminated"]
+
+    def policy(o: np.ndarray) -> np.ndarray:
+        return learner.act(torch.as_tensor(o, dtype=torch.float32, device=device)[None])[0].cpu().numpy()
+
+    last_checkpoint, info = time.time(), {}
+    while True:
+        env_steps = learner.iteration * per_iteration
+        evaluated = False
+        while (due := run.next_eval_step()) is not None and (due <= env_steps or learner.iteration >= total):
+            run.evaluate(policy, step=due, env_steps=env_steps)
+            evaluated = True
+        if evaluated or time.time() - last_checkpoint > float(cfg.checkpoint_interval_s):
+            checkpoint()
+            last_checkpoint = time.time()
+        if learner.iteration >= total or run.next_eval_step() is None:
+            break
+        trainer.set_lr(linear_lr(float(cfg.wm_lr), float(cfg.lr_min), learner.iteration, total)
+                       if cfg.lr_schedule == "linear" else float(cfg.wm_lr))
+        with torch.no_grad():
+            z0 = wm.encode(obs.to(device))
+        info = learner.update(z0, None, total, step_env)
+        if replay.available:
+            for _ in range(int(cfg.wm_iterations)):
+                info.update(trainer.step(replay.sample(), update_stats=True))
+        if learner.iteration % int(cfg.progress_every) == 0 or learner.iteration == total:
+            recent = tracker["returns"]
+            run.progress(learner.iteration * per_iteration, float(np.mean(recent)) if recent else None)
+            log("[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
+    env.close()
+    torch.save({"model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
+                "rew_rms": rew_rms.state_dict()}, run.dir / WORLD_MODEL_FILE)
+    run.finish()

@@ -1,0 +1,79 @@
+"""PWM's own single-task world-model loss and trainer (spec/pwm.md §2a, §2c).
+
+Used for the differentiable (dflex-like) tasks, where PWM pre-trains its world model on offline
+rollouts and fine-tunes it online. Unlike TD-MPC2's loss there is no Q or policy term and the
+reward is a scalar regression on ``rew_rms``-normalised rewards:
+
+    loss = ( Σ_t γ^t MSE(ẑ_{t+1}, sg(h(o_{t+1})))  +  mean_{t,b} γ^t (R(ẑ_t, a_t) - r̃_t)² ) / H
+
+with ẑ_0 = h(o_0), ẑ_{t+1} = d(ẑ_t, a_t) and r̃ = clip((r - μ)/sqrt(σ² + 1e-5), ±5). The targets come
+from the online encoder without gradient (no EMA network). The reward term is averaged over t and
+the dynamics term summed, as in the reference, so the reward weighs ~H times less.
+"""
+from __future__ import annotations
+
+import torch
+from torch.nn.utils import clip_grad_norm_
+
+from pwm.data.sampler import Batch
+from pwm.running_stats import RunningMeanStd
+from pwm.world_model import WorldModel, WorldModelConfig
+
+
+def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
+    """The reference's ``pwm.yaml`` world model: encoder [enc_dim], dynamics/reward [mlp_dim]*2,
+    SimNorm latent, scalar reward head (num_bins 0), no task embedding."""
+    return WorldModelConfig(obs_dim=obs_dim, action_dim=action_dim, latent_dim=int(cfg.wm_latent_dim),
+                            enc_dim=int(cfg.wm_enc_dim), mlp_dim=int(cfg.wm_mlp_dim), num_enc_layers=2,
+                            num_q=2, num_bins=0, dropout=0.0)
+
+
+def world_model_loss(wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamma: float,
+                     reward_clip: float = 5.0) -> tuple[torch.Tensor, dict[str, float]]:
+    H = batch.action.shape[0]
+    reward = rew_rms.normalize(batch.reward[..., 0], clip=reward_clip)  # [H, B]
+    with torch.no_grad():
+        targets = wm.encode(batch.obs[1:])
+    z = wm.encode(batch.obs[0])
+    dyn, rew = 0.0, 0.0
+    for t in range(H):
+        r_pred = wm.reward(z, batch.action[t])[..., 0]
+        z = wm.next(z, batch.action[t])
+        dyn = dyn + gamma ** t * (z - targets[t]).pow(2).mean()
+        rew = rew + gamma ** t * (r_pred - reward[t]).pow(2).mean() / H
+    total = (dyn + rew) / H
+    return total, {"wm_loss": float(total.detach()), "dynamics_loss": float(dyn.detach()),
+                   "reward_loss": float(rew.detach())}
+
+
+class WorldModelTrainer:
+    """Adam (default betas) with global-norm clipping; NaN gradients are zeroed as the reference does."""
+
+    def __init__(self, wm: WorldModel, rew_rms: RunningMeanStd, lr: float, grad_norm: float, gamma: float,
+                 reward_clip: float = 5.0):
+        self.wm, self.rew_rms, self.grad_norm, self.gamma, self.reward_clip = wm, rew_rms, grad_norm, gamma, reward_clip
+        self.params = [p for name, p in wm.named_parameters() if not name.startswith(("_Qs", "_pi"))]
+        self.opt = torch.optim.Adam(self.params, lr=lr)
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+    def step(self, batch: Batch, update_stats: bool = False) -> dict[str, float]:
+        if update_stats:  # online fine-tuning keeps the reward statistics moving (spec §2c)
+            self.rew_rms.update(batch.reward.reshape(-1, *self.rew_rms.mean.shape))
+        loss, info = world_model_loss(self.wm, batch, self.rew_rms, self.gamma, self.reward_clip)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.nan_to_num_(0.0, 0.0, 0.0)
+        info["wm_grad_norm"] = float(clip_grad_norm_(self.params, self.grad_norm))
+        self.opt.step()
+        return info
+
+    def state_dict(self) -> dict:
+        return {"opt": self.opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.opt.load_state_dict(state["opt"])

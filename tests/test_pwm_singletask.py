@@ -1,0 +1,119 @@
+"""Single-task PWM on a differentiable task: PWM's world-model loss against its formula, and a
+short run (offline pretraining, lockstep envs, online fine-tuning) that resumes exactly after a kill."""
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import torch
+
+from baselines.shac_rollouts import RolloutRecorder
+from helpers import subprocess_env
+from pwm.agent import load_hparams
+from pwm.data.sampler import Batch
+from pwm.envs.diff import DiffEnv
+from pwm.running_stats import RunningMeanStd
+from pwm.world_model import WorldModel
+from pwm.world_model_training import WorldModelTrainer, single_task_config, world_model_loss
+
+COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
+TINY = ["num_envs=4", "horizon=4", "wm_latent_dim=16", "wm_enc_dim=16", "wm_mlp_dim=16", "pretrain_steps=5",
+        "wm_segment=8", "wm_iterations=2", "wm_batch_size=8", "critic_iterations=1", "progress_every=1"]
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
+    return WorldModel(single_task_config(5, 1, cfg))
+
+
+def random_batch(H=4, B=6):
+    g = torch.Generator().manual_seed(1)
+    return Batch(obs=torch.randn(H + 1, B, 5, generator=g), action=torch.rand(H, B, 1, generator=g) * 2 - 1,
+                 reward=torch.randn(H, B, 1, generator=g) * 3 + 1, terminated=torch.zeros(H, B, 1),
+                 task=torch.zeros(B, dtype=torch.long))
+
+
+def test_world_model_loss_is_the_reference_formula_and_training_reduces_it():
+    wm, batch = tiny_model(), random_batch()
+    rms = RunningMeanStd((1,))
+    rms.update(batch.reward.reshape(-1, 1))
+    H, gamma = 4, 0.9
+    r = ((batch.reward[..., 0] - rms.mean.float()) / torch.sqrt(rms.var.float() + 1e-5)).clamp(-5, 5)
+    z, dyn, rew = wm.encode(batch.obs[0]), 0.0, 0.0
+    for t in range(H):
+        rew = rew + gamma ** t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).mean() / H
+        z = wm.next(z, batch.action[t])
+        dyn = dyn + gamma ** t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean()
+    loss, info = world_model_loss(wm, batch, rms, gamma)
+    torch.testing.assert_close(loss, (dyn + rew) / H)
+    assert wm.cfg.num_bins == 0 and wm.cfg.task_dim == 0  # scalar reward, no task embedding
+
+    trainer = WorldModelTrainer(wm, rms, lr=3e-3, grad_norm=20.0, gamma=gamma)
+    first = trainer.step(batch)["wm_loss"]
+    for _ in range(30):
+        last = trainer.step(batch)["wm_loss"]
+    assert last < 0.75 * first
+
+
+def offline_chunk(path, steps=120, n=4):
+    """Random-action rollouts of the cartpole task, recorded as SHAC records its data."""
+    env = DiffEnv("cartpole", n, seed=0)
+    rec = RolloutRecorder(n, 16)
+    rec.start(env.reset())
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for _ in range(steps):
+            a = torch.rand(n, env.act_dim, generator=g) * 2 - 1
+            obs, r, d, info = env.step(a)
+            rec.record(a, r, obs, info["obs_before_reset"], d, info["terminated"])
+    assert rec.save(path, include_unfinished=True) > 0
+
+
+def command(data, out):
+    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "pwm", "--task", "cartpole", "--seed", "2",
+           "--steps", "64", "--eval-every", "32", "--eval-episodes", "1", "--out", str(out),
+           "--set", f"offline_data={data}"]
+    for s in TINY:
+        cmd += ["--set", s]
+    return cmd
+
+
+def run_to_end(cmd):
+    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def checkpoint_step(path):
+    try:
+        return torch.load(path, weights_only=False)["step"]
+    except (FileNotFoundError, EOFError, RuntimeError):
+        return -1
+
+
+def test_single_task_run_resumes_to_the_same_rows(tmp_path):
+    data = tmp_path / "data"
+    offline_chunk(data / "chunk_0.pt")
+    reference = tmp_path / "uninterrupted"
+    stdout = run_to_end(command(data, reference))
+    assert "pre-training the world model for 5 steps" in stdout and "critic targets td_lambda" in stdout
+    expected = pd.read_csv(reference / "eval.csv")
+    assert expected.step.tolist() == [0, 32, 64] and (expected.env_steps == expected.step).all()
+    assert (reference / "world_model.pt").exists()
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(command(data, out), env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    while checkpoint_step(out / "checkpoint.pt") < 32:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = checkpoint_step(out / "checkpoint.pt")
+    assert killed_at < 64
+    stdout = run_to_end(command(data, out))
+    assert f"at step {killed_at}" in stdout
+    pd.testing.assert_frame_equal(pd.read_csv(out / "eval.csv")[COMPARED], expected[COMPARED])
