@@ -48,7 +48,7 @@ def broken(change):
     (lambda e: e.update(tasks=["cartpole-balanse"]),
      r"unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance"),
     (lambda e: e["algorithms"].update(sacc={"steps": 1, "eval_every": 1}),
-     r"unknown algorithm 'sacc' at experiments.tiny.algorithms \(did you mean sac\b.*\?\); allowed: ppo, random_policy, sac\b"),
+     r"unknown algorithm 'sacc' at experiments.tiny.algorithms \(did you mean sac\b.*\?\); allowed: ppo, [a-z0-9_, ]*random_policy, sac\b"),
     (lambda e: e["algorithms"]["ppo"].update(eval_every=1000), r"eval_every=1000 exceeds steps=256"),
     (lambda e: e["algorithms"].update(shac={"steps": 10, "eval_every": 5}),
      r"algorithm 'shac' cannot train on task 'cartpole-balance' of experiment 'tiny': it needs tasks "
