@@ -32,7 +32,8 @@ import time
 import numpy as np
 import torch
 
-from baselines.shac_networks import Actor, Critic, RunningMeanStd
+from baselines.shac_networks import Actor, Critic
+from pwm.running_stats import RunningMeanStd
 from baselines.shac_rollouts import RolloutRecorder
 from pwm.run import Run, log
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from baselines.tdmpc2_agent import TDMPC2Agent
 from pwm.checkpoint import save_tdmpc2
-from pwm.config_io import load_config
+from pwm.config_io import load_defaults
 from pwm.data.chunks import save_chunk
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import make
@@ -37,13 +37,7 @@ CONFIG_PATH = Path(__file__).with_name("configs") / "tdmpc2.yaml"
 
 def load_hparams(hparams: dict | None = None) -> DictConfig:
     """The defaults of ``baselines/configs/tdmpc2.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
-    cfg = load_config(CONFIG_PATH)
-    if hparams:
-        unknown = sorted(set(hparams) - set(cfg.keys()))
-        if unknown:
-            raise ValueError(f"unknown tdmpc2 hyperparameters {unknown}; known: {sorted(cfg.keys())}")
-        cfg = OmegaConf.merge(cfg, OmegaConf.create(dict(hparams)))
-    return cfg
+    return load_defaults(CONFIG_PATH, hparams, "tdmpc2")
 
 
 def seed_steps_for(cfg, episode_length: int) -> int:

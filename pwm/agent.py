@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from pwm.config_io import load_config
+from pwm.config_io import load_defaults
 from pwm.run import Run
 
 CONFIG_PATH = Path(__file__).with_name("configs") / "pwm.yaml"
@@ -27,13 +27,7 @@ CONFIG_PATH = Path(__file__).with_name("configs") / "pwm.yaml"
 
 def load_hparams(hparams: dict | None = None) -> DictConfig:
     """The defaults of ``pwm/configs/pwm.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
-    cfg = load_config(CONFIG_PATH)
-    if hparams:
-        unknown = sorted(set(hparams) - set(cfg.keys()))
-        if unknown:
-            raise ValueError(f"unknown pwm hyperparameters {unknown}; known: {sorted(cfg.keys())}")
-        cfg = OmegaConf.merge(cfg, OmegaConf.create(dict(hparams)))
-    return cfg
+    return load_defaults(CONFIG_PATH, hparams, "pwm")
 
 
 def is_differentiable_task(run: Run) -> bool:

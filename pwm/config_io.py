@@ -78,6 +78,21 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> DictConfig:
 _ARITHMETIC = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([+\-*/])\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
+def load_defaults(path: str | Path, hparams: dict | None, name: str) -> DictConfig:
+    """An algorithm's defaults file with ``hparams`` (from config.yaml or --set) merged in.
+
+    Unknown keys are rejected, naming them and the known ones, so a typo in a hyperparameter
+    fails before training instead of being silently ignored.
+    """
+    cfg = load_config(path)
+    if hparams:
+        unknown = sorted(set(hparams) - set(cfg.keys()))
+        if unknown:
+            raise ValueError(f"unknown {name} hyperparameters {unknown}; known: {sorted(cfg.keys())}")
+        cfg = OmegaConf.merge(cfg, OmegaConf.create(dict(hparams)))
+    return cfg
+
+
 def _eval_arithmetic(value):
     """TD-MPC2 lets values like ``"5*10"`` stand for numbers; evaluate them without ``eval``."""
     if not isinstance(value, str) or not (m := _ARITHMETIC.match(value)):
