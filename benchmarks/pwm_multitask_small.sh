@@ -8,6 +8,13 @@
 #   5. pwm-bench train --algo random_policy per task, for the comparison.
 # Usage: bash benchmarks/pwm_multitask_small.sh [OUT_DIR]   (default results/bench/pwm_multitask_small)
 # Knobs (env vars): COLLECT_STEPS, PRETRAIN_STEPS, INIT_CHECKPOINT, PWM_ITERS, PWM_SETS, EVAL_EPISODES.
+# Steps that find their output already present are skipped (re-running resumes the pipeline).
+# RESULTS.md "PWM" round 1:
+#   INIT_CHECKPOINT=results/bench/tdmpc2_offline/model/model.pt bash benchmarks/pwm_multitask_small.sh
+# round 2: the same collect/ and data/, world_model/model.pt = 500 more pretrain steps (pwm-bench pretrain
+#   --init-checkpoint <round-1 model.pt>, its checkpoints/step_500.pt), then
+#   EVAL_EPISODES=10 PWM_SETS="--set batch_size=256 --set progress_every=25 --set mask_actions=true" \
+#     bash benchmarks/pwm_multitask_small.sh results/bench/pwm_multitask_small_r2
 set -euo pipefail
 OUT=${1:-results/bench/pwm_multitask_small}
 TASKS=${TASKS:-"cartpole-balance cartpole-swingup reacher-easy"}
