@@ -84,6 +84,7 @@ def test_layers_follow_tdmpc2_definitions():
 def test_vectorised_ensemble_equals_member_by_member():
     torch.manual_seed(0)
     ens = StackedMLP(4, 10, [12, 12], 5)
+    ens.reset_parameters()  # the constructor allocates with torch.empty; owners initialise
     with torch.no_grad():
         for p in ens.parameters():
             p.add_(torch.randn_like(p) * 0.3)
