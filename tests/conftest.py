@@ -20,3 +20,14 @@ def reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():
         pytest.skip(f"reference data not found at {REFERENCE_DIR} (only present beside the dev/CI clone)")
     return REFERENCE_DIR
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: torch's OpenMP workers only spin-wait (and are 30x slower on a loaded machine)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -11,13 +11,8 @@ from pwm.envs import get_spec, make
 from pwm.envs.diff import DiffEnv, get_task
 from pwm.envs.diff.tangent import TangentLayout
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: torch's OpenMP workers only spin-wait (and are 30x slower on a loaded machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny tensors: torch's OpenMP workers only spin-wait (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 DIMS = {"hopper": (11, 3), "ant": (37, 8), "humanoid": (76, 21), "cheetah": (17, 6), "cartpole": (5, 1)}

@@ -13,12 +13,8 @@ from pwm.envs import get_spec, make
 from pwm.envs.diff import DiffEnv, get_task
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny tensors: torch's OpenMP workers only spin-wait (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def f64_env(task, seed=1, **kw):

@@ -12,13 +12,8 @@ from pwm.data.chunks import load_chunk
 from pwm.run import Run, RunSettings
 from tests.helpers import PROJECT_ROOT, run
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: torch's OpenMP workers only spin-wait (and are 30x slower on a loaded machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Tiny tensors: torch's OpenMP workers only spin-wait (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = {"num_envs": 8, "horizon": 16, "critic_iterations": 2, "dataset_envs": 4, "dataset_segment": 8,
