@@ -26,3 +26,20 @@ def copy_workflow(dest: Path) -> Path:
 def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env=subprocess_env(), capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_to_end(cmd: list[str]) -> str:
+    """Run a CLI command to completion, failing the test with its output if it fails."""
+    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def checkpoint_step(path) -> int:
+    """The step of a run checkpoint, or -1 while none is (completely) written."""
+    import torch
+
+    try:
+        return torch.load(path, weights_only=False)["step"]
+    except (FileNotFoundError, EOFError, RuntimeError):
+        return -1

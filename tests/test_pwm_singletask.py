@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from baselines.shac_rollouts import RolloutRecorder
-from helpers import subprocess_env
+from helpers import checkpoint_step, run_to_end, subprocess_env
 from pwm.agent import load_hparams
 from pwm.data.sampler import Batch
 from pwm.envs.diff import DiffEnv
@@ -80,17 +80,6 @@ def command(data, out):
     return cmd
 
 
-def run_to_end(cmd):
-    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def checkpoint_step(path):
-    try:
-        return torch.load(path, weights_only=False)["step"]
-    except (FileNotFoundError, EOFError, RuntimeError):
-        return -1
 
 
 def test_single_task_run_resumes_to_the_same_rows(tmp_path):

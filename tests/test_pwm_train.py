@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import subprocess_env
+from helpers import checkpoint_step, run_to_end, subprocess_env
 from pwm.agent import load_hparams
 
 COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
@@ -34,17 +34,6 @@ def data_dir(reference_dir, tmp_path):
     return d
 
 
-def run_to_end(cmd):
-    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def checkpoint_step(path):
-    try:
-        return torch.load(path, weights_only=False)["step"]
-    except (FileNotFoundError, EOFError, RuntimeError):
-        return -1
 
 
 def test_smoke_run_on_reference_checkpoint_writes_eval_csv(reference_dir, data_dir, tmp_path):

@@ -7,9 +7,8 @@ import time
 
 import pandas as pd
 import pytest
-import torch
 
-from helpers import subprocess_env
+from helpers import checkpoint_step, run_to_end, subprocess_env
 
 RUNS = {
     "sac": (["--task", "cartpole-balance", "--steps", "1200", "--eval-every", "400",
@@ -27,23 +26,12 @@ RUNS = {
 COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
 
 
-def checkpoint_step(path):
-    try:
-        return torch.load(path, weights_only=False)["step"]
-    except (FileNotFoundError, EOFError, RuntimeError):
-        return -1
-
 
 def command(algo, out):
     args, _ = RUNS[algo]
     return [sys.executable, "-m", "pwm.cli", "train", "--algo", algo, "--seed", "3",
             "--eval-episodes", "1", *args, "--out", str(out)]
 
-
-def run_to_end(cmd):
-    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 # TD-MPC2 resumes with a fresh episode stream (its Meta-World envs cannot be pickled), so its
