@@ -22,6 +22,7 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
+from pwm.nn import Mish, mish
 
 
 def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
@@ -29,7 +30,7 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
     dims = [in_dim, *hidden]
     layers: list[nn.Module] = []
     for i in range(len(hidden)):
-        layers += [nn.Linear(dims[i], dims[i + 1]), nn.Mish(), nn.LayerNorm(dims[i + 1])]
+        layers += [nn.Linear(dims[i], dims[i + 1]), Mish(), nn.LayerNorm(dims[i + 1])]
     layers.append(nn.Linear(dims[-1], out_dim))
     return nn.Sequential(*layers)
 
@@ -98,7 +99,7 @@ class CriticEnsemble(nn.Module):
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if i < last:
-                h = F.layer_norm(F.mish(h), h.shape[-1:])
+                h = F.layer_norm(mish(h), h.shape[-1:])
                 h = torch.addcmul(self.ln_biases[i].unsqueeze(1), h, self.ln_weights[i].unsqueeze(1))
         return h.reshape(K, *lead)
 

@@ -14,6 +14,27 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """Mish, ``x·tanh(softplus(x))``, computed as ``x·n/(n+2)`` with ``n = e^x(e^x+2)`` when no gradient is needed.
+
+    ATen's CPU mish is not vectorised: on a [512, 384] batch it costs as much as the 384x384 matmul
+    before it, and MPPI planning spent ~40% of its time there. The closed form uses vectorised
+    exp/mul/div and is ~3x faster (relative error < 1e-6). With autograd, ATen's fused
+    forward+backward is as fast as any written-out version, so it is used then."""
+    if x.requires_grad and torch.is_grad_enabled():
+        return F.mish(x)
+    e = x.clamp(max=20.0).exp_()  # tanh(softplus(x)) == 1 in float32 beyond 20
+    n = (e + 2).mul_(e)
+    return n.div_(n + 2).mul_(x)
+
+
+class Mish(nn.Module):
+    """``nn.Mish`` with :func:`mish`'s fast no-grad path."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return mish(x)
+
+
 class SimNorm(nn.Module):
     """Softmax within consecutive groups of ``dim`` features: keeps latents on a product of simplices."""
 
@@ -39,7 +60,7 @@ class NormedLinear(nn.Linear):
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.0, act: nn.Module | None = None):
         super().__init__(in_features, out_features)
         self.ln = nn.LayerNorm(out_features)
-        self.act = act if act is not None else nn.Mish()
+        self.act = act if act is not None else Mish()
         self.dropout = nn.Dropout(dropout) if dropout else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -172,5 +193,5 @@ class StackedMLP(nn.Module):
                 if detach:
                     g, beta = g.detach(), beta.detach()
                 h = F.layer_norm(h, h.shape[-1:])
-                h = F.mish(torch.addcmul(beta.unsqueeze(1), h, g.unsqueeze(1)))
+                h = mish(torch.addcmul(beta.unsqueeze(1), h, g.unsqueeze(1)))
         return h.reshape(count, *lead, h.shape[-1])

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from pwm import math
 from pwm.checkpoint import load_tdmpc2
-from pwm.nn import NormedLinear, SimNorm, StackedMLP
+from pwm.nn import NormedLinear, SimNorm, StackedMLP, mish
 from pwm.world_model import MODEL_SIZES, WorldModel, WorldModelConfig
 
 REFERENCE_MODELS = ["walker-walk-size1", "mt30-size1", "walker-walk-size1-legacy", "mt30-size1-legacy"]
@@ -79,6 +79,19 @@ def test_layers_follow_tdmpc2_definitions():
     assert sorted(n for n, _ in layer.named_parameters()) == ["bias", "ln.bias", "ln.weight", "weight"]
     torch.testing.assert_close(layer(x), F.mish(F.layer_norm(F.linear(x, layer.weight, layer.bias), (16,),
                                                              layer.ln.weight, layer.ln.bias)))
+
+
+def test_fast_mish_equals_torch_mish_and_keeps_its_gradient():
+    x = torch.cat([torch.linspace(-60, 60, 20001), torch.tensor([0.0, 19.99, 20.0, 20.01, 1e4, -1e4])])
+    with torch.no_grad():
+        torch.testing.assert_close(mish(x.clone()), F.mish(x), rtol=2e-6, atol=1e-6)
+    xg = x.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(mish(xg).sum(), xg)
+    (expected,) = torch.autograd.grad(F.mish(xg).sum(), xg)
+    torch.testing.assert_close(grad, expected)
+    x_before = x.clone()
+    mish(x)
+    assert torch.equal(x, x_before), "the fast path must not modify its input"
 
 
 def test_vectorised_ensemble_equals_member_by_member():
