@@ -6,9 +6,18 @@ step while acting by MPPI planning with exploration noise. Episodes enter the re
 they end. Evaluation uses the shared protocol (``run.evaluate``) with eval-mode planning (no added
 noise) and happens at episode boundaries, like TD-MPC2's.
 
-Checkpoints (at evaluations, and every ``checkpoint_interval_s``) hold the world model in TD-MPC2's
-own format, the optimisers, the Q scale, the replay buffer and RNG states, always taken at an
-episode boundary so that a resumed run continues with a fresh episode. At the end the replay buffer
+Resume is exact: a run killed and rerun ends with the eval rows of an uninterrupted one. Checkpoints
+(after the evaluations due at an episode boundary, and at the first boundary after every
+``checkpoint_interval_s``) are only taken between episodes, and training episode ``k`` is reset
+with a seed derived from (run seed, ``k``), so a resumed run replays the same episode stream without
+the environment's state (Meta-World envs cannot be pickled). A checkpoint holds the world model
+(with the target Q) in TD-MPC2's own format, the optimisers, the Q scale, the replay buffer with its
+sampling generator, the random-action generator, every global RNG (``pwm.rng``), the step, the
+episode index and whether the seed-data update burst is done. The planner's warm start needs no
+saving: the first action of an episode is planned with ``t0``, which ignores it.
+
+A non-finite loss or gradient norm stops the run with ``DivergedError`` before the next checkpoint,
+so the checkpoint on disk keeps the last finite weights. At the end the replay buffer
 is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``; that is how TD-MPC2's
 multitask datasets were made, and ``pwm-bench build-dataset`` merges these into suite datasets),
 and the final world model is written as ``<run>/model.pt`` in TD-MPC2's format.
@@ -29,6 +38,7 @@ from pwm.data.chunks import save_chunk
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import make
 from pwm.planning import discount_heuristic
+from pwm import rng as global_rng
 from pwm.run import Run, log
 from pwm.world_model import WorldModel, WorldModelConfig
 
@@ -66,6 +76,43 @@ def build_agent(cfg, obs_dim: int, action_dim: int, episode_length: int, device:
     return TDMPC2Agent(model, cfg, discount, device=device)
 
 
+def training_episode_seed(seed: int, episode: int) -> int:
+    """The reset seed of training episode ``episode`` (0, 1, ...): a function of the run seed and the
+    episode index only, so fresh and resumed runs reset every episode identically. (Evaluation seeds
+    come from ``seed + EVAL_SEED_OFFSET`` through a different ``SeedSequence`` key.)"""
+    return int(np.random.SeedSequence([seed, episode, 0x7D]).generate_state(1)[0])
+
+
+def checkpoint_payload(agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator,
+                       step: int, episode: int, pretrained: bool) -> dict:
+    """Everything the continuation from an episode boundary depends on (the env is reset by seed)."""
+    return {
+        "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in agent.model.state_dict().items()},
+        "agent": agent.state_dict(), "replay": buffer.state_dict(), "step": step, "episode": episode,
+        "pretrained": pretrained, "rng": global_rng.get_state(), "numpy_rng": actions_rng.bit_generator.state,
+    }
+
+
+def restore(payload: dict, agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator,
+            seed_steps: int) -> tuple[int, int, bool]:
+    """Load a checkpoint payload into the live objects; returns (step, episode, pretrained).
+
+    Checkpoints written before the episode index was stored are read too (their episode index is
+    the number of episodes the replay received; their only RNG was torch's)."""
+    agent.model.load_state_dict(payload["model"], strict=True)
+    agent.load_state_dict(payload["agent"])
+    buffer.load_state_dict(payload["replay"])
+    actions_rng.bit_generator.state = payload["numpy_rng"]
+    if "rng" in payload:
+        global_rng.set_state(payload["rng"])
+    else:
+        torch.set_rng_state(payload["torch_rng"])
+    step = int(payload["step"])
+    episode = int(payload.get("episode", buffer.num_added))
+    pretrained = bool(payload.get("pretrained", step >= seed_steps and len(buffer) > 0))
+    return step, episode, pretrained
+
+
 def train(run: Run) -> None:
     s = run.settings
     cfg = load_hparams(s.hparams)
@@ -77,31 +124,21 @@ def train(run: Run) -> None:
     buffer = EpisodeReplay(obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps),
                            seed=s.seed, device=agent.device)
     seed_steps = seed_steps_for(cfg, episode_length)
-    rng = np.random.default_rng(s.seed)
-    step, episode_seed = 0, s.seed
+    rng = np.random.default_rng(s.seed)  # the seed phase's uniform random actions
+    # Learning starts with one burst of seed_steps updates (``pretrained`` once it is done).
+    step, episode, pretrained = 0, 0, False
 
     def checkpoint() -> None:
-        run.save_checkpoint(step, {
-            "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in agent.model.state_dict().items()},
-            "agent": agent.state_dict(), "replay": buffer.state_dict(), "step": step,
-            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
-        })
+        run.check_parameters(step, model=agent.model)
+        run.save_checkpoint(step, checkpoint_payload(agent, buffer, rng, step, episode, pretrained))
 
     payload = run.load_checkpoint()
     if payload is not None:
-        agent.model.load_state_dict(payload["model"], strict=True)
-        agent.load_state_dict(payload["agent"])
-        buffer.load_state_dict(payload["replay"])
-        step = int(payload["step"])
-        torch.set_rng_state(payload["torch_rng"])
-        rng.bit_generator.state = payload["numpy_rng"]
-        episode_seed = s.seed + step  # a fresh episode stream, reproducible from the step
+        step, episode, pretrained = restore(payload, agent, buffer, rng, seed_steps)
     log(f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
         f"{cfg.model_size} ({agent.model.total_params:,} params), discount {float(agent.discount):.3f}, "
         f"seed_steps {seed_steps}, on {s.device} with {s.threads} thread(s)")
 
-    # Learning starts with one burst of seed_steps updates; a resumed run past that point skips it.
-    pretrained = step >= seed_steps and len(buffer) > 0
     last_checkpoint, returns, last_progress, last_info = time.time(), [], step, {}
     eval_policy = EpisodePolicy(agent, episode_length)
     while True:
@@ -116,8 +153,7 @@ def train(run: Run) -> None:
             last_checkpoint = time.time()
         if step >= s.steps or run.next_eval_step() is None:
             break
-        obs, _ = env.reset(seed=episode_seed)
-        episode_seed = None
+        obs, _ = env.reset(seed=training_episode_seed(s.seed, episode))
         ep_obs, ep_action, ep_reward, done = [obs], [], [], False
         while not done:
             if step >= seed_steps:
@@ -131,6 +167,7 @@ def train(run: Run) -> None:
             if done:
                 buffer.add(np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
                 returns.append(float(np.sum(ep_reward)))
+                episode += 1
             if step >= seed_steps and len(buffer):
                 # The first time learning can start, catch up with one update per seed step.
                 updates = 1 if pretrained else seed_steps
@@ -139,6 +176,7 @@ def train(run: Run) -> None:
                     log(f"pretraining on {buffer.num_transitions} seed transitions ({updates} updates)")
                 for _ in range(updates):
                     last_info = agent.update(buffer.sample(int(cfg.batch_size), int(cfg.horizon)))
+                    run.check_finite(step, last_info)
             if step - last_progress >= int(cfg.progress_every):
                 run.progress(step, returns[-1] if returns else None)
                 if last_info:

@@ -14,8 +14,10 @@ Files in ``out_dir``:
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,20 @@ class DivergedError(RuntimeError):
     """Training produced non-finite numbers; the last good checkpoint is kept."""
 
 
+def nonfinite(values: Mapping[str, Any]) -> dict[str, float]:
+    """The entries of ``values`` (losses, gradient norms: floats or 0-d tensors) that are NaN or infinite."""
+    return {k: float(v) for k, v in values.items() if not math.isfinite(float(v))}
+
+
+def nonfinite_parameters(**modules: torch.nn.Module) -> list[str]:
+    """``module.parameter`` names holding a NaN or infinite value (weights and buffers, e.g. a target Q)."""
+    bad = []
+    for name, module in modules.items():
+        tensors = list(module.named_parameters()) + list(module.named_buffers())
+        bad += [f"{name}.{k}" for k, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    return bad
+
+
 def log(message: str) -> None:
     """A plain, flushed line: logs are read with `tail -f` while jobs run."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -77,6 +93,7 @@ class Run:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.spec = get_spec(settings.task)
         self.rows: list[dict] = []
+        self.checkpoint_step: int | None = None  # step of the checkpoint on disk (None: none yet)
         self.elapsed_before = 0.0  # wall time spent in earlier (killed) attempts
         self._start = time.time()
         self._last_progress = (time.time(), 0)
@@ -138,6 +155,7 @@ class Run:
             "format": CHECKPOINT_FORMAT, "settings": asdict(self.settings), "step": int(step),
             "eval_rows": self.rows, "wall_time_s": self.wall_time(), "payload": payload,
         })
+        self.checkpoint_step = int(step)
 
     def load_checkpoint(self) -> dict | None:
         """The payload of the last checkpoint (and restore eval rows), or None to start fresh."""
@@ -153,10 +171,35 @@ class Run:
             raise ValueError(f"{self.checkpoint_path} belongs to run {old}, not {new}; "
                              "delete it or choose another output directory")
         self.rows = list(ckpt["eval_rows"])
+        self.checkpoint_step = int(ckpt["step"])
         self.elapsed_before = float(ckpt["wall_time_s"])
         log(f"resuming from {self.checkpoint_path} at step {ckpt['step']} "
             f"({len(self.rows)} evaluations already done)")
         return ckpt["payload"]
+
+    # ---- divergence ------------------------------------------------------------------------------
+    def diverged(self, step: int, reason: str) -> DivergedError:
+        """The error a diverged run stops with: which run, when, why, and which checkpoint survives.
+
+        Raise it *before* the next ``save_checkpoint``, so the checkpoint on disk keeps finite weights."""
+        s = self.settings
+        kept = (f"the last good checkpoint (step {self.checkpoint_step}) is kept at {self.checkpoint_path}"
+                if self.checkpoint_step is not None else "no checkpoint had been written yet")
+        return DivergedError(f"{s.algo} diverged on {s.task} (seed {s.seed}) at step {step}: {reason}; {kept}. "
+                             "Lower the learning rate or check the rewards.")
+
+    def check_finite(self, step: int, values: Mapping[str, Any], what: str = "loss") -> None:
+        """Raise :meth:`diverged` if any of ``values`` (e.g. one update's losses) is NaN or infinite."""
+        bad = nonfinite(values)
+        if bad:
+            raise self.diverged(step, f"non-finite {what} " + ", ".join(f"{k}={v}" for k, v in bad.items()))
+
+    def check_parameters(self, step: int, **modules: torch.nn.Module) -> None:
+        """Raise :meth:`diverged` if a weight is non-finite: called before a checkpoint overwrites a good one."""
+        bad = nonfinite_parameters(**modules)
+        if bad:
+            raise self.diverged(step, f"non-finite weights in {', '.join(bad[:3])}"
+                                + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
 
     def finish(self) -> Path:
         frame = pd.DataFrame(self.rows, columns=EVAL_COLUMNS).sort_values("step")

@@ -34,9 +34,9 @@ def command(algo, out):
 
 
 
-# TD-MPC2 resumes with a fresh episode stream (its Meta-World envs cannot be pickled), so its
-# resumed rows differ from an uninterrupted run; it is only checked for determinism below.
-@pytest.mark.parametrize("algo", ["sac", "ppo", "shac"])
+# TD-MPC2 cannot pickle its Meta-World env: it checkpoints between episodes and seeds every training
+# episode from (run seed, episode index), so a killed run replays the same episode stream.
+@pytest.mark.parametrize("algo", ["sac", "ppo", "tdmpc2", "shac"])
 def test_killed_run_resumes_to_the_same_rows(tmp_path, algo):
     reference = tmp_path / "uninterrupted"
     run_to_end(command(algo, reference))
