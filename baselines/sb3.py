@@ -24,6 +24,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from pwm import rng
+from pwm.data import save_chunk
+from pwm.data.replay import EpisodeReplay
 from pwm.envs import make
 from pwm.run import DivergedError, Run, log
 
@@ -113,9 +115,59 @@ def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseA
     return model
 
 
+def replay_episodes(buffer) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The complete episodes in an SB3 replay buffer of one env, oldest first, as
+    ``(obs [n+1, O], action [n, A], reward [n])``; a trailing unfinished episode is left out.
+
+    SB3 stores ``next_observations`` with the true terminal observation at episode ends (not the
+    auto-reset one), so each episode's last observation is exact."""
+    if buffer.n_envs != 1 or buffer.optimize_memory_usage:
+        raise ValueError(f"dataset export needs a replay buffer of 1 env without optimize_memory_usage, "
+                         f"got n_envs={buffer.n_envs}, optimize_memory_usage={buffer.optimize_memory_usage}")
+    n = buffer.buffer_size if buffer.full else buffer.pos
+    order = np.roll(np.arange(n), -buffer.pos) if buffer.full else np.arange(n)
+    obs, next_obs = buffer.observations[order, 0], buffer.next_observations[order, 0]
+    action, reward, done = buffer.actions[order, 0], buffer.rewards[order, 0], buffer.dones[order, 0]
+    ends = np.flatnonzero(done > 0.5)
+    episodes, start = [], 0
+    if buffer.full and len(ends):
+        start = int(ends[0]) + 1  # the oldest episode was partly overwritten
+        ends = ends[1:]
+    for end in ends:
+        episodes.append((np.concatenate([obs[start:end + 1], next_obs[end:end + 1]]),
+                         action[start:end + 1], reward[start:end + 1]))
+        start = int(end) + 1
+    return episodes
+
+
+def export_replay(run: Run, model: OffPolicyAlgorithm):
+    """Write the replay buffer's complete episodes as a TD-MPC2 dataset chunk, ``<run>/dataset/chunk_0.pt``.
+
+    TD-MPC2's datasets are the replay buffers of learning agents; an SAC run's buffer is the
+    same kind of data, so ``pwm-bench build-dataset`` (and a multitask experiment's
+    ``world_model.collect``) can build a world-model dataset from SAC runs."""
+    episodes = replay_episodes(model.replay_buffer)
+    if not episodes:
+        raise ValueError(f"{run.dir}: the replay buffer holds no complete episode to export")
+    length = max(len(a) for _, a, _ in episodes)
+    replay = EpisodeReplay(episodes[0][0].shape[1], episodes[0][1].shape[1], length, length * len(episodes))
+    for episode in episodes:
+        replay.add(*episode)
+    chunk = replay.to_chunk()
+    path = run.dir / "dataset" / "chunk_0.pt"
+    save_chunk(chunk, path)
+    log(f"exported {chunk.batch_size[0]} episodes ({replay.num_transitions} transitions) -> {path}")
+    return path
+
+
 def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
     s = run.settings
     hparams = {**defaults, **s.hparams}
+    export_dataset = hparams.pop("export_dataset", False)
+    if not isinstance(export_dataset, bool):
+        raise ValueError(f"export_dataset must be true or false, got {export_dataset!r}")
+    if export_dataset and not issubclass(algo_cls, OffPolicyAlgorithm):
+        raise ValueError(f"export_dataset needs an off-policy algorithm with a replay buffer; {s.algo} has none")
     model = build_model(run, algo_cls, hparams)
     callback = HarnessCallback(run)
     callback.init_callback(model)
@@ -136,4 +188,6 @@ def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
             raise
     callback.evaluate_due()
     callback.checkpoint()
+    if export_dataset:
+        export_replay(run, model)
     run.finish()
