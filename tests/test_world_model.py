@@ -89,6 +89,8 @@ def test_fast_mish_equals_torch_mish_and_keeps_its_gradient():
     (grad,) = torch.autograd.grad(mish(xg).sum(), xg)
     (expected,) = torch.autograd.grad(F.mish(xg).sum(), xg)
     torch.testing.assert_close(grad, expected)
+    x64 = torch.linspace(-30, 30, 61, dtype=torch.float64).add(0.05).requires_grad_()
+    assert torch.autograd.gradcheck(mish, (x64,))
     x_before = x.clone()
     mish(x)
     assert torch.equal(x, x_before), "the fast path must not modify its input"
