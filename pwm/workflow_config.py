@@ -46,3 +46,35 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
             if budget["eval_every"] > budget["steps"]:
                 raise ConfigError(f"experiments.{exp}.algorithms.{algo}.eval_every="
                                   f"{budget['eval_every']} exceeds steps={budget['steps']}")
+    for exp, spec in config["experiments"].items():
+        check_collection(config, exp, spec)
+
+
+def check_collection(config: dict, exp: str, spec: dict) -> None:
+    """A world model's data source must exist: ``collect_from`` names an experiment that runs
+    ``collect_algo`` on every task of this one; otherwise this experiment needs that algorithm or a
+    ``collect`` budget (unless an existing dataset or checkpoint is given)."""
+    wm = spec.get("world_model")
+    if not wm or wm.get("dataset") or wm.get("checkpoint"):
+        return
+    algo, source = wm.get("collect_algo", "tdmpc2"), wm.get("collect_from")
+    where = f"experiments.{exp}.world_model"
+    if source is None:
+        if algo not in spec["algorithms"] and "collect" not in wm:
+            raise ConfigError(f"{where}: the dataset comes from {algo} runs, but {algo} is not among the "
+                              f"experiment's algorithms and no collect budget is given")
+        return
+    experiments = config["experiments"]
+    if source not in experiments or source == exp:
+        close = difflib.get_close_matches(source, [e for e in experiments if e != exp], n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"{where}.collect_from={source!r} is not another experiment of this config{hint}")
+    if algo not in experiments[source]["algorithms"]:
+        raise ConfigError(f"{where}.collect_from={source!r}: that experiment does not run {algo} "
+                          f"(collect_algo); its algorithms: {', '.join(experiments[source]['algorithms'])}")
+    missing = [t for t in spec["tasks"] if t not in experiments[source]["tasks"]]
+    if missing:
+        raise ConfigError(f"{where}.collect_from={source!r}: that experiment has no runs on {', '.join(missing)}")
+    seed = wm.get("collect_seed", experiments[source]["seeds"][0])
+    if seed not in experiments[source]["seeds"]:
+        raise ConfigError(f"{where}.collect_seed={seed} is not a seed of experiment {source!r}")

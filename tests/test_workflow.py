@@ -102,6 +102,42 @@ def test_end_to_end(workdir):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def with_multitask(**world_model):
+    """TINY plus a multitask experiment whose world model learns from tiny's SAC replay buffers."""
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["experiments"]["mt"] = {
+        "kind": "multitask", "tasks": ["cartpole-balance"], "seeds": [1, 2],
+        "world_model": {"suite": "mt30", "model_size": 1, "steps": 10, "checkpoint_every": 10,
+                        "collect_algo": "sac", "collect_from": "tiny", **world_model},
+        "algorithms": {"pwm": {"steps": 2, "eval_every": 1}}}
+    return config
+
+
+def test_world_model_data_from_another_experiments_sac_runs(workdir):
+    result = snakemake(workdir, "-n", "results/mt/dataset/chunk_0.pt", config=with_multitask(collect_seed=2))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "results/tiny/runs/sac/cartpole-balance/seed2/eval.csv" in out
+    assert "results/mt/runs/sac" not in out and "train_tdmpc2" not in out
+    counts = [line.split() for line in out.splitlines()]
+    assert ["train_sac", "1"] in counts and ["build_dataset", "1"] in counts, out
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(collect_from="tiyn"), r"collect_from='tiyn' is not another experiment of this config \(did you mean tiny\?\)"),
+    (dict(collect_algo="tdmpc2"), r"collect_from='tiny': that experiment does not run tdmpc2 \(collect_algo\)"),
+    (dict(collect_seed=7), r"collect_seed=7 is not a seed of experiment 'tiny'"),
+    (dict(collect_from=None), r"the dataset comes from sac runs, but sac is not among the experiment's algorithms"),
+])
+def test_bad_world_model_data_source_stops_the_dag(workdir, change, message):
+    config = with_multitask(**change)
+    if change.get("collect_from", "") is None:
+        del config["experiments"]["mt"]["world_model"]["collect_from"]
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode != 0
+    assert pytest.importorskip("re").search(message, result.stdout + result.stderr), result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("name,jobs", [
     ("paper-single", {"train_shac": 25, "train_pwm": 25, "train_tdmpc2": 25, "train_sac": 25, "train_ppo": 25}),
     ("paper-mt30", {"train_tdmpc2": 30, "build_dataset": 1, "pretrain_world_model": 1, "train_pwm": 300,

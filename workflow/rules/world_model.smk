@@ -1,5 +1,6 @@
 # The multitask world-model pipeline of an experiment of kind "multitask" (its `world_model` block):
-#   train_tdmpc2 (one run per task: its replay buffer is exported to <run>/dataset/)
+#   train_tdmpc2 or train_sac (world_model.collect_algo; one run per task, its replay buffer
+#     exported to <run>/dataset/; collect_from takes these runs from another experiment)
 #     -> build_dataset (suite dataset: task ids, padding, row length)
 #     -> pretrain_world_model (offline TD-MPC2 loss, horizon 16, rho 0.99)
 #     -> eval_tdmpc2 (per task and seed: MPPI planning with the multitask model, eval.csv)
@@ -24,10 +25,13 @@ def world_model_checkpoint(exp):
 
 
 def collection_runs(exp):
-    """Run directories whose replay buffers form the dataset: tdmpc2, one seed, every task."""
-    spec = config["experiments"][exp]
-    seed = world_model_spec(exp).get("collect_seed", spec["seeds"][0])
-    return [RUN_DIR.format(exp=exp, algo="tdmpc2", task=task, seed=seed) for task in spec["tasks"]]
+    """Run directories whose replay buffers form the dataset: `collect_algo` (tdmpc2 or sac), one
+    seed, every task; in this experiment or in the one `collect_from` names."""
+    wm = world_model_spec(exp)
+    source = wm.get("collect_from", exp)
+    seed = wm.get("collect_seed", config["experiments"][source]["seeds"][0])
+    algo = wm.get("collect_algo", "tdmpc2")
+    return [RUN_DIR.format(exp=source, algo=algo, task=task, seed=seed) for task in config["experiments"][exp]["tasks"]]
 
 
 def planning_outputs(exp):
