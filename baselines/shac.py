@@ -11,6 +11,8 @@ Follows DiffRL's ``algorithms/shac.py`` (spec shac-and-differentiable-envs.md §
   16 passes over 4 contiguous minibatches; a target critic is Polyak-averaged once per iteration;
 - Adam with betas (0.7, 0.95), learning rates decaying linearly to 1e-5, gradients clipped to
   norm 1; NaN gradients are zeroed (critic) or the actor step is skipped (DiffRL raises instead).
+  A non-finite actor or critic *loss*, or an exploded critic value, is divergence: the run stops
+  with ``DivergedError`` before the next checkpoint, which therefore keeps finite weights.
 
 Budget: ``run.settings.steps`` counts environment steps; one iteration consumes
 ``num_envs × horizon`` of them, so ``iterations = steps // (num_envs × horizon)`` (at least 1),
@@ -249,6 +251,14 @@ class SHAC:
         self.recorder.load_state_dict(state["recorder"])
 
 
+def iterate_or_diverge(run: Run, agent: SHAC, total_iterations: int, steps_per_iteration: int) -> dict:
+    """One iteration; a non-finite loss or an exploded critic value raises ``run.diverged``."""
+    with run.guard((agent.iteration + 1) * steps_per_iteration):
+        stats = agent.iterate(total_iterations)
+    run.check_finite(agent.iteration * steps_per_iteration, {k: stats[k] for k in ("actor_loss", "critic_loss")})
+    return stats
+
+
 def train(run: Run) -> None:
     s = run.settings
     if s.device != "cpu":
@@ -268,7 +278,9 @@ def train(run: Run) -> None:
 
     def checkpoint(final: bool = False) -> int:
         nonlocal last_checkpoint
-        run.save_checkpoint(agent.iteration * steps_per_iteration, {"shac": agent.state_dict(), "config": cfg})
+        step = agent.iteration * steps_per_iteration
+        run.check_parameters(step, actor=agent.actor, critic=agent.critic, target_critic=agent.target_critic)
+        run.save_checkpoint(step, {"shac": agent.state_dict(), "config": cfg})
         last_checkpoint = time.time()
         return agent.recorder.save(dataset_path, include_unfinished=final)
 
@@ -286,7 +298,7 @@ def train(run: Run) -> None:
     if evaluate_due():
         checkpoint()
     while agent.iteration < total_iterations:
-        stats = agent.iterate(total_iterations)
+        stats = iterate_or_diverge(run, agent, total_iterations, steps_per_iteration)
         env_steps = agent.iteration * steps_per_iteration
         if agent.iteration % cfg["progress_every"] == 0 or agent.iteration == total_iterations:
             recent = agent.episode_returns[-20:]

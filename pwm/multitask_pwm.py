@@ -24,6 +24,9 @@ from pwm.data.sampler import SliceSampler
 from pwm.policy_learning import PolicyLearner, freeze
 from pwm.run import Run, log
 
+# A non-finite value of these stops the run (``DivergedError``) before the next checkpoint.
+LOSSES = ("actor_loss", "value_loss")
+
 
 def resolve_task_set(cfg, wm_num_tasks: int) -> str:
     if cfg.task_set:
@@ -87,6 +90,7 @@ def train_multitask(run: Run, cfg) -> None:
     policy = MultitaskPolicy(learner, task_id, wm.cfg.obs_dim, task_action_dim)
 
     def checkpoint() -> None:
+        run.check_parameters(learner.iteration, actor=learner.actor, critic=learner.critic)
         run.save_checkpoint(learner.iteration, {"learner": learner.state_dict(),
                                                 "sampler_rng": sampler.generator.get_state(),
                                                 "rng": rng.get_state()})
@@ -114,7 +118,9 @@ def train_multitask(run: Run, cfg) -> None:
             break
         with torch.no_grad():
             z0 = wm.encode(sampler.sample().obs[0], task_id)
-        info = learner.update(z0, task_id, s.steps)
+        with run.guard(learner.iteration + 1):
+            info = learner.update(z0, task_id, s.steps)
+        run.check_finite(learner.iteration, {k: info[k] for k in LOSSES})
         if learner.iteration % int(cfg.progress_every) == 0:
             run.progress(learner.iteration, info["imagined_return"])
             rate = (learner.iteration - it0) / max(time.time() - t0, 1e-9)

@@ -10,6 +10,9 @@ Files in ``out_dir``:
   steps (written atomically); ``model.pt``: the final one (the job's output).
 - ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes.
 - ``losses.csv``: the mean losses of each logging interval.
+
+A non-finite loss or gradient norm stops the job with ``DivergedError`` (naming the step and the
+last good checkpoint) before anything is saved, so ``state.pt`` keeps pointing at finite weights.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from pwm.config_io import TASK_SETS
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
-from pwm.run import log
+from pwm.run import DivergedError, log, nonfinite, nonfinite_parameters
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -88,6 +91,7 @@ class Pretrainer:
         self.agent = TDMPC2Agent(model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min,
                                                           d.discount_max), device=s.device)
         self.step, self.history = 0, []
+        self.saved_step: int | None = None  # step of the checkpoint state.pt points at
         self._resume()
 
     # ---- files --------------------------------------------------------------------------------
@@ -112,15 +116,33 @@ class Pretrainer:
         self.sampler.generator.set_state(state["sampler_rng"])
         torch.set_rng_state(state["torch_rng"])
         self.step, self.history = int(state["step"]), list(state["history"])
+        self.saved_step = self.step
         log(f"[pretrain] resuming from {self.state_path} at step {self.step}")
 
+    def diverged(self, reason: str) -> DivergedError:
+        """The error that stops a diverged job: where, when, why, and which checkpoint survives."""
+        kept = (f"the last good checkpoint (step {self.saved_step}) is kept at {self.checkpoint_path(self.saved_step)}"
+                f" and {self.state_path} resumes from it" if self.saved_step is not None
+                else "no checkpoint had been written yet")
+        return DivergedError(f"pretraining in {self.dir} diverged at step {self.step}: {reason}; {kept}. "
+                             "Lower the learning rate or check the data.")
+
+    def check_update(self, info: dict[str, float]) -> None:
+        bad = nonfinite(info)
+        if bad:
+            raise self.diverged("non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items()))
+
     def save(self) -> None:
+        bad = nonfinite_parameters(model=self.agent.model)
+        if bad:  # never overwrite the last good checkpoint with broken weights
+            raise self.diverged(f"non-finite weights in {', '.join(bad[:3])}")
         save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))  # first: state.pt points at it
         atomic.torch_save(self.state_path, {
             "settings": asdict(self.s), "step": self.step, "agent": self.agent.state_dict(),
             "sampler_rng": self.sampler.generator.get_state(), "torch_rng": torch.get_rng_state(),
             "history": self.history})
         atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
+        self.saved_step = self.step
 
     # ---- loop ---------------------------------------------------------------------------------
     def train(self) -> Path:
@@ -132,6 +154,7 @@ class Pretrainer:
         while self.step < s.steps:
             info = self.agent.update(self.sampler.sample())
             self.step += 1
+            self.check_update(info)
             for k, v in info.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,15 @@ class Run:
                 if self.checkpoint_step is not None else "no checkpoint had been written yet")
         return DivergedError(f"{s.algo} diverged on {s.task} (seed {s.seed}) at step {step}: {reason}; {kept}. "
                              "Lower the learning rate or check the rewards.")
+
+    @contextmanager
+    def guard(self, step: int) -> Iterator[None]:
+        """Re-raise a learner's own divergence (``DivergedError``, ``FloatingPointError``), which knows
+        nothing of the run, as :meth:`diverged` at ``step``."""
+        try:
+            yield
+        except (DivergedError, FloatingPointError) as err:
+            raise self.diverged(step, str(err)) from err
 
     def check_finite(self, step: int, values: Mapping[str, Any], what: str = "loss") -> None:
         """Raise :meth:`diverged` if any of ``values`` (e.g. one update's losses) is NaN or infinite."""

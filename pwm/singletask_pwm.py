@@ -35,6 +35,9 @@ from pwm.world_model import WorldModel
 from pwm.world_model_training import WorldModelTrainer, single_task_config
 
 WORLD_MODEL_FILE = "world_model.pt"
+# A non-finite value of these stops the run (``DivergedError``) before the next checkpoint. NaN
+# gradients within one step are handled by ``actor_nan_grads`` and the trainers; a NaN loss is not.
+LOSSES = ("actor_loss", "value_loss", "wm_loss")
 
 
 class ReplayWindows:
@@ -119,6 +122,8 @@ def train_singletask(run: Run, cfg) -> None:
     tracker = {"ep_return": torch.zeros(N), "returns": []}
 
     def checkpoint() -> None:
+        run.check_parameters(learner.iteration * per_iteration, world_model=wm, actor=learner.actor,
+                             critic=learner.critic)
         run.save_checkpoint(learner.iteration * per_iteration, {
             "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
             "wm_trainer": trainer.state_dict(), "learner": learner.state_dict(), "rew_rms": rew_rms.state_dict(),
@@ -141,6 +146,7 @@ def train_singletask(run: Run, cfg) -> None:
         log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
         for i in range(int(cfg.pretrain_steps)):
             info = trainer.step(replay.sample())
+            run.check_finite(0, info, f"world-model pre-training loss (pretrain step {i + 1})")
             if (i + 1) % max(1, int(cfg.pretrain_steps) // 10) == 0:
                 log(f"[pwm] pretrain {i + 1}/{cfg.pretrain_steps} " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
     log(f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
@@ -178,10 +184,12 @@ def train_singletask(run: Run, cfg) -> None:
                        if cfg.lr_schedule == "linear" else float(cfg.wm_lr))
         with torch.no_grad():
             z0 = wm.encode(obs.to(device))
-        info = learner.update(z0, None, total, step_env)
+        with run.guard((learner.iteration + 1) * per_iteration):
+            info = learner.update(z0, None, total, step_env)
         if replay.available:
             for _ in range(int(cfg.wm_iterations)):
                 info.update(trainer.step(replay.sample(), update_stats=True))
+        run.check_finite(learner.iteration * per_iteration, {k: info[k] for k in LOSSES if k in info})
         if learner.iteration % int(cfg.progress_every) == 0 or learner.iteration == total:
             recent = tracker["returns"]
             run.progress(learner.iteration * per_iteration, float(np.mean(recent)) if recent else None)

@@ -96,3 +96,26 @@ def test_eval_planning_writes_eval_rows(dataset, tmp_path):
     assert 0 <= saved["episode_reward"].iloc[0] <= 1000
     with pytest.raises(ValueError, match="not in mt30"):
         eval_planning(model_path, ["mw-reach"], tmp_path / "x.csv", task_set="mt30", episodes=1)
+
+
+def test_pretrain_nan_loss_stops_and_keeps_the_last_checkpoint(dataset, tmp_path, monkeypatch):
+    from baselines import tdmpc2_agent
+    from pwm.run import DivergedError
+
+    original, calls = tdmpc2_agent.world_model_losses, [0]
+
+    def nan_from_update_13(*args, **kwargs):  # a real NaN loss: backward carries it into the weights
+        losses = original(*args, **kwargs)
+        calls[0] += 1
+        return {**losses, "value": losses["value"] * float("nan")} if calls[0] > 12 else losses
+
+    monkeypatch.setattr(tdmpc2_agent, "world_model_losses", nan_from_update_13)
+    with pytest.raises(DivergedError) as err:
+        pretrain(settings(dataset, tmp_path, 30))
+    message = str(err.value)
+    assert message.startswith(f"pretraining in {tmp_path} diverged at step 13: non-finite loss value=nan")
+    assert f"the last good checkpoint (step 10) is kept at {tmp_path / 'checkpoints' / 'step_10.pt'}" in message
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_10.pt"]
+    assert torch.load(tmp_path / "state.pt", weights_only=False)["step"] == 10
+    for k, v in load_tdmpc2(tmp_path / "checkpoints" / "step_10.pt").state_dict().items():
+        assert not torch.is_tensor(v) or torch.isfinite(v).all(), k
