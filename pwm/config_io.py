@@ -14,31 +14,31 @@ from typing import Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
+from pwm.envs.suites import SUITES
 from pwm.world_model import MODEL_SIZES, WorldModelConfig, task_dim_for
 
-# TD-MPC2's task sets in embedding-index order, with each task's (obs_dim, action_dim).
-_MT30 = [
-    ("walker-stand", 24, 6), ("walker-walk", 24, 6), ("walker-run", 24, 6), ("cheetah-run", 17, 6),
-    ("reacher-easy", 6, 2), ("reacher-hard", 6, 2), ("acrobot-swingup", 6, 1), ("pendulum-swingup", 3, 1),
-    ("cartpole-balance", 5, 1), ("cartpole-balance-sparse", 5, 1), ("cartpole-swingup", 5, 1),
-    ("cartpole-swingup-sparse", 5, 1), ("cup-catch", 8, 2), ("finger-spin", 9, 2), ("finger-turn-easy", 12, 2),
-    ("finger-turn-hard", 12, 2), ("fish-swim", 24, 5), ("hopper-stand", 15, 4), ("hopper-hop", 15, 4),
-    ("walker-walk-backwards", 24, 6), ("walker-run-backwards", 24, 6), ("cheetah-run-backwards", 17, 6),
-    ("cheetah-run-front", 17, 6), ("cheetah-run-back", 17, 6), ("cheetah-jump", 17, 6),
-    ("hopper-hop-backwards", 15, 4), ("reacher-three-easy", 8, 3), ("reacher-three-hard", 8, 3),
-    ("cup-spin", 8, 2), ("pendulum-spin", 3, 1),
-]
-_MW50 = """assembly basketball button-press-topdown button-press-topdown-wall button-press button-press-wall
-coffee-button coffee-pull coffee-push dial-turn disassemble door-open door-close drawer-close drawer-open
-faucet-open faucet-close hammer handle-press-side handle-press handle-pull-side handle-pull lever-pull
-peg-insert-side peg-unplug-side pick-out-of-hole pick-place pick-place-wall plate-slide plate-slide-side
-plate-slide-back plate-slide-back-side push-back push push-wall reach reach-wall shelf-place soccer stick-push
-stick-pull sweep-into sweep window-open window-close bin-picking box-close door-lock door-unlock
-hand-insert""".split()
-TASK_SETS: dict[str, list[tuple[str, int, int]]] = {
-    "mt30": _MT30,
-    "mt80": _MT30 + [(f"mw-{name}", 39, 4) for name in _MW50],
+# (obs_dim, action_dim) of every MT80 task as TD-MPC2 records them; the task order (= task id)
+# lives once, in pwm.envs.suites.
+_DMC_DIMS = {
+    "walker-stand": (24, 6), "walker-walk": (24, 6), "walker-run": (24, 6), "cheetah-run": (17, 6),
+    "reacher-easy": (6, 2), "reacher-hard": (6, 2), "acrobot-swingup": (6, 1), "pendulum-swingup": (3, 1),
+    "cartpole-balance": (5, 1), "cartpole-balance-sparse": (5, 1), "cartpole-swingup": (5, 1),
+    "cartpole-swingup-sparse": (5, 1), "cup-catch": (8, 2), "finger-spin": (9, 2), "finger-turn-easy": (12, 2),
+    "finger-turn-hard": (12, 2), "fish-swim": (24, 5), "hopper-stand": (15, 4), "hopper-hop": (15, 4),
+    "walker-walk-backwards": (24, 6), "walker-run-backwards": (24, 6), "cheetah-run-backwards": (17, 6),
+    "cheetah-run-front": (17, 6), "cheetah-run-back": (17, 6), "cheetah-jump": (17, 6),
+    "hopper-hop-backwards": (15, 4), "reacher-three-easy": (8, 3), "reacher-three-hard": (8, 3),
+    "cup-spin": (8, 2), "pendulum-spin": (3, 1),
 }
+_METAWORLD_DIMS = (39, 4)
+
+
+def _dims(task: str) -> tuple[int, int]:
+    return _METAWORLD_DIMS if task.startswith("mw-") else _DMC_DIMS[task]
+
+
+TASK_SETS: dict[str, list[tuple[str, int, int]]] = {
+    suite: [(task, *_dims(task)) for task in tasks] for suite, tasks in SUITES.items()}
 TASK_DIMS: dict[str, tuple[int, int]] = {name: (o, a) for name, o, a in TASK_SETS["mt80"]}
 
 
