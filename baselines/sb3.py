@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import pickle
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -94,7 +95,12 @@ class HarnessCallback(BaseCallback):
             episodes = self.model.ep_info_buffer
             self.run.progress(self.num_timesteps, episodes[-1]["r"] if episodes else None)
         self.evaluate_due()
-        return self.run.next_eval_step() is not None
+        # Returning False ends SB3's rollout *before* it stores the current transition. Off-policy
+        # algorithms keep going after the last evaluation so the final transition (which ends the
+        # last episode) reaches the replay buffer and the exported dataset; SB3 stops at the step
+        # budget by itself (with train_freq k > 1 steps it may collect up to k-1 more). PPO stops
+        # here instead of filling the rest of an n_steps rollout it would never use.
+        return self.run.next_eval_step() is not None or isinstance(self.model, OffPolicyAlgorithm)
 
 
 def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseAlgorithm:
@@ -115,9 +121,11 @@ def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseA
     return model
 
 
-def replay_episodes(buffer) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def replay_episodes(buffer, added: int | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The complete episodes in an SB3 replay buffer of one env, oldest first, as
-    ``(obs [n+1, O], action [n, A], reward [n])``; a trailing unfinished episode is left out.
+    ``(obs [n+1, O], action [n, A], reward [n])``; a trailing unfinished episode is left out, and
+    so is the oldest one once transitions were overwritten (``added``, the number of transitions
+    ever stored, tells; unknown means a full buffer may have been overwritten).
 
     SB3 stores ``next_observations`` with the true terminal observation at episode ends (not the
     auto-reset one), so each episode's last observation is exact."""
@@ -130,8 +138,9 @@ def replay_episodes(buffer) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     action, reward, done = buffer.actions[order, 0], buffer.rewards[order, 0], buffer.dones[order, 0]
     ends = np.flatnonzero(done > 0.5)
     episodes, start = [], 0
-    if buffer.full and len(ends):
-        start = int(ends[0]) + 1  # the oldest episode was partly overwritten
+    overwritten = buffer.full and (added is None or added > buffer.buffer_size)
+    if overwritten and len(ends):
+        start = int(ends[0]) + 1  # the oldest episode lost its beginning
         ends = ends[1:]
     for end in ends:
         episodes.append((np.concatenate([obs[start:end + 1], next_obs[end:end + 1]]),
@@ -140,15 +149,18 @@ def replay_episodes(buffer) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return episodes
 
 
-def export_replay(run: Run, model: OffPolicyAlgorithm):
+def export_replay(run: Run, model: OffPolicyAlgorithm) -> Path | None:
     """Write the replay buffer's complete episodes as a TD-MPC2 dataset chunk, ``<run>/dataset/chunk_0.pt``.
 
     TD-MPC2's datasets are the replay buffers of learning agents; an SAC run's buffer is the
     same kind of data, so ``pwm-bench build-dataset`` (and a multitask experiment's
     ``world_model.collect``) can build a world-model dataset from SAC runs."""
-    episodes = replay_episodes(model.replay_buffer)
+    episodes = replay_episodes(model.replay_buffer, added=model.num_timesteps)
     if not episodes:
-        raise ValueError(f"{run.dir}: the replay buffer holds no complete episode to export")
+        # e.g. a smoke-test budget shorter than one episode: nothing to export is not an error of
+        # the run; build-dataset names the run if its data are then missing.
+        log(f"no dataset exported: the replay buffer holds no complete episode ({model.num_timesteps} steps)")
+        return None
     length = max(len(a) for _, a, _ in episodes)
     replay = EpisodeReplay(episodes[0][0].shape[1], episodes[0][1].shape[1], length, length * len(episodes))
     for episode in episodes:

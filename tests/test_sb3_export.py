@@ -43,15 +43,23 @@ def test_wrapped_buffer_drops_the_overwritten_and_the_unfinished_episode():
     assert episodes[1][0][-1, 0] == 11.5
 
 
+def test_exactly_full_buffer_keeps_its_first_episode():
+    buffer = filled_buffer(8, 8, {3, 7})  # full, pos back at 0, nothing overwritten
+    assert buffer.full and buffer.pos == 0
+    assert [list(rew) for _, _, rew in replay_episodes(buffer, added=8)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [list(rew) for _, _, rew in replay_episodes(buffer)] == [[4, 5, 6, 7]]  # unknown: assume overwritten
+
+
 def test_sac_run_exports_a_chunk_that_build_dataset_accepts(tmp_path):
     run = tmp_path / "sac"
     cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "sac", "--task", "cartpole-balance", "--seed", "1",
-           "--steps", "1100", "--eval-every", "1100", "--eval-episodes", "1", "--out", str(run),
-           "--set", "learning_starts=1000", "--set", "batch_size=32"]
+           "--steps", "1000", "--eval-every", "1000", "--eval-episodes", "1", "--out", str(run),
+           "--set", "learning_starts=900", "--set", "batch_size=32"]
     subprocess.run(cmd, check=True, capture_output=True, env=subprocess_env(), timeout=600)
     chunk = load_chunk(run / "dataset" / "chunk_0.pt", mmap=False)
     validate_chunk(chunk, "sac export")
-    assert tuple(chunk["obs"].shape) == (2, 501, 5)  # 1100 steps = two complete 500-step episodes
+    # 1000 steps fill SAC's buffer (size = steps) exactly: both 500-step episodes are complete
+    assert tuple(chunk["obs"].shape) == (2, 501, 5)
     assert tuple(chunk["action"].shape) == (2, 501, 1)
     assert torch.isnan(chunk["action"][:, 0]).all() and torch.isnan(chunk["reward"][:, 0]).all()
     assert chunk["action"][:, 1:].abs().max() <= 1
