@@ -174,9 +174,15 @@ def train(run: Run) -> None:
                 pretrained = True
                 if updates > 1:
                     log(f"pretraining on {buffer.num_transitions} seed transitions ({updates} updates)")
-                for _ in range(updates):
+                started = time.time()
+                for i in range(updates):
                     last_info = agent.update(buffer.sample(int(cfg.batch_size), int(cfg.horizon)))
                     run.check_finite(step, last_info)
+                    if updates > 1 and (i + 1) % int(cfg.progress_every) == 0:
+                        rate = (i + 1) / (time.time() - started)
+                        log(f"[pretrain] update {i + 1}/{updates} rate={rate:.2f} updates/s "
+                            f"eta={(updates - i - 1) / rate / 60:.1f} min consistency={last_info['consistency']:.4g} "
+                            f"reward={last_info['reward']:.4g} value={last_info['value']:.4g}")
             if step - last_progress >= int(cfg.progress_every):
                 run.progress(step, returns[-1] if returns else None)
                 if last_info:
