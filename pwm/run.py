@@ -38,6 +38,11 @@ CHECKPOINT_FORMAT = "pwm-bench-run/1"
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training episodes
 
 
+# Settings that change a run's result: a checkpoint is resumed only if they all match.
+# (out_dir, device and threads may change between a kill and its rerun.)
+RESULT_SETTINGS = ("steps", "eval_every", "eval_episodes", "hparams")
+
+
 @dataclass
 class RunSettings:
     algo: str
@@ -171,6 +176,16 @@ class Run:
         if old != new:
             raise ValueError(f"{self.checkpoint_path} belongs to run {old}, not {new}; "
                              "delete it or choose another output directory")
+        changed = [k for k in RESULT_SETTINGS if ckpt["settings"].get(k) != getattr(self.settings, k)]
+        if changed:
+            # The same run with another budget or other hyperparameters (e.g. Snakemake reruns a
+            # job after a config change): continuing would mix two settings in one result.
+            stale = self.checkpoint_path.with_name("checkpoint.stale.pt")
+            self.checkpoint_path.replace(stale)
+            log("not resuming: the checkpoint was written with other settings ("
+                + "; ".join(f"{k}: {ckpt['settings'].get(k)!r} -> {getattr(self.settings, k)!r}" for k in changed)
+                + f"); it is kept as {stale} and the run starts from step 0")
+            return None
         self.rows = list(ckpt["eval_rows"])
         self.checkpoint_step = int(ckpt["step"])
         self.elapsed_before = float(ckpt["wall_time_s"])

@@ -83,3 +83,31 @@ def test_divergence_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
     assert "the last good checkpoint (step 0) is kept" in result.stderr
     assert checkpoint_step(out / "checkpoint.pt") >= 0
     assert not (out / "eval.csv").exists()
+
+
+def test_checkpoint_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys):
+    """Snakemake reruns a job whose params changed; the job must not continue the old run."""
+    from pwm.run import Run, RunSettings
+
+    def settings(**hparams):
+        return RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path),
+                           steps=10, eval_every=5, eval_episodes=1, hparams=hparams)
+
+    first = Run(settings(mask_actions=False))
+    first.rows = [dict(step=0)]
+    first.save_checkpoint(5, {"weights": 1})
+    assert Run(settings(mask_actions=False)).load_checkpoint() == {"weights": 1}  # same settings: resume
+
+    rerun = Run(settings(mask_actions=True))
+    assert rerun.load_checkpoint() is None and rerun.rows == [] and rerun.next_eval_step() == 0
+    assert not (tmp_path / "checkpoint.pt").exists()
+    assert (tmp_path / "checkpoint.stale.pt").exists()
+    out = capsys.readouterr()
+    assert "hparams: {'mask_actions': False} -> {'mask_actions': True}" in out.out + out.err
+
+    longer = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
+                             steps=10, eval_every=5, eval_episodes=1))
+    longer.save_checkpoint(5, {})
+    budget = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
+                             steps=20, eval_every=5, eval_episodes=1))
+    assert budget.load_checkpoint() is None
