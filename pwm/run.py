@@ -38,9 +38,10 @@ CHECKPOINT_FORMAT = "pwm-bench-run/1"
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training episodes
 
 
-# Settings that change a run's result: a checkpoint is resumed only if they all match.
-# (out_dir, device and threads may change between a kill and its rerun.)
-RESULT_SETTINGS = ("steps", "eval_every", "eval_episodes", "hparams")
+# Settings that change a run's result: a checkpoint is resumed only if they all match. A larger
+# `steps` continues a run (train longer); out_dir, device and threads may change between a kill
+# and its rerun.
+RESULT_SETTINGS = ("eval_every", "eval_episodes", "hparams")
 
 
 @dataclass

@@ -110,4 +110,7 @@ def test_checkpoint_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys)
     longer.save_checkpoint(5, {})
     budget = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
                              steps=20, eval_every=5, eval_episodes=1))
-    assert budget.load_checkpoint() is None
+    assert budget.load_checkpoint() == {}  # a larger budget continues the run
+    schedule = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
+                               steps=20, eval_every=4, eval_episodes=1))
+    assert schedule.load_checkpoint() is None  # another evaluation schedule starts over
