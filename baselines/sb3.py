@@ -25,8 +25,6 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from pwm import rng
-from pwm.data import save_chunk
-from pwm.data.replay import EpisodeReplay
 from pwm.envs import make
 from pwm.run import DivergedError, Run, log
 
@@ -161,15 +159,13 @@ def export_replay(run: Run, model: OffPolicyAlgorithm) -> Path | None:
         # the run; build-dataset names the run if its data are then missing.
         log(f"no dataset exported: the replay buffer holds no complete episode ({model.num_timesteps} steps)")
         return None
+    from pwm.data.replay import EpisodeReplay  # here: tensordict adds ~1 s to every SB3 job's start-up
+
     length = max(len(a) for _, a, _ in episodes)
     replay = EpisodeReplay(episodes[0][0].shape[1], episodes[0][1].shape[1], length, length * len(episodes))
     for episode in episodes:
         replay.add(*episode)
-    chunk = replay.to_chunk()
-    path = run.dir / "dataset" / "chunk_0.pt"
-    save_chunk(chunk, path)
-    log(f"exported {chunk.batch_size[0]} episodes ({replay.num_transitions} transitions) -> {path}")
-    return path
+    return run.export_dataset(replay)
 
 
 def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:

@@ -34,7 +34,6 @@ from omegaconf import DictConfig
 from baselines.tdmpc2_agent import TDMPC2Agent
 from pwm.checkpoint import save_tdmpc2
 from pwm.config_io import load_defaults
-from pwm.data.chunks import save_chunk
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import make
 from pwm.planning import discount_heuristic
@@ -191,17 +190,8 @@ def train(run: Run) -> None:
     env.close()
     save_world_model(agent, run.dir / "model.pt")  # the final world model, loadable by TD-MPC2 itself
     if cfg.export_dataset:
-        export_dataset(run, buffer)
+        run.export_dataset(buffer)
     run.finish()
-
-
-def export_dataset(run: Run, buffer: EpisodeReplay) -> Path:
-    """Write the replay buffer as ``<run>/dataset/chunk_0.pt`` (task id 0; build-dataset re-labels)."""
-    path = run.dir / "dataset" / "chunk_0.pt"
-    chunk = buffer.to_chunk()
-    save_chunk(chunk, path)
-    log(f"exported {chunk.batch_size[0]} episodes ({buffer.num_transitions} transitions) -> {path}")
-    return path
 
 
 def save_world_model(agent: TDMPC2Agent, path) -> None:

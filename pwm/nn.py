@@ -14,6 +14,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def _mish_forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(mish(x), e, d)`` with ``e = exp(x)`` (clamped) and ``d = e(e+2)+2``; the backward reuses e and d."""
+    e = x.clamp(max=20.0).exp_()  # tanh(softplus(x)) == 1 in float32 beyond 20
+    n = (e + 2).mul_(e)
+    d = n + 2
+    return n.div_(d).mul_(x), e, d
+
+
 class _MishFunction(torch.autograd.Function):
     """Mish with a written-out backward: ``d/dx = 1 - 2/d + 4·x·e·(e+1)/d²`` (``e = exp(x)``, ``d = e(e+2)+2``).
 
@@ -22,11 +30,9 @@ class _MishFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        e = x.clamp(max=20.0).exp_()  # tanh(softplus(x)) == 1 in float32 beyond 20
-        n = (e + 2).mul_(e)
-        d = n + 2
+        out, e, d = _mish_forward(x)
         ctx.save_for_backward(x, e, d)
-        return n.div_(d).mul_(x)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -44,9 +50,7 @@ def mish(x: torch.Tensor) -> torch.Tensor:
     gradient and ~2x with (relative error < 1e-6)."""
     if x.requires_grad and torch.is_grad_enabled():
         return _MishFunction.apply(x)
-    e = x.clamp(max=20.0).exp_()
-    n = (e + 2).mul_(e)
-    return n.div_(n + 2).mul_(x)
+    return _mish_forward(x)[0]
 
 
 class Mish(nn.Module):

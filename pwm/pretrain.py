@@ -29,7 +29,7 @@ from pwm.config_io import TASK_SETS
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
-from pwm.run import DivergedError, log, nonfinite, nonfinite_parameters
+from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -128,14 +128,14 @@ class Pretrainer:
                              "Lower the learning rate or check the data.")
 
     def check_update(self, info: dict[str, float]) -> None:
-        bad = nonfinite(info)
-        if bad:
-            raise self.diverged("non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items()))
+        reason = nonfinite_loss_reason(info)
+        if reason:
+            raise self.diverged(reason)
 
     def save(self) -> None:
-        bad = nonfinite_parameters(model=self.agent.model)
-        if bad:  # never overwrite the last good checkpoint with broken weights
-            raise self.diverged(f"non-finite weights in {', '.join(bad[:3])}")
+        reason = nonfinite_weights_reason(model=self.agent.model)
+        if reason:  # never overwrite the last good checkpoint with broken weights
+            raise self.diverged(reason)
         save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))  # first: state.pt points at it
         atomic.torch_save(self.state_path, {
             "settings": asdict(self.s), "step": self.step, "agent": self.agent.state_dict(),

@@ -10,6 +10,8 @@ Files in ``out_dir``:
   Snakemake treats it as the run's output, so its presence means "done".
 - ``progress.csv``: the evaluations so far, rewritten atomically after each one (for watching).
 - ``checkpoint.pt``: the latest resumable state, including the evaluation rows so far.
+- ``dataset/chunk_0.pt``: the replay buffer as a TD-MPC2 dataset chunk, for algorithms that
+  export one (:meth:`Run.export_dataset`; TD-MPC2, SAC).
 - ``config.yaml``: the resolved run settings.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,9 @@ import yaml
 from pwm import atomic
 from pwm.envs import get_spec
 from pwm.evaluate import Policy, evaluate
+
+if TYPE_CHECKING:
+    from pwm.data.replay import EpisodeReplay
 
 EVAL_COLUMNS = ["algo", "task", "seed", "step", "env_steps", "wall_time_s",
                 "episode_reward", "episode_success"]
@@ -86,6 +91,20 @@ def nonfinite_parameters(**modules: torch.nn.Module) -> list[str]:
         tensors = list(module.named_parameters()) + list(module.named_buffers())
         bad += [f"{name}.{k}" for k, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     return bad
+
+
+def nonfinite_loss_reason(values: Mapping[str, Any], what: str = "loss") -> str | None:
+    """"non-finite <what> k=v, ..." for the NaN/infinite entries of ``values``, or None if all are finite."""
+    bad = nonfinite(values)
+    return f"non-finite {what} " + ", ".join(f"{k}={v}" for k, v in bad.items()) if bad else None
+
+
+def nonfinite_weights_reason(**modules: torch.nn.Module) -> str | None:
+    """"non-finite weights in a, b, c and N more" for the modules' broken tensors, or None."""
+    bad = nonfinite_parameters(**modules)
+    if not bad:
+        return None
+    return f"non-finite weights in {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
 
 
 def log(message: str) -> None:
@@ -179,8 +198,8 @@ class Run:
                              "delete it or choose another output directory")
         changed = [k for k in RESULT_SETTINGS if ckpt["settings"].get(k) != getattr(self.settings, k)]
         if changed:
-            # The same run with another budget or other hyperparameters (e.g. Snakemake reruns a
-            # job after a config change): continuing would mix two settings in one result.
+            # The same run with other hyperparameters or another evaluation schedule (e.g. Snakemake
+            # reruns a job after a config change): continuing would mix two settings in one result.
             stale = self.checkpoint_path.with_name("checkpoint.stale.pt")
             self.checkpoint_path.replace(stale)
             log("not resuming: the checkpoint was written with other settings ("
@@ -216,16 +235,27 @@ class Run:
 
     def check_finite(self, step: int, values: Mapping[str, Any], what: str = "loss") -> None:
         """Raise :meth:`diverged` if any of ``values`` (e.g. one update's losses) is NaN or infinite."""
-        bad = nonfinite(values)
-        if bad:
-            raise self.diverged(step, f"non-finite {what} " + ", ".join(f"{k}={v}" for k, v in bad.items()))
+        reason = nonfinite_loss_reason(values, what)
+        if reason:
+            raise self.diverged(step, reason)
 
     def check_parameters(self, step: int, **modules: torch.nn.Module) -> None:
         """Raise :meth:`diverged` if a weight is non-finite: called before a checkpoint overwrites a good one."""
-        bad = nonfinite_parameters(**modules)
-        if bad:
-            raise self.diverged(step, f"non-finite weights in {', '.join(bad[:3])}"
-                                + (f" and {len(bad) - 3} more" if len(bad) > 3 else ""))
+        reason = nonfinite_weights_reason(**modules)
+        if reason:
+            raise self.diverged(step, reason)
+
+    # ---- outputs -------------------------------------------------------------------------------
+    def export_dataset(self, replay: EpisodeReplay) -> Path:
+        """Write a replay buffer as ``<run>/dataset/chunk_0.pt``, a TD-MPC2 dataset chunk (task id 0;
+        ``pwm-bench build-dataset`` relabels it with the suite's id)."""
+        from pwm.data.chunks import save_chunk  # here: tensordict adds ~1 s to every run's start-up
+
+        path = self.dir / "dataset" / "chunk_0.pt"
+        chunk = replay.to_chunk()
+        save_chunk(chunk, path)
+        log(f"exported {chunk.batch_size[0]} episodes ({replay.num_transitions} transitions) -> {path}")
+        return path
 
     def finish(self) -> Path:
         frame = pd.DataFrame(self.rows, columns=EVAL_COLUMNS).sort_values("step")

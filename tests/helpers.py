@@ -43,3 +43,21 @@ def checkpoint_step(path) -> int:
         return torch.load(path, weights_only=False)["step"]
     except (FileNotFoundError, EOFError, RuntimeError):
         return -1
+
+
+def kill_after_checkpoint(cmd: list[str], checkpoint, step: int, timeout: float = 300) -> int:
+    """Start ``cmd``, SIGKILL it once ``checkpoint`` holds a step >= ``step``; returns that step.
+
+    Fails the test with the job's output if it ends first, or after ``timeout`` seconds."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while checkpoint_step(checkpoint) < step:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.time() < deadline, f"no checkpoint at step >= {step} within {timeout} s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return checkpoint_step(checkpoint)

@@ -1,15 +1,12 @@
 """Single-task PWM on a differentiable task: PWM's world-model loss against its formula, and a
 short run (offline pretraining, lockstep envs, online fine-tuning) that resumes exactly after a kill."""
-import signal
-import subprocess
 import sys
-import time
 
 import pandas as pd
 import torch
 
 from baselines.shac_rollouts import RolloutRecorder
-from helpers import checkpoint_step, run_to_end, subprocess_env
+from helpers import kill_after_checkpoint, run_to_end
 from pwm.agent import load_hparams
 from pwm.data.sampler import Batch
 from pwm.envs.diff import DiffEnv
@@ -93,15 +90,7 @@ def test_single_task_run_resumes_to_the_same_rows(tmp_path):
     assert (reference / "world_model.pt").exists()
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(command(data, out), env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 300
-    while checkpoint_step(out / "checkpoint.pt") < 32:
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.time() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = checkpoint_step(out / "checkpoint.pt")
+    killed_at = kill_after_checkpoint(command(data, out), out / "checkpoint.pt", 32)
     assert killed_at < 64
     stdout = run_to_end(command(data, out))
     assert f"at step {killed_at}" in stdout

@@ -1,15 +1,13 @@
 """Multitask PWM runs end to end on the reference mt30 checkpoint and data chunk: the CLI writes
 eval.csv, and a run killed after a checkpoint resumes to the rows of an uninterrupted run."""
-import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
 import torch
 
-from helpers import checkpoint_step, run_to_end, subprocess_env
+from helpers import kill_after_checkpoint, run_to_end, subprocess_env
 from pwm.agent import load_hparams
 
 COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
@@ -53,15 +51,7 @@ def test_killed_run_resumes_to_the_same_rows(reference_dir, data_dir, tmp_path):
 
     out = tmp_path / "killed"
     cmd = command(reference_dir, data_dir, out, steps=8, eval_every=2)
-    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 300
-    while checkpoint_step(out / "checkpoint.pt") < 2:
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.time() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = checkpoint_step(out / "checkpoint.pt")
+    killed_at = kill_after_checkpoint(cmd, out / "checkpoint.pt", 2)
     assert not (out / "eval.csv").exists() and killed_at < 8
 
     stdout = run_to_end(cmd)

@@ -1,14 +1,12 @@
 """Runs are deterministic, and a run killed with SIGKILL resumes to the rows it would have had."""
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
 
-from helpers import checkpoint_step, run_to_end, subprocess_env
+from helpers import checkpoint_step, kill_after_checkpoint, run_to_end, subprocess_env
 
 RUNS = {
     "sac": (["--task", "cartpole-balance", "--steps", "1200", "--eval-every", "400",
@@ -43,17 +41,8 @@ def test_killed_run_resumes_to_the_same_rows(tmp_path, algo):
 
     out = tmp_path / "killed"
     cmd = command(algo, out)
-    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    kill_after = RUNS[algo][1]
-    deadline = time.time() + 300
-    while checkpoint_step(out / "checkpoint.pt") < kill_after:
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.time() < deadline, f"no checkpoint at step >= {kill_after} within 300 s"
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    killed_at = kill_after_checkpoint(cmd, out / "checkpoint.pt", RUNS[algo][1])
     assert not (out / "eval.csv").exists()  # eval.csv is written only by a finished run
-    killed_at = checkpoint_step(out / "checkpoint.pt")
 
     stdout = run_to_end(cmd)
     assert f"resuming from {out / 'checkpoint.pt'} at step {killed_at}" in stdout
