@@ -1,6 +1,12 @@
 """SHAC (Xu et al., 2022): short-horizon actor-critic through a differentiable simulator.
 
-Follows DiffRL's ``algorithms/shac.py`` (spec shac-and-differentiable-envs.md §1.3-1.4):
+Two presets, chosen by the hyperparameter ``preset`` (``PRESETS``; default ``diffrl``):
+``diffrl`` is NVlabs/DiffRL's SHAC (described first, below); ``pwm`` is the SHAC of the PWM
+repository (imgeorgiev/PWM ``src/pwm/algorithms/shac.py`` with ``scripts/cfg/alg/shac.yaml`` and
+the ``shac:`` blocks of ``scripts/cfg/env/dflex_*.yaml``; spec pwm.md §4), which produced the
+PWM paper's SHAC curves (see "The ``pwm`` preset" below).
+
+The ``diffrl`` preset follows DiffRL's ``algorithms/shac.py`` (spec shac-and-differentiable-envs.md §1.3-1.4):
 - each iteration rolls all envs forward ``horizon`` (32) steps with tanh(reparameterised actor
   samples); the actor loss is minus the discounted reward sum plus γ^t·V̄(s_T) at the window end
   (and at every episode end inside the window), averaged over horizon × envs, and is
@@ -22,6 +28,32 @@ boundary at or after each scheduled step; evaluations scheduled past the last it
 final policy. Per-task defaults are ``TASK_DEFAULTS``; any key can be overridden through
 ``run.settings.hparams``.
 
+The ``pwm`` preset (what differs from ``diffrl``; PWM file paths as above):
+- networks: a Mish + LayerNorm actor [400, 200, 100] (log-std init -1, floor -10) and a 3-member
+  Mish + LayerNorm critic ensemble [400, 200] (``alg/shac.yaml`` ``actor_config``,
+  ``critic_config``, ``num_critics: 3``; ``shac_networks.py``). Every value SHAC uses, inside the
+  actor loss and as the TD(λ) bootstrap, is the *minimum over the members* of the *live* critic
+  (``self.critic(real_obs).min(dim=0)``): there is **no target critic** and no Polyak update (so
+  no ``target_alpha``). The critic's weights receive no gradient from the actor loss here (PWM
+  computes one and zeroes it before the critic step; the result is the same). Each member
+  regresses the same targets: the loss is the squared error averaged over members and samples;
+- observation normalisation clips to ±5 (``src/pwm/utils/running_mean_std.py`` ``normalize``),
+  in training and in evaluation (``obs_clip: 5``);
+- return normalisation (``ret_rms: True`` in ``alg/shac.yaml``): the per-env window loss (minus
+  the sum of the window's bootstrapped discounted returns) updates a running mean/std, and the
+  actor loss is that per-env loss divided by the running std, averaged over envs, instead of
+  divided by ``horizon × num_envs``;
+- critic gradients are clipped at norm 100 (``critic_grad_norm: 100.0``), the actor's at 1;
+- learning rates actor 2e-3, critic 5e-4 for every env (``alg/shac.yaml`` defaults and every
+  ``env/dflex_*.yaml`` ``shac:`` block); num_envs from the env yamls' ``config.num_envs``: ant
+  128, hopper / anymal (here ``quadruped``) / humanoid / snu_humanoid (here ``muscle-legs``) 64,
+  cartpole 1024. PWM has no cheetah config: cheetah gets the common values and 64 envs.
+  ``max_epochs`` (hopper 2000, ant 2000, anymal 3000, humanoid 3000, snu 5000, cartpole 200) is a
+  budget here: ``steps = epochs × num_envs × 32`` (workflow/configs/paper-single.yaml).
+Kept from this file's ``diffrl`` behaviour where PWM differs: a non-finite actor gradient skips the
+step (PWM raises), a non-finite final observation gets value 0 (PWM only warns), and the running
+statistics ignore non-finite rows.
+
 Files in the run directory besides the harness's: ``rollouts.pt``, the rollouts of the first
 ``dataset_envs`` training envs in TD-MPC2's dataset format (``shac_rollouts.py``), for PWM's
 single-task world-model pre-training.
@@ -30,11 +62,13 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 
-from baselines.shac_networks import Actor, Critic
+from baselines.shac_networks import Actor, Critic, EnsembleCritic
+from pwm.actor_critic import frozen
 from pwm.running_stats import RunningMeanStd
 from baselines.shac_rollouts import RolloutRecorder
 from pwm.run import Run, log
@@ -47,6 +81,24 @@ COMMON = dict(
     grad_norm=1.0, min_lr=1e-5, logstd_init=-1.0, substeps=2,
     dataset_envs=16, dataset_segment=100, checkpoint_interval_s=600.0, progress_every=10,
 )
+# DiffRL: one ELU critic with a target copy, no clipping of normalised observations, no ret_rms,
+# the critic's gradient clipped at grad_norm (1) like the actor's.
+DIFFRL_COMMON = dict(critic_grad_norm=1.0, obs_clip=None, ret_rms=False)
+# PWM's SHAC (scripts/cfg/alg/shac.yaml; src/pwm/algorithms/shac.py; src/pwm/models/actor.py,
+# critic.py; src/pwm/utils/running_mean_std.py): no target critic, hence no target_alpha.
+PWM_COMMON = dict(critic_grad_norm=100.0, obs_clip=5.0, ret_rms=True, num_critics=3, min_logstd=-10.0,
+                  actor_hidden=[400, 200, 100], critic_hidden=[400, 200], actor_lr=2e-3, critic_lr=5e-4)
+# num_envs: scripts/cfg/env/dflex_{hopper,ant,anymal,humanoid,snu_humanoid,cartpole}.yaml
+# config.num_envs; the shac: blocks there repeat PWM_COMMON's units and learning rates.
+PWM_TASKS = {
+    "hopper": dict(num_envs=64),
+    "ant": dict(num_envs=128),
+    "humanoid": dict(num_envs=64),
+    "cheetah": dict(num_envs=64),       # no PWM config: 64, as most of its dflex_*.yaml
+    "cartpole": dict(num_envs=1024),    # dflex_cartpole.yaml (DiffRL's SHAC: 64)
+    "quadruped": dict(num_envs=64),     # PWM's Anymal (dflex_anymal.yaml)
+    "muscle-legs": dict(num_envs=64),   # PWM's SNU Humanoid (dflex_snu_humanoid.yaml)
+}
 TASK_DEFAULTS = {
     "hopper": dict(num_envs=256, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
                    actor_lr=2e-3, critic_lr=2e-4, target_alpha=0.2),
@@ -67,10 +119,21 @@ TASK_DEFAULTS = {
 }
 
 
+PRESETS = ("diffrl", "pwm")
+
+
 def config_for(task: str, overrides: dict) -> dict:
+    """The run's configuration: ``COMMON``, the preset's defaults for ``task``, then ``overrides``
+    (``overrides["preset"]`` picks the preset; any other key must be one the preset has)."""
     if task not in TASK_DEFAULTS:
         raise ValueError(f"SHAC needs a differentiable task ({', '.join(TASK_DEFAULTS)}), got {task!r}")
-    cfg = {**COMMON, **TASK_DEFAULTS[task]}
+    preset = overrides.get("preset", "diffrl")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown SHAC preset {preset!r}; allowed: {', '.join(repr(p) for p in PRESETS)}")
+    if preset == "diffrl":
+        cfg = {**COMMON, **TASK_DEFAULTS[task], **DIFFRL_COMMON, "preset": preset}
+    else:
+        cfg = {**COMMON, **PWM_COMMON, **PWM_TASKS[task], "preset": preset}
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
         raise ValueError(f"unknown SHAC hyperparameters {unknown}; known: {sorted(cfg)}")
@@ -105,10 +168,18 @@ class SHAC:
         torch.manual_seed(seed)
         self.env = DiffEnv(task, cfg["num_envs"], seed=seed, threads=threads, substeps=cfg["substeps"])
         obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
-        self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"])
-        self.critic = Critic(obs_dim, cfg["critic_hidden"])
-        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.preset = cfg["preset"]
+        if self.preset == "pwm":
+            self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"], activation="mish",
+                               min_logstd=cfg["min_logstd"])
+            self.critic = EnsembleCritic(obs_dim, cfg["critic_hidden"], members=cfg["num_critics"])
+            self.target_critic = None  # values come from the live critic
+        else:
+            self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"])
+            self.critic = Critic(obs_dim, cfg["critic_hidden"])
+            self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.obs_rms = RunningMeanStd(obs_dim)
+        self.ret_rms = RunningMeanStd(()) if cfg["ret_rms"] else None
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg["actor_lr"], betas=cfg["betas"])
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg["critic_lr"], betas=cfg["betas"])
         self.iteration = 0
@@ -118,10 +189,21 @@ class SHAC:
         self.recorder.start(self.env.reset())
 
     # ---- acting ----------------------------------------------------------------------------------
+    def normalize(self, rms: RunningMeanStd, obs: torch.Tensor) -> torch.Tensor:
+        """Normalised observations, clipped to ±``obs_clip`` when it is set (``pwm``: 5)."""
+        return rms.normalize(obs, clip=self.cfg["obs_clip"])
+
+    def value(self, obs_n: torch.Tensor) -> torch.Tensor:
+        """The value SHAC bootstraps with: the target critic (``diffrl``) or the min over the live
+        ensemble (``pwm``), ``[...]`` for normalised ``obs_n [..., D]``."""
+        if self.target_critic is not None:
+            return self.target_critic(obs_n)
+        return self.critic.min_value(obs_n)
+
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic policy for evaluation: tanh(μ(normalised obs))."""
-        x = self.obs_rms.normalize(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+        x = self.normalize(self.obs_rms, torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
         return torch.tanh(self.actor(x.float(), deterministic=True))[0].numpy()
 
     # ---- one iteration -----------------------------------------------------------------------------
@@ -132,12 +214,18 @@ class SHAC:
                 group["lr"] = lr0 + (self.cfg["min_lr"] - lr0) * frac
 
     def _actor_loss(self):
+        """The window's actor loss (with its graph through the simulator) and the critic's data."""
+        # pwm: the live critic passes gradients to its inputs but gets none itself from this loss
+        with frozen(self.critic) if self.target_critic is None else nullcontext():
+            return self._rollout_window()
+
+    def _rollout_window(self):
         cfg, env = self.cfg, self.env
         horizon, n, gamma = cfg["horizon"], env.num_envs, cfg["gamma"]
         rms = copy.deepcopy(self.obs_rms)  # frozen for this window
         obs = env.detach()
         self.obs_rms.update(obs)
-        obs_n = rms.normalize(obs)
+        obs_n = self.normalize(rms, obs)
         obs_buf = torch.zeros(horizon, n, env.obs_dim)
         rew_buf = torch.zeros(horizon, n)
         done_buf = torch.zeros(horizon, n)
@@ -145,23 +233,28 @@ class SHAC:
         rew_acc = torch.zeros(n)
         gamma_t = torch.ones(n)
         loss = torch.zeros(())
+        per_env = torch.zeros(n)  # ret_rms: each env's window loss
         for i in range(horizon):
             obs_buf[i] = obs_n.detach()
             action = torch.tanh(self.actor(obs_n))
             obs, reward, done, info = env.step(action)
             self.obs_rms.update(obs)
-            obs_n = rms.normalize(obs)
-            value = self.target_critic(obs_n)
+            obs_n = self.normalize(rms, obs)
+            value = self.value(obs_n)
             if done.any():
                 final = info["obs_before_reset"]
                 boot = info["truncated"] & torch.isfinite(final).all(-1)
-                value_final = self.target_critic(rms.normalize(torch.nan_to_num(final)))
+                value_final = self.value(self.normalize(rms, torch.nan_to_num(final)))
                 value = torch.where(done, torch.where(boot, value_final, torch.zeros_like(value)), value)
             if not torch.isfinite(value.detach()).all() or value.detach().abs().max() > 1e6:
                 raise FloatingPointError(f"SHAC: critic value exploded at iteration {self.iteration}")
             rew_acc = rew_acc + gamma_t * reward
             ends = done if i < horizon - 1 else torch.ones_like(done)
-            loss = loss - torch.where(ends, rew_acc + gamma * gamma_t * value, torch.zeros_like(rew_acc)).sum()
+            returns = torch.where(ends, rew_acc + gamma * gamma_t * value, torch.zeros_like(rew_acc))
+            if self.ret_rms is None:
+                loss = loss - returns.sum()
+            else:
+                per_env = per_env - returns
             gamma_t = torch.where(done, torch.ones_like(gamma_t), gamma_t * gamma)
             rew_acc = torch.where(done, torch.zeros_like(rew_acc), rew_acc)
             with torch.no_grad():
@@ -170,7 +263,12 @@ class SHAC:
                 next_values[i] = value
                 self._track_episodes(reward, done)
                 self.recorder.record(action, reward, obs, info["obs_before_reset"], done, info["terminated"])
-        return loss / (horizon * n), obs_buf, rew_buf, done_buf, next_values
+        if self.ret_rms is None:
+            loss = loss / (horizon * n)
+        else:  # PWM: update ret_rms with the per-env losses, divide by the running std, mean over envs
+            self.ret_rms.update(per_env)
+            loss = (per_env / self.ret_rms.std().to(per_env.dtype)).mean()
+        return loss, obs_buf, rew_buf, done_buf, next_values
 
     def _track_episodes(self, reward, done) -> None:
         self.episode_return += torch.nan_to_num(reward.detach())
@@ -193,7 +291,7 @@ class SHAC:
                 for p in self.critic.parameters():
                     if p.grad is not None:
                         torch.nan_to_num_(p.grad, 0.0, 0.0, 0.0)
-                torch.nn.utils.clip_grad_norm_(self.critic.parameters(), cfg["grad_norm"])
+                torch.nn.utils.clip_grad_norm_(self.critic.parameters(), cfg["critic_grad_norm"])
                 self.critic_opt.step()
                 total += float(loss.detach())
             last = total / len(batches)
@@ -216,32 +314,49 @@ class SHAC:
         with torch.no_grad():
             targets = td_lambda_targets(rew_buf, next_values, done_buf, cfg["gamma"], cfg["lam"])
         critic_loss = self._fit_critic(obs_buf, targets)
-        with torch.no_grad():
-            alpha = cfg["target_alpha"]
-            for p_t, p in zip(self.target_critic.parameters(), self.critic.parameters()):
-                p_t.mul_(alpha).add_(p, alpha=1.0 - alpha)
+        if self.target_critic is not None:
+            with torch.no_grad():
+                alpha = cfg["target_alpha"]
+                for p_t, p in zip(self.target_critic.parameters(), self.critic.parameters()):
+                    p_t.mul_(alpha).add_(p, alpha=1.0 - alpha)
         self.iteration += 1
         return dict(actor_loss=float(loss.detach()), critic_loss=critic_loss, grad_norm=grad_norm, skipped=skipped,
                     actor_time=actor_time, time=time.time() - start)
 
     # ---- checkpoint --------------------------------------------------------------------------------
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """The networks (``target_critic`` only for ``diffrl``), e.g. for the finite-weights check."""
+        modules = {"actor": self.actor, "critic": self.critic}
+        if self.target_critic is not None:
+            modules["target_critic"] = self.target_critic
+        return modules
+
     def state_dict(self) -> dict:
-        """Everything a resumed run needs, copied (module state_dicts alias the live tensors)."""
-        return copy.deepcopy({
-            "iteration": self.iteration, "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
-            "target_critic": self.target_critic.state_dict(), "obs_rms": self.obs_rms.state_dict(),
+        """Everything a resumed run needs, copied (module state_dicts alias the live tensors).
+        ``target_critic`` only for ``diffrl``, ``ret_rms`` only when it is on."""
+        state = {
+            "preset": self.preset, "iteration": self.iteration,
+            **{name: module.state_dict() for name, module in self.modules().items()},
+            "obs_rms": self.obs_rms.state_dict(),
             "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
             "env": self.env.get_state(), "torch_rng": torch.get_rng_state(),
             "episode_return": self.episode_return, "episode_returns": self.episode_returns,
             "recorder": self.recorder.state_dict(),
-        })
+        }
+        if self.ret_rms is not None:
+            state["ret_rms"] = self.ret_rms.state_dict()
+        return copy.deepcopy(state)
 
     def load_state_dict(self, state: dict) -> None:
+        saved = state.get("preset", "diffrl")  # checkpoints from before the presets are diffrl's
+        if saved != self.preset:
+            raise ValueError(f"SHAC checkpoint is of preset {saved!r}, this run's is {self.preset!r}")
         self.iteration = int(state["iteration"])
-        self.actor.load_state_dict(state["actor"])
-        self.critic.load_state_dict(state["critic"])
-        self.target_critic.load_state_dict(state["target_critic"])
+        for name, module in self.modules().items():
+            module.load_state_dict(state[name])
         self.obs_rms.load_state_dict(state["obs_rms"])
+        if self.ret_rms is not None:
+            self.ret_rms.load_state_dict(state["ret_rms"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
         self.env.set_state(state["env"])
@@ -279,7 +394,7 @@ def train(run: Run) -> None:
     def checkpoint(final: bool = False) -> int:
         nonlocal last_checkpoint
         step = agent.iteration * steps_per_iteration
-        run.check_parameters(step, actor=agent.actor, critic=agent.critic, target_critic=agent.target_critic)
+        run.check_parameters(step, **agent.modules())
         run.save_checkpoint(step, {"shac": agent.state_dict(), "config": cfg})
         last_checkpoint = time.time()
         return agent.recorder.save(dataset_path, include_unfinished=final)
