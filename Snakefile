@@ -34,6 +34,7 @@ rule all:
 
 include: "workflow/rules/algorithms.smk"
 include: "workflow/rules/world_model.smk"
+include: "workflow/rules/single_task_world_model.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 

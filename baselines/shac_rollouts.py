@@ -4,17 +4,36 @@ PWM pre-trains its single-task world models on SHAC rollouts (spec pwm.md §2a).
 follows the first ``num_envs`` training envs, keeps each finished episode, and writes
 fixed-length rows for ``pwm.data.chunks.save_chunk``: ``obs [E, T+1, O]`` (raw, un-normalised),
 ``action [E, T+1, A]`` (post-tanh, what the env received; PWM's own dump stored pre-tanh actions),
-``reward [E, T+1]`` (NaN in row 0, TD-MPC2's convention), ``task [E, T+1]`` (zeros) and
-``terminated [E, T+1]`` (1 at the last row of an early-terminated episode).
+``reward [E, T+1]`` (NaN in row 0, TD-MPC2's convention), ``task [E, T+1]`` (zeros),
+``terminated [E, T+1]`` (1 at the last real step of an early-terminated episode) and ``valid
+[E, T+1]`` (1 on the row's real steps, 0 on the zero padding after them).
 
-Rows are cut from the *end* of each episode backwards, so the terminal transition is always kept;
-a remainder shorter than T at an episode's start is dropped (logged in the file's row count).
+Every finished episode is kept whole. An episode of L <= T transitions is one row, padded after
+its end (an early fall after 20 steps is data too: post-reset states and falls are where PWM's
+imagination starts and ends). A longer one is cut into rows of T transitions from its start, and
+its tail, if any, is the row of its *last* T transitions (overlapping the previous row by fewer
+than T steps), so the terminal transition is always in a full row. Windows are sampled within
+rows, never across episodes (``pwm.data.sampler``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+
+
+ROW_FIELDS = ("obs", "action", "reward", "terminated", "valid")
+
+
+def episode_row_starts(length: int, segment: int) -> list[int]:
+    """First transitions of the rows an episode of ``length`` transitions is cut into: 0, T, 2T, ...
+    and, for a tail shorter than T, ``length - T`` (its last T transitions)."""
+    if length <= segment:
+        return [0] if length > 0 else []
+    starts = list(range(0, length - segment + 1, segment))
+    if starts[-1] + segment < length:
+        starts.append(length - segment)
+    return starts
 
 
 class RolloutRecorder:
@@ -24,8 +43,9 @@ class RolloutRecorder:
         self.num_envs = num_envs
         self.segment = segment
         self.current: list[dict[str, list]] = [self._empty() for _ in range(num_envs)]
-        self.rows: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "action", "reward", "terminated")}
+        self.rows: dict[str, list[torch.Tensor]] = {k: [] for k in ROW_FIELDS}
         self.transitions_seen = 0
+        self.rows_added = 0  # rows ever cut (a consumer may take rows out of ``rows``)
 
     @staticmethod
     def _empty() -> dict[str, list]:
@@ -56,17 +76,31 @@ class RolloutRecorder:
         reward = torch.stack(ep["reward"])  # [L]
         if not (torch.isfinite(obs).all() and torch.isfinite(reward).all()):
             return  # a blown-up episode is not training data
-        length, t = len(reward), self.segment
-        for end in range(length, t - 1, -t):
-            start = end - t
-            nan_a = torch.full((1, action.shape[1]), float("nan"))
-            self.rows["obs"].append(obs[start:end + 1])
-            self.rows["action"].append(torch.cat([nan_a, action[start:end]]))
-            self.rows["reward"].append(torch.cat([torch.full((1,), float("nan")), reward[start:end]]))
-            term = torch.zeros(t + 1)
-            if terminated and end == length:
-                term[-1] = 1.0
-            self.rows["terminated"].append(term)
+        for start in episode_row_starts(len(reward), self.segment):
+            self._add_row(obs, action, reward, start, terminated)
+
+    def _add_row(self, obs, action, reward, start: int, terminated: bool) -> None:
+        """Row of transitions start .. min(start+T, L) of one episode, zero-padded to T."""
+        t, length = self.segment, len(reward)
+        end = min(start + t, length)
+        n = end - start  # transitions in this row
+        row_obs = torch.zeros(t + 1, obs.shape[1])
+        row_obs[: n + 1] = obs[start:end + 1]
+        row_action = torch.zeros(t + 1, action.shape[1])
+        row_action[0] = float("nan")
+        row_action[1 : n + 1] = action[start:end]
+        row_reward = torch.zeros(t + 1)
+        row_reward[0] = float("nan")
+        row_reward[1 : n + 1] = reward[start:end]
+        term = torch.zeros(t + 1)
+        if terminated and end == length:
+            term[n] = 1.0
+        valid = torch.zeros(t + 1, dtype=torch.bool)
+        valid[: n + 1] = True
+        for key, value in (("obs", row_obs), ("action", row_action), ("reward", row_reward),
+                           ("terminated", term), ("valid", valid)):
+            self.rows[key].append(value)
+        self.rows_added += 1
 
     @property
     def num_rows(self) -> int:
@@ -80,28 +114,41 @@ class RolloutRecorder:
         written twice once the episode finishes."""
         rows = {k: list(v) for k, v in self.rows.items()}
         if include_unfinished:
-            saved, self.rows = self.rows, {k: [] for k in self.rows}
+            saved, added, self.rows = self.rows, self.rows_added, {k: [] for k in self.rows}
             for ep in self.current:
                 if ep["action"]:
                     self._finish(ep, terminated=False)
             rows = {k: saved[k] + self.rows[k] for k in saved}
-            self.rows = saved
+            self.rows, self.rows_added = saved, added
         if not rows["obs"]:
             return 0
         from pwm.data.chunks import save_chunk
 
-        obs = torch.stack(rows["obs"])
-        save_chunk({
-            "obs": obs, "action": torch.stack(rows["action"]),
-            "reward": torch.stack(rows["reward"]),
-            "task": torch.zeros(obs.shape[:2], dtype=torch.int32),
-            "terminated": torch.stack(rows["terminated"]),
-        }, path)
-        return len(obs)
+        chunk = stack_rows(rows)
+        save_chunk(chunk, path)
+        return len(chunk["obs"])
+
+    def take_rows(self) -> dict[str, torch.Tensor] | None:
+        """Remove the rows cut so far and return them stacked (None if there are none)."""
+        if not self.rows["obs"]:
+            return None
+        rows, self.rows = self.rows, {k: [] for k in ROW_FIELDS}
+        return stack_rows(rows)
 
     def state_dict(self) -> dict:
-        return {"current": self.current, "rows": self.rows, "transitions_seen": self.transitions_seen}
+        return {"current": self.current, "rows": self.rows, "transitions_seen": self.transitions_seen,
+                "rows_added": self.rows_added}
 
     def load_state_dict(self, state: dict) -> None:
         self.current, self.rows = state["current"], state["rows"]
         self.transitions_seen = state["transitions_seen"]
+        self.rows_added = state.get("rows_added", len(self.rows["obs"]))
+        if "valid" not in self.rows:  # a checkpoint of the fixed-length recorder: every step was real
+            self.rows["valid"] = [torch.ones(len(o), dtype=torch.bool) for o in self.rows["obs"]]
+
+
+def stack_rows(rows: dict[str, list[torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Row lists -> the fields of a TD-MPC2 chunk ([E, T+1, ...] tensors, task ids 0)."""
+    chunk = {k: torch.stack(rows[k]) for k in ROW_FIELDS}
+    chunk["task"] = torch.zeros(chunk["obs"].shape[:2], dtype=torch.int32)
+    return chunk

@@ -1,8 +1,10 @@
 """Single-task PWM on the differentiable locomotion tasks (spec/pwm.md §3 "Single-task dflex loop").
 
-1. World model: loaded from ``pretrained_world_model`` (a ``world_model.pt`` an earlier run wrote),
-   or pre-trained here for ``pretrain_steps`` on ``offline_data`` (TD-MPC2-format chunks, e.g. the
-   ``rollouts.pt`` a SHAC run dumps) with PWM's own loss (``pwm.world_model_training``).
+1. World model: loaded from ``pretrained_world_model`` (the workflow's per-task
+   ``pretrain_single_world_model`` output, shared by every seed, or a finished run's
+   ``world_model.pt``), or pre-trained in the run directory for ``pretrain_steps`` on
+   ``offline_data`` (TD-MPC2-format chunks, e.g. a SHAC run's ``rollouts.pt``); both by
+   ``pwm.singletask_pretrain``. The offline chunks also seed the replay buffer.
 2. Each iteration: ``num_envs`` real envs (``DiffEnv``, gradient-free path) run in lockstep with
    the imagined rollout from their current states. They provide the start states, the done and
    termination signals inside the imagined return, the re-encoded reset observations and online
@@ -25,16 +27,12 @@ from tensordict import TensorDict
 
 from baselines.shac_rollouts import RolloutRecorder
 from pwm import rng
-from pwm.checkpoint import load_tdmpc2
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.policy_learning import PolicyLearner, linear_lr
 from pwm.run import Run, log
-from pwm.running_stats import RunningMeanStd
-from pwm.world_model import WorldModel
-from pwm.world_model_training import WorldModelTrainer, single_task_config
-
-WORLD_MODEL_FILE = "world_model.pt"
+from pwm.singletask_pretrain import WORLD_MODEL_FILE, load_world_model, pretrain_single, save_world_model
+from pwm.world_model_training import WorldModelTrainer
 # A non-finite value of these stops the run (``DivergedError``) before the next checkpoint. NaN
 # gradients within one step are handled by ``actor_nan_grads`` and the trainers; a NaN loss is not.
 LOSSES = ("actor_loss", "value_loss", "wm_loss")
@@ -43,43 +41,56 @@ LOSSES = ("actor_loss", "value_loss", "wm_loss")
 class ReplayWindows:
     """Windows of H+1 steps from the offline chunks and the online rows recorded so far.
 
-    The online part keeps the newest ``capacity`` rows; the sampler is rebuilt when rows arrive.
-    One generator (saved in checkpoints) draws every batch."""
+    Online rows live in a preallocated ring of ``capacity_rows`` rows (the newest kept). Rows are
+    moved there from the recorder as they are cut, and only then is the sampler rebuilt (a new
+    index over the same tensors, nothing copied; ``rebuilds`` counts them). One generator (saved in
+    checkpoints) draws every batch."""
 
     def __init__(self, offline: list[TensorDict], recorder: RolloutRecorder, horizon: int, batch_size: int,
                  capacity_rows: int, generator: torch.Generator, device):
         self.offline, self.recorder, self.horizon, self.batch_size = offline, recorder, horizon, batch_size
         self.capacity, self.generator, self.device = max(capacity_rows, 1), generator, device
-        self._rows_seen, self._sampler = -1, None
+        self.ring: TensorDict | None = None
+        self.filled = self.next = 0  # rows stored; slot of the next row
+        self.rebuilds, self._sampler = 0, None
 
-    def _online(self) -> list[TensorDict]:
-        rows = self.recorder.rows
-        if len(rows["obs"]) > self.capacity:
-            for k in rows:
-                del rows[k][:len(rows[k]) - self.capacity]
-        if not rows["obs"]:
-            return []
-        obs = torch.stack(rows["obs"])
-        return [TensorDict({"obs": obs, "action": torch.stack(rows["action"]), "reward": torch.stack(rows["reward"]),
-                            "task": torch.zeros(obs.shape[:2], dtype=torch.int32),
-                            "terminated": torch.stack(rows["terminated"])}, batch_size=obs.shape[:2])]
+    def _store(self, rows: dict[str, torch.Tensor]) -> None:
+        n = len(rows["obs"])
+        if self.ring is None:
+            self.ring = TensorDict({k: torch.zeros((self.capacity, *v.shape[1:]), dtype=v.dtype) for k, v in rows.items()},
+                                   batch_size=[self.capacity, rows["obs"].shape[1]])
+        if n > self.capacity:
+            rows, n = {k: v[n - self.capacity:] for k, v in rows.items()}, self.capacity
+        slots = (self.next + torch.arange(n)) % self.capacity
+        for k, v in rows.items():
+            self.ring[k][slots] = v
+        self.next = (self.next + n) % self.capacity
+        self.filled = min(self.filled + n, self.capacity)
 
     @property
     def available(self) -> bool:
-        return bool(self.offline) or bool(self.recorder.rows["obs"])
+        return bool(self.offline) or self.filled > 0 or bool(self.recorder.rows["obs"])
 
     def sample(self):
-        if self._rows_seen != self.recorder.transitions_seen or self._sampler is None:
-            self._sampler = SliceSampler(self.offline + self._online(), self.horizon, self.batch_size,
-                                         device=self.device)
+        rows = self.recorder.take_rows()
+        if rows is not None:
+            self._store(rows)
+        if rows is not None or self._sampler is None:
+            online = [self.ring[: self.filled]] if self.filled else []
+            self._sampler = SliceSampler(self.offline + online, self.horizon, self.batch_size, device=self.device)
             self._sampler.generator = self.generator
-            self._rows_seen = self.recorder.transitions_seen
+            self.rebuilds += 1
         return self._sampler.sample()
 
+    def state_dict(self) -> dict:
+        ring = None if self.ring is None else {k: v[: self.filled].clone() for k, v in self.ring.items()}
+        return {"ring": ring, "filled": self.filled, "next": self.next}
 
-def offline_rewards(chunks: list[TensorDict]) -> torch.Tensor:
-    r = torch.cat([c["reward"][:, 1:].reshape(-1) for c in chunks])
-    return r[torch.isfinite(r)].unsqueeze(-1)
+    def load_state_dict(self, state: dict) -> None:
+        self.ring, self.filled, self.next, self._sampler = None, 0, 0, None
+        if state["ring"] is not None:
+            self._store(state["ring"])
+            self.next = int(state["next"])
 
 
 def train_singletask(run: Run, cfg) -> None:
@@ -95,18 +106,18 @@ def train_singletask(run: Run, cfg) -> None:
     env = DiffEnv(s.task, N, seed=s.seed, threads=s.threads)
     obs_dim, act_dim = env.obs_dim, env.act_dim
     offline = load_chunks(cfg.offline_data) if cfg.offline_data else []
-    rew_rms = RunningMeanStd((1,)).to(device)
     if cfg.pretrained_world_model:
-        wm = load_tdmpc2(cfg.pretrained_world_model, device=device)
-        rew_rms.load_state_dict(torch.load(cfg.pretrained_world_model, map_location=device, weights_only=False)["rew_rms"])
-        pretrained = True
-    elif offline:
-        wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
-        rew_rms.update(offline_rewards(offline).to(device))
-        pretrained = False
+        model_path = cfg.pretrained_world_model
+    elif offline:  # no shared pre-trained model: pre-train one in the run directory first
+        log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
+        model_path = pretrain_single(s.task, [cfg.offline_data], str(run.dir / "pretrain"), cfg,
+                                     int(cfg.pretrain_steps), seed=s.seed, device=s.device, threads=s.threads)
     else:
         raise ValueError("single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
-                         "rollouts) or pretrained_world_model (a world_model.pt from an earlier pwm run)")
+                         "rollouts.pt) or pretrained_world_model (a world_model.pt of pwm-bench pretrain-single "
+                         "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
+                         "pipeline")
+    wm, rew_rms = load_world_model(model_path, device=device)
     if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
         raise ValueError(f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
                          f"(obs {obs_dim}, act {act_dim})")
@@ -127,7 +138,7 @@ def train_singletask(run: Run, cfg) -> None:
         run.save_checkpoint(learner.iteration * per_iteration, {
             "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
             "wm_trainer": trainer.state_dict(), "learner": learner.state_dict(), "rew_rms": rew_rms.state_dict(),
-            "recorder": recorder.state_dict(), "env": env.get_state(), "generator": generator.get_state(),
+            "recorder": recorder.state_dict(), "replay": replay.state_dict(), "env": env.get_state(), "generator": generator.get_state(),
             "rng": rng.get_state(), "tracker": tracker})
 
     payload = run.load_checkpoint()
@@ -137,18 +148,13 @@ def train_singletask(run: Run, cfg) -> None:
         learner.load_state_dict(payload["learner"])
         rew_rms.load_state_dict(payload["rew_rms"])
         recorder.load_state_dict(payload["recorder"])
+        if "replay" in payload:
+            replay.load_state_dict(payload["replay"])
         env.set_state(payload["env"])
         obs = env.obs
         generator.set_state(payload["generator"])
         rng.set_state(payload["rng"])
         tracker.update(payload["tracker"])
-    elif not pretrained:
-        log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
-        for i in range(int(cfg.pretrain_steps)):
-            info = trainer.step(replay.sample())
-            run.check_finite(0, info, f"world-model pre-training loss (pretrain step {i + 1})")
-            if (i + 1) % max(1, int(cfg.pretrain_steps) // 10) == 0:
-                log(f"[pwm] pretrain {i + 1}/{cfg.pretrain_steps} " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
     log(f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
         f"steps) from iteration {learner.iteration}, world model latent {wm.cfg.latent_dim}, critic targets "
         f"{learner.critic_target}, on {s.device} with {s.threads} thread(s)")
@@ -195,6 +201,5 @@ def train_singletask(run: Run, cfg) -> None:
             run.progress(learner.iteration * per_iteration, float(np.mean(recent)) if recent else None)
             log("[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
     env.close()
-    torch.save({"model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
-                "rew_rms": rew_rms.state_dict()}, run.dir / WORLD_MODEL_FILE)
+    save_world_model(run.dir / WORLD_MODEL_FILE, wm, rew_rms, learner.iteration)
     run.finish()

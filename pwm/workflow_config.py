@@ -43,11 +43,80 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
                         f"needs tasks of family {', '.join(families)}, and {task!r} is "
                         f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family")
         for algo, budget in spec["algorithms"].items():
-            if budget["eval_every"] > budget["steps"]:
-                raise ConfigError(f"experiments.{exp}.algorithms.{algo}.eval_every="
-                                  f"{budget['eval_every']} exceeds steps={budget['steps']}")
+            check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
     for exp, spec in config["experiments"].items():
-        check_collection(config, exp, spec)
+        if spec["kind"] == "single-task":
+            check_single_task_world_model(exp, spec)
+        else:
+            check_collection(config, exp, spec)
+
+
+def task_budget(budget: dict, task: str) -> dict:
+    """``budget`` with its ``per_task`` entry for ``task`` merged in (hparams merged key by key)."""
+    override = budget.get("per_task", {}).get(task, {})
+    merged = {k: v for k, v in budget.items() if k != "per_task"}
+    merged.update({k: v for k, v in override.items() if k != "hparams"})
+    merged["hparams"] = {**budget.get("hparams", {}), **override.get("hparams", {})}
+    return merged
+
+
+def _check_task_keys(keys, tasks: list[str], where: str) -> None:
+    for task in keys:
+        if task not in tasks:
+            close = difflib.get_close_matches(task, tasks, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(f"{where}: {task!r} is not a task of this experiment{hint}; its tasks: {', '.join(tasks)}")
+
+
+def check_budget(budget: dict, tasks: list[str], where: str) -> None:
+    """Per-task overrides name tasks of the experiment, and every task's eval_every fits its steps."""
+    _check_task_keys(budget.get("per_task", {}), tasks, f"{where}.per_task")
+    for task in tasks:
+        b = task_budget(budget, task)
+        if b["eval_every"] > b["steps"]:
+            at = f"{where}.per_task.{task}" if task in budget.get("per_task", {}) else where
+            raise ConfigError(f"{at}: eval_every={b['eval_every']} exceeds steps={b['steps']}"
+                              + (f" (task {task})" if at == where and budget.get("per_task") else ""))
+
+
+SINGLE_TASK_PWM_INPUTS = ("offline_data", "pretrained_world_model")
+
+
+def uses_single_task_pipeline(spec: dict) -> bool:
+    """A single-task experiment's PWM runs take their world models from the per-task pipeline unless
+    the pwm budget's hparams name the inputs themselves."""
+    if spec["kind"] != "single-task" or "pwm" not in spec["algorithms"]:
+        return False
+    hparams = spec["algorithms"]["pwm"].get("hparams", {})
+    return not any(hparams.get(k) for k in SINGLE_TASK_PWM_INPUTS)
+
+
+def single_task_collect_seed(spec: dict) -> int:
+    return spec.get("world_model", {}).get("collect_seed", spec["seeds"][0])
+
+
+def check_single_task_world_model(exp: str, spec: dict) -> None:
+    """Every task of a single-task PWM experiment has a world model: given, pre-trained from given
+    data, or pre-trained from a SHAC run of this experiment (shac listed, or a collect budget)."""
+    wm, where = spec.get("world_model", {}), f"experiments.{exp}.world_model"
+    for key in ("data", "checkpoint", "per_task"):
+        _check_task_keys(wm.get(key, {}), spec["tasks"], f"{where}.{key}")
+    if "collect" in wm:
+        check_budget(wm["collect"], spec["tasks"], f"{where}.collect")
+    if not uses_single_task_pipeline(spec):
+        return
+    need_runs = [t for t in spec["tasks"] if t not in wm.get("data", {}) and t not in wm.get("checkpoint", {})]
+    if not need_runs:
+        return
+    if "shac" not in spec["algorithms"] and "collect" not in wm:
+        raise ConfigError(
+            f"{where}: single-task PWM pre-trains its world model of {', '.join(need_runs)} on a SHAC run's "
+            "rollouts, but shac is not among the experiment's algorithms and no world_model.collect budget is "
+            "given (or give world_model.data / world_model.checkpoint per task)")
+    seed = single_task_collect_seed(spec)
+    if "shac" in spec["algorithms"] and "collect" not in wm and seed not in spec["seeds"]:
+        raise ConfigError(f"{where}.collect_seed={seed} is not a seed of experiment {exp!r} "
+                          f"(seeds: {spec['seeds']}); its SHAC run supplies the data")
 
 
 def check_collection(config: dict, exp: str, spec: dict) -> None:

@@ -1,8 +1,10 @@
-"""`pwm-bench` sub-commands of the world-model pipeline: build-dataset, pretrain, eval-planning.
+"""`pwm-bench` sub-commands of the world-model pipelines: build-dataset, pretrain, eval-planning
+(multitask) and pretrain-single (PWM's single-task world model on one task's offline data).
 
     pwm-bench build-dataset --suite mt30 --out DATA RUN_DIR [RUN_DIR ...]
     pwm-bench pretrain --data DATA --out OUT --task-set mt30 --model-size 1 --steps 10000
     pwm-bench eval-planning --checkpoint OUT/model.pt --task-set mt30 --tasks cartpole-balance --out eval.csv
+    pwm-bench pretrain-single --task hopper --data RUN/rollouts.pt --out OUT --steps 50000
 """
 from __future__ import annotations
 
@@ -54,6 +56,20 @@ def cmd_pretrain(args) -> None:
     pretrain(settings)
 
 
+def cmd_pretrain_single(args) -> None:
+    import json
+
+    from pwm.agent import load_hparams
+    from pwm.singletask_pretrain import pretrain_single
+
+    hparams = json.loads(args.hparams) if args.hparams else {}
+    if not isinstance(hparams, dict):
+        raise ValueError(f"--hparams must be a JSON object, got {args.hparams!r}")
+    cfg = load_hparams({**hparams, **_overrides(args.set)})
+    pretrain_single(args.task, args.data, args.out, cfg, args.steps, seed=args.seed,
+                    checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads)
+
+
 def cmd_eval_planning(args) -> None:
     from pwm.envs.suites import expand_tasks
     from pwm.eval_planning import eval_planning
@@ -91,6 +107,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
     p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("pretrain-single", help="offline pre-training of PWM's single-task world model")
+    p.add_argument("--task", required=True, help="differentiable task the data come from (hopper, ant, ...)")
+    p.add_argument("--data", action="append", required=True,
+                   help="chunk file or directory of *.pt chunks (e.g. a SHAC run's rollouts.pt), repeatable")
+    p.add_argument("--out", required=True, help="output directory (world_model.pt, state.pt, losses.csv)")
+    p.add_argument("--steps", type=int, required=True, help="gradient steps")
+    p.add_argument("--checkpoint-every", type=int, default=5000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--hparams", help="PWM hyperparameters as a JSON object (wm_latent_dim, wm_lr, horizon, ...)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of pwm/configs/pwm.yaml, repeatable")
+    p.set_defaults(func=cmd_pretrain_single)
 
     p = sub.add_parser("eval-planning", help="evaluate a world-model checkpoint per task by MPPI planning")
     p.add_argument("--checkpoint", required=True, help="TD-MPC2-format checkpoint")

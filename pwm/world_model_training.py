@@ -8,7 +8,9 @@ reward is a scalar regression on ``rew_rms``-normalised rewards:
 
 with ẑ_0 = h(o_0), ẑ_{t+1} = d(ẑ_t, a_t) and r̃ = clip((r - μ)/sqrt(σ² + 1e-5), ±5). The targets come
 from the online encoder without gradient (no EMA network). The reward term is averaged over t and
-the dynamics term summed, as in the reference, so the reward weighs ~H times less.
+the dynamics term summed, as in the reference, so the reward weighs ~H times less. Steps that a
+batch flags invalid (``Batch.valid``: past the end of an episode shorter than H) add nothing; the
+means keep their denominators, so full windows weigh as in the reference.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
 def world_model_loss(wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamma: float,
                      reward_clip: float = 5.0) -> tuple[torch.Tensor, dict[str, float]]:
     H = batch.action.shape[0]
-    reward = rew_rms.normalize(batch.reward[..., 0], clip=reward_clip)  # [H, B]
+    valid = torch.ones_like(batch.reward[..., 0]) if batch.valid is None else batch.valid[..., 0]  # [H, B]
+    reward = rew_rms.normalize(batch.reward[..., 0], clip=reward_clip) * valid
     with torch.no_grad():
         targets = wm.encode(batch.obs[1:])
     z = wm.encode(batch.obs[0])
@@ -39,8 +42,8 @@ def world_model_loss(wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamm
     for t in range(H):
         r_pred = wm.reward(z, batch.action[t])[..., 0]
         z = wm.next(z, batch.action[t])
-        dyn = dyn + gamma ** t * (z - targets[t]).pow(2).mean()
-        rew = rew + gamma ** t * (r_pred - reward[t]).pow(2).mean() / H
+        dyn = dyn + gamma ** t * ((z - targets[t]).pow(2).mean(-1) * valid[t]).mean()
+        rew = rew + gamma ** t * ((r_pred - reward[t]).pow(2) * valid[t]).mean() / H
     total = (dyn + rew) / H
     return total, {"wm_loss": float(total.detach()), "dynamics_loss": float(dyn.detach()),
                    "reward_loss": float(rew.detach())}
@@ -61,7 +64,8 @@ class WorldModelTrainer:
 
     def step(self, batch: Batch, update_stats: bool = False) -> dict[str, float]:
         if update_stats:  # online fine-tuning keeps the reward statistics moving (spec §2c)
-            self.rew_rms.update(batch.reward.reshape(-1, *self.rew_rms.mean.shape))
+            rewards = batch.reward if batch.valid is None else batch.reward[batch.valid > 0].unsqueeze(-1)
+            self.rew_rms.update(rewards.reshape(-1, *self.rew_rms.mean.shape))
         loss, info = world_model_loss(self.wm, batch, self.rew_rms, self.gamma, self.reward_clip)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -2,7 +2,8 @@
 
 Layout (spec/tdmpc2.md §5): batch size ``[episodes, T]`` with ``obs [E, T, O]`` float,
 ``action [E, T, A]`` float, ``reward [E, T]`` float, ``task [E, T]`` int (constant per row) and
-optionally ``terminated [E, T]``. Row ``i`` of an episode holds ``obs_i`` with the action and reward
+optionally ``terminated [E, T]`` and ``valid [E, T]`` (this project's variable-length rows: 1 on a
+prefix of real steps, 0 on the zero padding after it; see ``pwm.data.sampler``). Row ``i`` of an episode holds ``obs_i`` with the action and reward
 that *led to* it, so ``action[:, 0]`` and ``reward[:, 0]`` are dummies (NaN).
 
 Chunks are opened with ``torch.load(mmap=True)``: tensors stay backed by the file and pages are
@@ -20,7 +21,7 @@ import torch
 from tensordict import TensorDict
 
 FIELDS = {"obs": 3, "action": 3, "reward": 2, "task": 2}  # field -> number of dims
-OPTIONAL_FIELDS = {"terminated": 2}
+OPTIONAL_FIELDS = {"terminated": 2, "valid": 2}
 _SCAN_BYTES = 256 * 2**20  # validation reads this much of a field at a time
 
 
@@ -88,6 +89,12 @@ def validate_chunk(data: Mapping, name: str = "<chunk>", num_tasks: int | None =
         if low < 0 or (num_tasks is not None and high >= num_tasks):
             bad = low if low < 0 else high
             raise DatasetError(f"{name}: field 'task' has id {bad}, out of range [0, {num_tasks if num_tasks is not None else 'inf'})")
+    if "valid" in data.keys():
+        valid = data["valid"]
+        if len(valid) and bool((valid[:, 1:] > valid[:, :-1]).any()):
+            row = int((valid[:, 1:] > valid[:, :-1]).any(1).nonzero()[0])
+            raise DatasetError(f"{name}: field 'valid' is not a prefix of ones in episode row {row} "
+                               "(padding may only follow a row's real steps)")
     if not check_values:
         return
     checks = [("obs", lambda b: ~torch.isfinite(b), "NaN or inf"),
@@ -129,7 +136,9 @@ def select_tasks(chunk: TensorDict, tasks: Iterable[int]) -> TensorDict:
 
 
 def chunk_paths(data_dir) -> list[Path]:
-    """Every ``*.pt`` in ``data_dir``, sorted (TD-MPC2's loading order)."""
+    """Every ``*.pt`` in ``data_dir``, sorted (TD-MPC2's loading order); a chunk file is itself."""
+    if Path(data_dir).is_file():
+        return [Path(data_dir)]
     paths = sorted(Path(data_dir).glob("*.pt"))
     if not paths:
         raise DatasetError(f"{data_dir}: no *.pt dataset chunks found")

@@ -5,6 +5,12 @@ rewards that led from each observation to the next, ``action[s+1 : s+H+1]`` and
 ``reward[s+1 : s+H+1]``. Windows never leave their row (episode), and the dummy ``action[0]`` /
 ``reward[0]`` of a row can never be selected. Windows are drawn uniformly over all valid
 (episode, start) pairs, i.e. uniformly over transitions, across any number of chunks.
+
+Rows may be shorter than the chunk's width: a chunk with the optional ``valid [E, T]`` field (the
+project's own single-task chunks: SHAC rollouts, PWM's online replay) marks each row's real steps
+as a prefix, the rest being zero padding. A row of ``n >= H+1`` valid steps has ``n - H`` windows;
+a shorter one (an episode that ended within H steps, e.g. an early fall) has one window from its
+start, whose steps past the row's end are flagged invalid in ``Batch.valid`` (losses mask them).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ class Batch:
     reward: torch.Tensor      # [H, B, 1]
     terminated: torch.Tensor  # [H, B, 1] (zeros when the data has no 'terminated' field)
     task: torch.Tensor        # [B] long
+    valid: torch.Tensor | None = None  # [H, B, 1]: 1 where transition t is real data, 0 past a row's end
 
 
 class SliceSampler:
@@ -50,7 +57,11 @@ class SliceSampler:
                 keep = torch.isin(chunk["task"][:, 0].long(), wanted).nonzero().squeeze(1)
             chunk_ids.append(torch.full_like(keep, i))
             rows.append(keep)
-            windows.append(torch.full_like(keep, length - horizon))  # starts 0 .. T-1-H
+            if "valid" in chunk.keys():  # rows of n valid steps: n-H windows, or 1 padded window if 1 < n <= H
+                n = chunk["valid"][keep].sum(1).long()
+                windows.append(torch.where(n > horizon, n - horizon, (n >= 2).long()))
+            else:
+                windows.append(torch.full_like(keep, length - horizon))  # starts 0 .. T-1-H
         self._chunk = torch.cat(chunk_ids) if chunk_ids else torch.empty(0, dtype=torch.long)
         self._row = torch.cat(rows) if rows else torch.empty(0, dtype=torch.long)
         windows = torch.cat(windows) if windows else torch.empty(0, dtype=torch.long)
@@ -78,6 +89,8 @@ class SliceSampler:
             part = {k: chunk[k][rows, steps[sel]] for k in ("obs", "action", "reward", "task")}
             part["terminated"] = (chunk["terminated"][rows, steps[sel]] if "terminated" in chunk.keys()
                                   else torch.zeros(len(sel), self.horizon + 1))
+            part["valid"] = (chunk["valid"][rows, steps[sel]].float() if "valid" in chunk.keys()
+                             else torch.ones(len(sel), self.horizon + 1))
             parts.append(part)
             order[sel] = torch.arange(offset, offset + len(sel))
             offset += len(sel)
@@ -89,6 +102,7 @@ class SliceSampler:
             reward=to(cat["reward"][:, 1:].transpose(0, 1).unsqueeze(-1).contiguous()),
             terminated=to(cat["terminated"][:, 1:].transpose(0, 1).unsqueeze(-1).float().contiguous()),
             task=to(cat["task"][:, 0].long()),
+            valid=to(cat["valid"][:, 1:].transpose(0, 1).unsqueeze(-1).contiguous()),
         )
 
     def __iter__(self):

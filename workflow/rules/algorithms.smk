@@ -89,26 +89,42 @@ rule train_tdmpc2:
         "pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
 
 
-# PWM needs a pre-trained world model and offline start states. In an experiment with a
-# `world_model` block (world_model.smk included), they are that pipeline's outputs: the checkpoint
-# of pretrain_world_model (or world_model.checkpoint) and the dataset of build_dataset (or
-# world_model.dataset). Otherwise they come from the budget's hparams.world_model/data_dir
-# (multitask) or hparams.pretrained_world_model/offline_data (differentiable tasks), if given.
-def pwm_inputs(wc):
-    exp = config["experiments"][wc.exp]
-    hp = exp["algorithms"]["pwm"].get("hparams", {})
-    if exp.get("world_model") and "world_model_checkpoint" in globals():
-        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt"
+# PWM needs a pre-trained world model and offline data. In a multitask experiment they are the
+# world-model pipeline's outputs (world_model.smk): pretrain_world_model's checkpoint (or
+# world_model.checkpoint) and build_dataset's dataset (or world_model.dataset). In a single-task
+# experiment they are per task (single_task_world_model.smk): pretrain_single_world_model's
+# world_model.pt and the SHAC collection run's rollouts.pt (or world_model.checkpoint/data). A pwm
+# budget whose hparams name world_model/data_dir or pretrained_world_model/offline_data uses those.
+def pwm_sources(wc):
+    """--set key -> path of the run's world model and offline data."""
+    spec = config["experiments"][wc.exp]
+    if spec["kind"] == "multitask" and spec.get("world_model"):
+        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset"
         return {"world_model": world_model_checkpoint(wc.exp), "data_dir": data}
+    if uses_single_task_pipeline(spec):
+        return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
+                "offline_data": single_offline_data(wc.exp, wc.task)}
+    hp = task_budget(spec["algorithms"]["pwm"], wc.task)["hparams"]
     keys = ("world_model", "data_dir", "pretrained_world_model", "offline_data")
     return {k: hp[k] for k in keys if hp.get(k)}
 
 
+def pwm_inputs(wc):
+    """The files train_pwm waits for: the world model and the offline data (for a SHAC collection
+    run: its eval.csv, written after its rollouts.pt)."""
+    spec = config["experiments"][wc.exp]
+    if spec["kind"] == "multitask" and spec.get("world_model"):
+        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt"
+        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": data}
+    if uses_single_task_pipeline(spec):
+        return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
+                "offline_data": single_offline_input(wc.exp, wc.task)}
+    return pwm_sources(wc)
+
+
 def pwm_args(wc):
     args = train_args(wc, "pwm")
-    for key, path in pwm_inputs(wc).items():
-        if key == "data_dir" and path.endswith(".pt"):
-            path = path.rsplit("/", 1)[0]  # build_dataset's chunk_0.pt stands for its directory
+    for key, path in pwm_sources(wc).items():
         args += " --set " + shlex.quote(f"{key}={path}")
     return args
 

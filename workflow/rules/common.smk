@@ -2,6 +2,8 @@
 import json
 import shlex
 
+from pwm.workflow_config import task_budget
+
 RESULTS = config.get("results", "results")
 # Every rule's conda environment (--use-conda; optional): this package and its dependencies.
 # conda: paths are relative to the rule file, and every rule file lives in workflow/rules/.
@@ -22,8 +24,8 @@ def run_path(algo, name):
 
 
 def run_outputs(exp):
-    """Every eval.csv of an experiment: its algorithms' runs and, for an experiment with a
-    `world_model` block, the multitask world model's MPPI planning evaluation (TD-MPC2's score)."""
+    """Every eval.csv of an experiment: its algorithms' runs and, for a multitask experiment with a
+    `world_model` block, MPPI planning with that world model (eval_tdmpc2)."""
     spec = config["experiments"][exp]
     runs = [
         RUN_DIR.format(exp=exp, algo=algo, task=task, seed=seed) + "/eval.csv"
@@ -31,13 +33,13 @@ def run_outputs(exp):
         for task in spec["tasks"]
         for seed in spec["seeds"]
     ]
-    if spec.get("world_model", {}).get("eval_planning", True) and spec.get("world_model"):
+    if spec["kind"] == "multitask" and spec.get("world_model") and spec["world_model"].get("eval_planning", True):
         runs += planning_outputs(exp)
     return runs
 
 
 def train_args(wildcards, algo):
-    """CLI arguments of `pwm-bench train` for one run, from the experiment's budget."""
+    """CLI arguments of `pwm-bench train` for one run, from the experiment's budget for its task."""
     spec = config["experiments"][wildcards.exp]
     if algo in spec["algorithms"]:
         budget = spec["algorithms"][algo]
@@ -46,6 +48,7 @@ def train_args(wildcards, algo):
         if budget is None:
             raise ValueError(f"experiment {wildcards.exp!r} needs {algo} runs but has no budget for "
                              f"them: list {algo} under algorithms or give world_model.collect")
+    budget = task_budget(budget, wildcards.task)  # the task's per_task override merged in
     args = [
         "--task", wildcards.task, "--seed", wildcards.seed,
         "--out", RUN_DIR.format(algo=algo, **wildcards),
