@@ -16,6 +16,14 @@ sampling generator, the random-action generator, every global RNG (``pwm.rng``),
 episode index and whether the seed-data update burst is done. The planner's warm start needs no
 saving: the first action of an episode is planned with ``t0``, which ignores it.
 
+Early termination follows TD-MPC2's ``episodic`` mode. With ``episodic: auto`` (the default) it is on
+for the tasks whose registry entry has ``early_termination`` (the falling differentiable tasks
+hopper, ant, humanoid, quadruped, muscle-legs) and off elsewhere. An episodic agent has a
+termination head, its TD targets do not bootstrap past a terminal transition, and its planner ends a
+return where termination is predicted; its replay (:class:`EpisodicReplay`) remembers which episodes
+ended by ``terminated``. A termination seen by a non-episodic agent is an error, as in TD-MPC2 (it
+would be learned as if the episode went on).
+
 A non-finite loss or gradient norm stops the run with ``DivergedError`` before the next checkpoint,
 so the checkpoint on disk keeps the last finite weights. At the end the replay buffer
 is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``; that is how TD-MPC2's
@@ -35,7 +43,8 @@ from baselines.tdmpc2_agent import TDMPC2Agent
 from pwm.checkpoint import save_tdmpc2
 from pwm.config_io import load_defaults
 from pwm.data.replay import EpisodeReplay
-from pwm.envs import make
+from pwm.data.sampler import Batch
+from pwm.envs import TaskSpec, make
 from pwm.planning import discount_heuristic
 from pwm import rng as global_rng
 from pwm.run import Run, log
@@ -49,6 +58,74 @@ def load_hparams(hparams: dict | None = None) -> DictConfig:
     return load_defaults(CONFIG_PATH, hparams, "tdmpc2")
 
 
+def resolve_episodic(cfg, spec: TaskSpec) -> bool:
+    """TD-MPC2's ``episodic`` setting for a task: ``auto`` (or null) means "the task terminates early"."""
+    value = cfg.episodic
+    if value is None or (isinstance(value, str) and value.lower() == "auto"):
+        return bool(spec.early_termination)
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"tdmpc2 hyperparameter episodic must be true, false or auto, got {value!r}")
+
+
+class EpisodicReplay(EpisodeReplay):
+    """:class:`EpisodeReplay` that also stores whether each episode ended by termination.
+
+    Batches carry ``terminated = 1`` exactly on the transition into a terminal observation (the
+    last transition of an episode that ended by ``terminated``), as TD-MPC2's per-step
+    ``terminated`` field does; windows are drawn exactly as :meth:`EpisodeReplay.sample` draws them
+    (same generator calls), so only that field differs. The exported chunk has a ``terminated
+    [E, T]`` field (NaN in the dummy first row, like action and reward)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terminal = torch.zeros(self.max_episodes, dtype=torch.bool)
+
+    def add(self, obs, action, reward, terminated: bool = False) -> None:
+        slot = self.num_added % self.max_episodes
+        super().add(obs, action, reward)
+        self.terminal[slot] = bool(terminated)
+
+    def sample(self, batch_size: int, horizon: int) -> Batch:
+        windows = (self.lengths[: len(self)] - horizon).clamp(min=0)
+        cum = torch.cumsum(windows, 0)
+        if len(self) == 0 or int(cum[-1]) == 0:
+            raise ValueError(f"no stored episode has {horizon + 1} steps")
+        flat = torch.randint(int(cum[-1]), (batch_size,), generator=self.generator)
+        episode = torch.searchsorted(cum, flat, right=True)
+        start = flat - (cum[episode] - windows[episode])
+        steps = start.unsqueeze(0) + torch.arange(horizon + 1).unsqueeze(1)  # [H+1, B]
+        ep = episode.unsqueeze(0).expand_as(steps)
+        # Row lengths[e]-1 holds the episode's last observation; the transition into it is terminal.
+        terminated = (self.terminal[ep[1:]] & (steps[1:] == self.lengths[ep[1:]] - 1)).float().unsqueeze(-1)
+        to = (lambda x: x.to(self.device)) if self.device is not None else (lambda x: x)
+        return Batch(obs=to(self.obs[ep, steps]), action=to(self.action[ep[1:], steps[1:]]),
+                     reward=to(self.reward[ep[1:], steps[1:]].unsqueeze(-1)), terminated=to(terminated),
+                     task=to(torch.full((batch_size,), self.task, dtype=torch.long)))
+
+    def to_chunk(self, task: int | None = None):
+        chunk = super().to_chunk(task)
+        n = len(self)
+        order = torch.arange(self.num_added - n, self.num_added) % self.max_episodes
+        rows = order[self.lengths[order] == self.lengths[order].max()] if n else order
+        E, T = chunk.batch_size
+        terminated = torch.zeros(E, T)
+        terminated[:, 0] = float("nan")
+        terminated[torch.arange(E), self.lengths[rows] - 1] = self.terminal[rows].float()
+        chunk["terminated"] = terminated
+        return chunk
+
+    def state_dict(self) -> dict:
+        return dict(super().state_dict(), terminal=self.terminal[: len(self)].clone())
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        n = len(state["lengths"])
+        self.terminal.zero_()
+        if "terminal" in state:
+            self.terminal[:n] = state["terminal"]
+
+
 def seed_steps_for(cfg, episode_length: int) -> int:
     return int(cfg.seed_steps) if cfg.seed_steps is not None else max(1000, 5 * episode_length)
 
@@ -56,12 +133,16 @@ def seed_steps_for(cfg, episode_length: int) -> int:
 class EpisodePolicy:
     """Adapts the agent to ``pwm.evaluate``'s ``obs -> action`` protocol with eval-mode planning.
 
-    The protocol does not announce episode starts; every registered task ends its episodes by its
-    time limit, so counting steps modulo the episode length marks ``t0`` (which resets the planner's
-    warm start) exactly."""
+    ``pwm.evaluate`` announces episode starts through :meth:`begin_episode`, which marks ``t0``
+    (it resets the planner's warm start); counting steps modulo the episode length is the fallback
+    for callers that do not."""
 
     def __init__(self, agent: TDMPC2Agent, episode_length: int, task: int | None = None):
         self.agent, self.episode_length, self.task, self.t = agent, episode_length, task, 0
+
+    def begin_episode(self) -> None:
+        """Called by ``pwm.evaluate`` at each episode start (episodes may end early by termination)."""
+        self.t = 0
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         action = self.agent.act(obs, t0=self.t % self.episode_length == 0, eval_mode=True, task=self.task)
@@ -69,8 +150,9 @@ class EpisodePolicy:
         return action.numpy()
 
 
-def build_agent(cfg, obs_dim: int, action_dim: int, episode_length: int, device: str) -> TDMPC2Agent:
-    model = WorldModel(WorldModelConfig.for_model_size(int(cfg.model_size), obs_dim, action_dim))
+def build_agent(cfg, obs_dim: int, action_dim: int, episode_length: int, device: str,
+                episodic: bool = False) -> TDMPC2Agent:
+    model = WorldModel(WorldModelConfig.for_model_size(int(cfg.model_size), obs_dim, action_dim, episodic=episodic))
     discount = float(discount_heuristic(episode_length, cfg.discount_denom, cfg.discount_min, cfg.discount_max))
     return TDMPC2Agent(model, cfg, discount, device=device)
 
@@ -119,9 +201,11 @@ def train(run: Run) -> None:
     env = make(s.task, s.seed)
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     episode_length = run.spec.episode_length
-    agent = build_agent(cfg, obs_dim, action_dim, episode_length, s.device)
-    buffer = EpisodeReplay(obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps),
-                           seed=s.seed, device=agent.device)
+    episodic = resolve_episodic(cfg, run.spec)
+    agent = build_agent(cfg, obs_dim, action_dim, episode_length, s.device, episodic=episodic)
+    # A non-episodic agent keeps the plain replay (its checkpoints and exports are unchanged).
+    buffer = (EpisodicReplay if episodic else EpisodeReplay)(
+        obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps), seed=s.seed, device=agent.device)
     seed_steps = seed_steps_for(cfg, episode_length)
     rng = np.random.default_rng(s.seed)  # the seed phase's uniform random actions
     # Learning starts with one burst of seed_steps updates (``pretrained`` once it is done).
@@ -136,7 +220,8 @@ def train(run: Run) -> None:
         step, episode, pretrained = restore(payload, agent, buffer, rng, seed_steps)
     log(f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
         f"{cfg.model_size} ({agent.model.total_params:,} params), discount {float(agent.discount):.3f}, "
-        f"seed_steps {seed_steps}, on {s.device} with {s.threads} thread(s)")
+        f"episodic {episodic}, {agent.planner.iterations} MPPI iterations, seed_steps {seed_steps}, "
+        f"on {s.device} with {s.threads} thread(s)")
 
     last_checkpoint, returns, last_progress, last_info = time.time(), [], step, {}
     eval_policy = EpisodePolicy(agent, episode_length)
@@ -161,10 +246,18 @@ def train(run: Run) -> None:
                 action = rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)
             obs, reward, terminated, truncated, _ = env.step(action)
             done = terminated or truncated or step + 1 >= s.steps  # the budget cuts the last episode
+            if terminated and not episodic:
+                raise ValueError(f"{s.task} terminated an episode at step {step + 1} but the TD-MPC2 agent is not "
+                                 "episodic (it would bootstrap past the termination); set episodic=true, or "
+                                 "episodic=auto with the task's registry entry marking early_termination")
             ep_obs.append(obs), ep_action.append(action), ep_reward.append(reward)
             step += 1
             if done:
-                buffer.add(np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
+                episode_data = (np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
+                if episodic:
+                    buffer.add(*episode_data, terminated=bool(terminated))
+                else:
+                    buffer.add(*episode_data)
                 returns.append(float(np.sum(ep_reward)))
                 episode += 1
             if step >= seed_steps and len(buffer):

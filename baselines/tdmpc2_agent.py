@@ -2,12 +2,14 @@
 
 One ``TDMPC2Agent.update`` is TD-MPC2's ``_update`` (spec/tdmpc2.md §3):
 
-1. TD targets ``r + γ·Q_target(z', a'~π)`` (min of two random target members) from the *online*
-   encoder, without gradient.
+1. TD targets ``r + γ·(1-terminated)·Q_target(z', a'~π)`` (min of two random target members) from
+   the *online* encoder, without gradient; ``terminated`` is 0 except in ``episodic`` mode.
 2. A latent rollout from ``z0 = encode(obs0)`` through the dynamics over the horizon; losses are
    weighted by ``rho^t`` so early, better-grounded predictions count more:
    consistency (MSE to the encoded next observations), two-hot cross-entropy of rewards and of
-   every Q member against the TD targets.
+   every Q member against the TD targets; in ``episodic`` mode also the binary cross-entropy of
+   the termination head on the rollout latents ``z_1..z_H`` (unweighted by rho, coefficient
+   ``termination_coef``).
 3. One Adam step with the encoder at a reduced learning rate, gradients clipped by norm.
 4. The policy prior maximises ``Q/scale + entropy`` along the (detached) rollout, where ``scale``
    is a running 5-95 percentile range of Q (``RunningScale``), so the entropy weight does not
@@ -114,10 +116,10 @@ def policy_loss(model: WorldModel, zs: torch.Tensor, scale: RunningScale, rho: f
 def make_optimizers(model: WorldModel, lr: float, enc_lr_scale: float):
     """Adam for the model (encoder at ``lr·enc_lr_scale``) and a separate Adam (eps 1e-5) for the policy prior."""
     groups = [{"params": model._encoder.parameters(), "lr": lr * enc_lr_scale},
-              {"params": model._dynamics.parameters()}, {"params": model._reward.parameters()},
-              {"params": model._Qs.parameters()}]
-    if model._termination is not None:
+              {"params": model._dynamics.parameters()}, {"params": model._reward.parameters()}]
+    if model._termination is not None:  # episodic: TD-MPC2's group order (after reward, before Q)
         groups.append({"params": model._termination.parameters()})
+    groups.append({"params": model._Qs.parameters()})
     if model.multitask:
         groups.append({"params": model._task_emb.parameters()})
     return torch.optim.Adam(groups, lr=lr), torch.optim.Adam(model._pi.parameters(), lr=lr, eps=1e-5)

@@ -37,20 +37,24 @@ def cmd_train(args) -> None:
 
 
 def cmd_tasks(args) -> None:
-    """List tasks with the dims a model needs; with --suite, in suite order with the task id."""
+    """List tasks with the dims a model needs; with --suite, in suite order with the task id.
+
+    ``term`` says whether episodes can end early by termination (then TD-MPC2's ``episodic: auto``
+    is on for the task)."""
     from pwm.envs import get_spec, make, task_names
     from pwm.envs.suites import suite_tasks
 
     names = suite_tasks(args.suite) if args.suite else task_names()
     id_col = f"{'id':>3s} " if args.suite else ""
     print(f"{id_col}{'task':34s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s} "
-          f"{'domain':14s} {'family':18s}")
+          f"{'term':>4s} {'domain':14s} {'family':18s}")
     for task_id, name in enumerate(names):
         spec = get_spec(name)
         env = make(name, 0)
         id_col = f"{task_id:3d} " if args.suite else ""
         print(f"{id_col}{name:34s} {env.observation_space.shape[0]:4d} {env.action_space.shape[0]:4d} "
-              f"{spec.episode_length:6d} {spec.action_repeat:6d} {spec.domain:14s} {spec.family:18s}",
+              f"{spec.episode_length:6d} {spec.action_repeat:6d} {'yes' if spec.early_termination else 'no':>4s} "
+              f"{spec.domain:14s} {spec.family:18s}",
               flush=True)
         env.close()
 

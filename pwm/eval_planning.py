@@ -1,10 +1,17 @@
 """Evaluate a world-model checkpoint by MPPI planning, task by task (``pwm-bench eval-planning``).
 
-This is how TD-MPC2's multitask scores are measured: the multitask agent acts by planning with its
-world model (eval mode: no added noise) on each task of its suite, seeing the task's observation
+This applies TD-MPC2's multitask evaluation procedure to whatever checkpoint it is given: the model
+acts by MPPI planning (eval mode: no added noise; ``PlannerConfig``: horizon 3, 6 iterations + 2
+for action dims >= 20, unless overridden) on each task of its suite, seeing the task's observation
 zero-padded to the model's obs dim and its action dims masked. Episodes run through
 ``pwm.evaluate`` with the same seeds as every training run's evaluations, so the rows can be
 aggregated beside any other algorithm's ``eval.csv``.
+
+What the score means depends on the checkpoint. The workflow's ``eval_tdmpc2`` rule (algo label
+``tdmpc2_planning``) passes the world model that PWM uses, pretrained with PWM's settings (horizon
+16, rho 0.99), and plans 3 steps ahead with it: that is "MPPI planning with PWM's world model", not
+the TD-MPC2 paper's score (its agents are trained with horizon 3, rho 0.5 and plan with the same
+horizon they were trained on). Given one of TD-MPC2's own checkpoints, it measures that agent.
 """
 from __future__ import annotations
 
@@ -20,20 +27,23 @@ from pwm.checkpoint import load_tdmpc2
 from pwm.config_io import TASK_SETS
 from pwm.envs import get_spec
 from pwm.evaluate import evaluate
-from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
+from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic, planning_iterations
 from pwm.run import EVAL_COLUMNS, EVAL_SEED_OFFSET, log
 
 
 class PlanningPolicy:
     """obs (the task's own dims) -> action (the task's own dims) by planning with task id ``task``.
 
-    Episode starts (which reset the warm start) are found by counting steps modulo the episode
-    length, since every registered task ends its episodes by its time limit."""
+    Episode starts (which reset the warm start) are announced by ``pwm.evaluate`` through
+    :meth:`begin_episode`; counting steps modulo the episode length is the fallback."""
 
     def __init__(self, planner: MPPIPlanner, obs_dim: int, action_dim: int, episode_length: int,
                  task: int | None = None):
         self.planner, self.obs_dim, self.action_dim = planner, obs_dim, action_dim
         self.episode_length, self.task, self.t = episode_length, task, 0
+
+    def begin_episode(self) -> None:
+        self.t = 0
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         padded = torch.zeros(self.obs_dim)
@@ -58,6 +68,8 @@ def eval_planning(checkpoint, tasks: list[str], out, task_set: str | None = None
         raise ValueError(f"{checkpoint} has {model.cfg.num_tasks} tasks but {task_set} has {len(table)}")
     names = [name for name, _, _ in table] if table else []
     cfg = PlannerConfig(**(planner or {}))
+    log(f"[eval-planning] MPPI horizon {cfg.horizon}, {planning_iterations(cfg.iterations, model.cfg.action_dim)} "
+        f"iterations (action dim {model.cfg.action_dim}), {cfg.num_samples} samples, {cfg.num_elites} elites")
     start, rows = time.time(), []
     for task in tasks:
         spec = get_spec(task)

@@ -36,14 +36,19 @@ def evaluate(policy: Policy, task: str | gym.Env, episodes: int = 10, seed: int 
     """Run ``episodes`` episodes of ``policy`` (obs -> action in [-1, 1]) and average them.
 
     ``task`` is a task name (a fresh environment is built and closed) or an environment to reuse.
+    A policy with a ``begin_episode()`` method (a planner's warm start) has it called before each
+    episode's first action, since episodes may end early by termination.
     """
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be a positive int, got {episodes!r}")
     env = make(task, seed) if isinstance(task, str) else task
     result = EvalResult(0.0, 0.0)
+    begin_episode = getattr(policy, "begin_episode", None)
     try:
         for ep_seed in episode_seeds(seed, episodes):
             obs, info = env.reset(seed=ep_seed)
+            if begin_episode is not None:
+                begin_episode()
             total, length, done = 0.0, 0, False
             while not done:
                 obs, reward, terminated, truncated, info = env.step(policy(obs))

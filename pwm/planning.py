@@ -22,7 +22,7 @@ from pwm.world_model import WorldModel
 @dataclass
 class PlannerConfig:
     horizon: int = 3
-    iterations: int = 6
+    iterations: int = 6  # MPPIPlanner runs 2 more when the action dim is >= 20 (planning_iterations)
     num_samples: int = 512
     num_elites: int = 64
     num_pi_trajs: int = 24
@@ -42,6 +42,20 @@ class PlannerConfig:
         return cls(**{k: type(getattr(cls, k))(cfg[k]) for k in cls.__dataclass_fields__ if k in cfg})
 
 
+# TD-MPC2 plans with 2 more MPPI iterations when the action space is large (dog, humanoid: A >= 20);
+# upstream applies it to its config in ``TDMPC2.__init__`` (tdmpc2/tdmpc2.py).
+LARGE_ACTION_DIM = 20
+LARGE_ACTION_EXTRA_ITERATIONS = 2
+
+
+def planning_iterations(iterations: int, action_dim: int) -> int:
+    """MPPI iterations actually run: ``iterations``, plus 2 when ``action_dim >= 20`` (TD-MPC2's heuristic).
+
+    For a multitask model ``action_dim`` is the model's padded action dim (the suite's largest), as
+    in TD-MPC2, so every task of a suite plans with the same count."""
+    return int(iterations) + LARGE_ACTION_EXTRA_ITERATIONS * int(action_dim >= LARGE_ACTION_DIM)
+
+
 def discount_heuristic(episode_length, denom: float = 5.0, low: float = 0.95, high: float = 0.995):
     """TD-MPC2's task discount: (frac-1)/frac with frac = episode_length/denom, clipped to [low, high].
 
@@ -56,11 +70,14 @@ class MPPIPlanner:
 
     ``discount`` is a float (single-task) or a ``[num_tasks]`` tensor. In multitask models every
     sampled action and the fitted mean/std are multiplied by the task's action mask, so padded
-    action dims are exactly 0.
+    action dims are exactly 0. ``iterations`` is what :meth:`plan` runs: ``cfg.iterations`` plus
+    TD-MPC2's 2 extra for action dims >= 20 (:func:`planning_iterations`), decided here once for
+    every user of the planner (the online agent, ``pwm-bench eval-planning``, the benchmarks).
     """
 
     def __init__(self, model: WorldModel, cfg: PlannerConfig, discount):
         self.model, self.cfg = model, cfg
+        self.iterations = planning_iterations(cfg.iterations, model.cfg.action_dim)
         self.discount = torch.as_tensor(discount, dtype=torch.float32, device=self._device)
         self.prev_mean: torch.Tensor | None = None
 
@@ -86,7 +103,11 @@ class MPPIPlanner:
         return torch.stack(actions)
 
     def estimate_value(self, z: torch.Tensor, actions: torch.Tensor, task) -> torch.Tensor:
-        """Discounted predicted rewards over the horizon plus the discounted terminal Q: ``[N, 1]``."""
+        """Discounted predicted rewards over the horizon plus the discounted terminal Q: ``[N, 1]``.
+
+        In an ``episodic`` model a predicted termination (probability > 0.5 at the latent reached
+        after step t) ends the return there: no later reward and no terminal Q (TD-MPC2's
+        ``_estimate_value``)."""
         m, gamma = self.model, self._task_discount(task)
         G, discount = 0.0, 1.0
         alive = 1.0
@@ -119,7 +140,7 @@ class MPPIPlanner:
         if not t0 and self.prev_mean is not None:
             mean[:-1] = self.prev_mean[1:]
         zs = z.expand(c.num_samples, -1)
-        for _ in range(c.iterations):
+        for _ in range(self.iterations):
             noise = torch.randn(c.horizon, c.num_samples - npi, A, device=z.device)
             actions[:, npi:] = (mean.unsqueeze(1) + std.unsqueeze(1) * noise).clamp(-1, 1)
             if mask is not None:

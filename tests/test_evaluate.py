@@ -38,3 +38,35 @@ def test_episodes_differ_and_are_reproducible():
 def test_rejects_bad_episode_count():
     with pytest.raises(ValueError, match="episodes must be a positive int"):
         evaluate(constant_policy, "cartpole-balance", episodes=0)
+
+
+class ShortEpisodes:
+    """Episodes of 2, 3, 2, 3... steps ending by ``terminated`` (no simulator)."""
+
+    def __init__(self):
+        self.episode, self.t = -1, 0
+
+    def reset(self, seed=None):
+        self.episode, self.t = self.episode + 1, 0
+        return np.array([0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        end = self.t == 2 + self.episode % 2
+        return np.array([float(self.t)], dtype=np.float32), 1.0, end, False, {"success": 0.0}
+
+
+def test_begin_episode_is_called_before_each_episodes_first_action():
+    log = []
+
+    class Policy:
+        def begin_episode(self):
+            log.append("begin")
+
+        def __call__(self, obs):
+            log.append(float(obs[0]))
+            return np.zeros(1, dtype=np.float32)
+
+    result = evaluate(Policy(), ShortEpisodes(), episodes=3, seed=0)
+    assert result.episode_lengths == [2, 3, 2]
+    assert log == ["begin", 0.0, 1.0, "begin", 0.0, 1.0, 2.0, "begin", 0.0, 1.0]

@@ -2,6 +2,7 @@
 
 Meta-World's 100-step episodes keep the planning evaluations cheap."""
 import pandas as pd
+import pytest
 import torch
 
 from baselines import tdmpc2
@@ -48,3 +49,36 @@ def test_unknown_hyperparameter_is_rejected():
 
     with pytest.raises(ValueError, match="unknown tdmpc2 hyperparameters"):
         tdmpc2.load_hparams({"horizn": 5})
+
+
+def hopper_settings(out, steps, **hparams):
+    return RunSettings(algo="tdmpc2", task="hopper", seed=0, out_dir=str(out), steps=steps, eval_every=steps,
+                       eval_episodes=1, hparams=dict(FAST, **hparams))
+
+
+def test_hopper_is_episodic_by_default_and_keeps_its_termination_head(tmp_path, capsys, monkeypatch):
+    # Random actions make the differentiable hopper fall within the 60 steps, so episodes end by
+    # ``terminated``; the default episodic=auto gives the agent a termination head. (A 60-step
+    # budget leaves the replay one episode slot; horizon 1 can sample even a 1-step episode.)
+    added, add = [], tdmpc2.EpisodicReplay.add
+
+    def recording_add(self, obs, action, reward, terminated=False):
+        added.append((len(action), terminated))
+        add(self, obs, action, reward, terminated=terminated)
+
+    monkeypatch.setattr(tdmpc2.EpisodicReplay, "add", recording_add)
+    tdmpc2.train(Run(hopper_settings(tmp_path, 60, horizon=1, export_dataset=False)))
+    assert "episodic True" in capsys.readouterr().out
+    # Every episode but the budget-cut last one fell (terminated) before hopper's 1000-step limit.
+    assert len(added) >= 2 and sum(n for n, _ in added) == 60
+    assert all(term and n < 1000 for n, term in added[:-1])
+    payload = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["payload"]
+    assert "terminal" in payload["replay"]
+    model = load_tdmpc2(tmp_path / "model.pt")  # strict, with the _termination keys
+    assert model.cfg.episodic and any(k.startswith("_termination.") for k in payload["model"])
+    assert payload["agent"]["optim"]["state"]
+
+
+def test_termination_without_episodic_mode_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="hopper terminated an episode .* not episodic"):
+        tdmpc2.train(Run(hopper_settings(tmp_path, 60, episodic=False)))

@@ -29,6 +29,10 @@ class TaskSpec:
     # return / max_return, success-based suites (Meta-World) use the final-step success.
     score: str = "reward"  # "reward" or "success"
     max_return: float = 1000.0
+    # Whether episodes can end early with ``terminated`` (a fall of a differentiable locomotion
+    # task) rather than only by the time limit (``truncated``). TD-MPC2's ``episodic: auto`` turns
+    # its termination head on for exactly these tasks.
+    early_termination: bool = False
 
 
 _REGISTRY: dict[str, TaskSpec] = {}

@@ -4,12 +4,17 @@
 #     -> build_dataset (suite dataset: task ids, padding, row length)
 #     -> pretrain_world_model (offline TD-MPC2 loss, horizon 16, rho 0.99)
 #     -> eval_tdmpc2 (per task and seed: MPPI planning with the multitask model, eval.csv)
+# eval_tdmpc2 (algo label tdmpc2_planning) is MPPI planning with the world model that PWM uses:
+# the model pretrained here with PWM's settings (horizon 16, rho 0.99), planning 3 steps ahead
+# (pwm.planning.PlannerConfig: horizon 3, 6 iterations + 2 for action dims >= 20, 512 samples;
+# `world_model.planner` overrides these). It is not the TD-MPC2 paper's score, whose agents are
+# trained with horizon 3, rho 0.5; import the published numbers for that (`published`).
 # `world_model.dataset` (an existing dataset dir, e.g. TD-MPC2's public mt30 chunks) skips the
 # collection runs and build_dataset; `world_model.checkpoint` (an existing TD-MPC2-format
 # checkpoint) also skips pretraining.
 import shlex
 
-PLANNING_ALGO = "tdmpc2_planning"  # runs/<this>/<task>/seed<seed>/eval.csv
+PLANNING_ALGO = "tdmpc2_planning"  # runs/<this>/<task>/seed<seed>/eval.csv (MPPI with PWM's world model)
 
 
 def world_model_spec(exp):

@@ -62,5 +62,5 @@ def register_differentiable_tasks() -> None:
             name=name, domain=name, family=FAMILY,
             factory=lambda seed, n=name: DiffGymEnv(n, seed),
             episode_length=cls.episode_length, action_repeat=1, score="reward",
-            max_return=float(cls.max_return),
+            max_return=float(cls.max_return), early_termination=bool(cls.early_termination),
         ))
