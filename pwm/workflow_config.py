@@ -46,7 +46,7 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
             check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
     for exp, spec in config["experiments"].items():
         if spec["kind"] == "single-task":
-            check_single_task_world_model(exp, spec)
+            check_single_task_world_model(config, exp, spec)
         else:
             check_collection(config, exp, spec)
 
@@ -91,13 +91,17 @@ def uses_single_task_pipeline(spec: dict) -> bool:
     return not any(hparams.get(k) for k in SINGLE_TASK_PWM_INPUTS)
 
 
-def single_task_collect_seed(spec: dict) -> int:
-    return spec.get("world_model", {}).get("collect_seed", spec["seeds"][0])
+def single_task_collection(config: dict, exp: str) -> tuple[str, int]:
+    """(experiment, seed) of the SHAC runs whose rollouts are a single-task experiment's data."""
+    wm = config["experiments"][exp].get("world_model", {})
+    source = wm.get("collect_from", exp)
+    return source, wm.get("collect_seed", config["experiments"][source]["seeds"][0])
 
 
-def check_single_task_world_model(exp: str, spec: dict) -> None:
+def check_single_task_world_model(config: dict, exp: str, spec: dict) -> None:
     """Every task of a single-task PWM experiment has a world model: given, pre-trained from given
-    data, or pre-trained from a SHAC run of this experiment (shac listed, or a collect budget)."""
+    data, or pre-trained from a SHAC run (of this experiment: shac listed or a collect budget; or
+    of the experiment ``collect_from`` names)."""
     wm, where = spec.get("world_model", {}), f"experiments.{exp}.world_model"
     for key in ("data", "checkpoint", "per_task"):
         _check_task_keys(wm.get(key, {}), spec["tasks"], f"{where}.{key}")
@@ -108,12 +112,29 @@ def check_single_task_world_model(exp: str, spec: dict) -> None:
     need_runs = [t for t in spec["tasks"] if t not in wm.get("data", {}) and t not in wm.get("checkpoint", {})]
     if not need_runs:
         return
+    if "collect_from" in wm:
+        source, experiments = wm["collect_from"], config["experiments"]
+        if source not in experiments or source == exp or experiments[source]["kind"] != "single-task":
+            others = [e for e, v in experiments.items() if e != exp and v["kind"] == "single-task"]
+            close = difflib.get_close_matches(source, others, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(f"{where}.collect_from={source!r} is not another single-task experiment of this "
+                              f"config{hint}")
+        if "shac" not in experiments[source]["algorithms"]:
+            raise ConfigError(f"{where}.collect_from={source!r}: that experiment does not run shac")
+        missing = [t for t in need_runs if t not in experiments[source]["tasks"]]
+        if missing:
+            raise ConfigError(f"{where}.collect_from={source!r}: that experiment has no runs on {', '.join(missing)}")
+        seed = single_task_collection(config, exp)[1]
+        if seed not in experiments[source]["seeds"]:
+            raise ConfigError(f"{where}.collect_seed={seed} is not a seed of experiment {source!r}")
+        return
     if "shac" not in spec["algorithms"] and "collect" not in wm:
         raise ConfigError(
             f"{where}: single-task PWM pre-trains its world model of {', '.join(need_runs)} on a SHAC run's "
             "rollouts, but shac is not among the experiment's algorithms and no world_model.collect budget is "
             "given (or give world_model.data / world_model.checkpoint per task)")
-    seed = single_task_collect_seed(spec)
+    seed = single_task_collection(config, exp)[1]
     if "shac" in spec["algorithms"] and "collect" not in wm and seed not in spec["seeds"]:
         raise ConfigError(f"{where}.collect_seed={seed} is not a seed of experiment {exp!r} "
                           f"(seeds: {spec['seeds']}); its SHAC run supplies the data")

@@ -216,6 +216,23 @@ def test_score_rules():
         choose_scores(scores, "last")
 
 
+def test_score_at_equal_steps_takes_each_runs_last_evaluation_up_to_n():
+    from pwm.analysis.normalize import normalize
+    from pwm.analysis.score_rules import choose_scores
+
+    scores, _ = normalize(curve_scores(), "raw")
+    chosen, _ = choose_scores(scores, "at:250")
+    assert (chosen.env_steps == 200).all() and len(chosen) == 8
+    expected = scores[scores.step == 200].sort_values(["algo", "task", "seed"]).score.to_numpy()
+    np.testing.assert_array_equal(chosen.score.to_numpy(), expected)
+    assert (choose_scores(scores, "at:0")[0].env_steps == 0).all()
+    short = scores[~((scores.algo == "b") & (scores.seed == 1) & (scores.step == 300))]
+    with pytest.raises(ValueError, match=r"at:300: 1 run\(s\) end before 300 environment steps: b/walker-walk/seed1 \(200\)"):
+        choose_scores(short, "at:300")
+    with pytest.raises(ValueError, match=r"unknown score rule 'at:x'.*at:N"):
+        choose_scores(scores, "at:x")
+
+
 def test_normalisations():
     from pwm.analysis.normalize import normalize
 

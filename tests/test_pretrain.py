@@ -55,6 +55,15 @@ def test_build_dataset_mt80_rows_share_boundary_observations(tmp_path):
         torch.testing.assert_close(chunk["reward"][k, 1:], original["reward"][0, 100 * k + 1:100 * k + 101])
 
 
+def test_a_self_collected_dataset_is_compared_with_the_public_one_in_the_log(tmp_path, capsys):
+    run = fake_run(tmp_path / "cb", "cartpole-balance", 5, 1, episodes=1)  # one 500-step episode
+    build_dataset([run], "mt80", tmp_path / "data")
+    out = capsys.readouterr().out
+    assert "WARNING: self-collected mt80 dataset: 500 transitions from 1 run(s)" in out
+    assert f"{550_450_000 / 500:,.1f}x fewer than TD-MPC2's public mt80 dataset (550.45M)" in out
+    assert "world_model.dataset" in out
+
+
 def settings(data, out, steps, **kw):
     return PretrainSettings(data_dirs=[str(data)], out_dir=str(out), task_set="mt30", model_size=1, horizon=4,
                             rho=0.99, batch_size=16, steps=steps, checkpoint_every=10, log_every=10, seed=3,

@@ -95,7 +95,13 @@ def add_commands(sub) -> None:
     """Register ``import``, ``aggregate`` and ``figures`` on the `pwm-bench` sub-parser set."""
     from pwm.analysis.aggregate import CI_METHODS, LAYOUTS
     from pwm.analysis.importers import FORMATS
-    from pwm.analysis.score_rules import SCORE_RULES
+    from pwm.analysis.score_rules import SCORE_RULES, check_rule
+
+    def check_score_rule(text: str) -> str:
+        try:
+            return check_rule(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
     p = sub.add_parser("import", help="published results -> a tidy scores.csv",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -115,9 +121,10 @@ def add_commands(sub) -> None:
     p.add_argument("scores", nargs="+")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--group", default="all", help="label of this aggregate (e.g. the experiment)")
-    p.add_argument("--score", default="final", choices=SCORE_RULES,
+    p.add_argument("--score", default="final", type=check_score_rule, metavar="|".join(SCORE_RULES),
                    help="each run's score: last evaluation, its own max, the value where the across-seed "
-                        "mean / IQM curve peaks (iqm-peak: the PWM single-task rule)")
+                        "mean / IQM curve peaks (iqm-peak: the PWM single-task rule), or the last "
+                        "evaluation at or before N env steps (at:N: equal steps across algorithms)")
     p.add_argument("--normalize", metavar="RULE",
                    help="tdmpc2 (dm_control return/1000, Meta-World success; the default), algo:NAME "
                         "(return / NAME's peak IQM per task), scales (with --scale), raw")

@@ -6,6 +6,8 @@
 - ``best``: every seed's value at the one grid point where the across-seed *mean* curve peaks.
 - ``iqm-peak``: the PWM paper's single-task rule: every seed's value at the grid point where the
   across-seed *IQM* curve peaks (after aligning the seeds on one grid, see ``curves``).
+- ``at:N``: each run's last evaluation at or before N environment steps, so algorithms with
+  different budgets are compared at equal steps; every run must have trained for N steps.
 
 The peak rules pick one time per (algo, task), shared by its seeds, so seeds stay comparable.
 """
@@ -16,17 +18,37 @@ import pandas as pd
 
 from pwm.analysis.curves import aligned_curves, iqm_over_seeds
 
-SCORE_RULES = ("final", "max", "best", "iqm-peak")
+SCORE_RULES = ("final", "max", "best", "iqm-peak", "at:N")
 RUN_SCORE_COLUMNS = ["algo", "task", "seed", "env_steps", "score"]
+
+
+def check_rule(rule: str) -> str:
+    """``rule`` if it is a score rule (``at:N`` with a whole number N >= 0), else a ValueError."""
+    if rule in SCORE_RULES[:-1] or (rule.startswith("at:") and rule[3:].isdigit()):
+        return rule
+    raise ValueError(f"unknown score rule {rule!r}; known: {', '.join(SCORE_RULES)} (e.g. at:20480)")
+
+
+def scores_at(scores: pd.DataFrame, steps: int, keys: list[str]) -> pd.DataFrame:
+    reached = scores.groupby(keys)["env_steps"].max()
+    short = reached[reached < steps]
+    if len(short):
+        names = ", ".join(f"{a}/{t}/seed{s} ({int(n)})" for (a, t, s), n in short.head(5).items())
+        raise ValueError(f"score rule at:{steps}: {len(short)} run(s) end before {steps} environment steps: "
+                         f"{names}{' ...' if len(short) > 5 else ''}; aggregate them at fewer steps or without them")
+    before = scores[scores["env_steps"] <= steps].sort_values("env_steps", kind="stable")
+    chosen = before.groupby(keys, as_index=False).tail(1)
+    return chosen[RUN_SCORE_COLUMNS].sort_values(keys).reset_index(drop=True)
 
 
 def choose_scores(scores: pd.DataFrame, rule: str = "final", thin: int = 1) -> tuple[pd.DataFrame, list[str]]:
     """Per-run scores (``RUN_SCORE_COLUMNS``) under ``rule``, and notes on how curves were aligned."""
-    if rule not in SCORE_RULES:
-        raise ValueError(f"unknown score rule {rule!r}; known: {', '.join(SCORE_RULES)}")
+    check_rule(rule)
     if scores.empty:
         raise ValueError("no scores to aggregate")
     keys = ["algo", "task", "seed"]
+    if rule.startswith("at:"):
+        return scores_at(scores, int(rule[3:]), keys), []
     if rule == "final":
         chosen = scores.sort_values("step", kind="stable").groupby(keys, as_index=False).tail(1)
         return chosen[RUN_SCORE_COLUMNS].sort_values(keys).reset_index(drop=True), []

@@ -71,6 +71,21 @@ def run_task(run_dir: Path) -> str:
     return yaml.safe_load(cfg_path.read_text())["task"]
 
 
+# Transitions in TD-MPC2's public datasets (spec/tdmpc2.md §5), on which the PWM paper's multitask
+# world models were trained; a self-collected dataset is compared against them in the log.
+PUBLIC_DATASET_TRANSITIONS = {"mt30": 345_690_000, "mt80": 550_450_000}
+
+
+def size_warning(suite: str, transitions: int, runs: int) -> str:
+    """The log line that says how a self-collected dataset compares with TD-MPC2's public one."""
+    public = PUBLIC_DATASET_TRANSITIONS[suite]
+    return (f"[build-dataset] WARNING: self-collected {suite} dataset: {transitions:,} transitions from {runs} "
+            f"run(s), {public / max(transitions, 1):,.1f}x fewer than TD-MPC2's public {suite} dataset "
+            f"({public / 1e6:.2f}M) that the PWM paper's world models learned from; expect lower scores than "
+            f"the paper's. To use the public data set world_model.dataset (README: 'Reproducing the paper's "
+            f"multitask numbers').")
+
+
 def build_dataset(run_dirs, suite: str, out_dir, row_length: int | None = None,
                   rows_per_chunk: int = 200_000) -> list[Path]:
     """Merge ``<run>/dataset/*.pt`` of single-task runs into ``out_dir/chunk_{i}.pt`` for ``suite``."""
@@ -88,6 +103,8 @@ def build_dataset(run_dirs, suite: str, out_dir, row_length: int | None = None,
     if not parts:
         raise DatasetError("no runs given")
     merged = torch.cat(parts, dim=0)
+    transitions = int(torch.isfinite(merged["reward"][:, 1:]).sum())
+    print(size_warning(suite, transitions, len(list(run_dirs))), flush=True)
     out_dir = Path(out_dir)
     written = []
     for i, start in enumerate(range(0, merged.batch_size[0], rows_per_chunk)):

@@ -1,10 +1,11 @@
 # PWM's single-task world-model pipeline, per (experiment, task) of kind "single-task" with pwm:
-#   train_shac (seed world_model.collect_seed; its rollouts.pt is the offline data)
+#   train_shac (seed world_model.collect_seed, of this experiment or of world_model.collect_from;
+#     its rollouts.pt is the offline data)
 #     -> pretrain_single_world_model (PWM's world-model loss; one model per task)
 #     -> train_pwm (every seed loads the same model and fine-tunes it online)
 # world_model.data.<task> (a chunk file or directory) replaces the SHAC run;
 # world_model.checkpoint.<task> (a world_model.pt) replaces pretraining too.
-from pwm.workflow_config import single_task_collect_seed, uses_single_task_pipeline
+from pwm.workflow_config import single_task_collection, uses_single_task_pipeline
 
 
 def single_task_wm(exp):
@@ -12,8 +13,9 @@ def single_task_wm(exp):
 
 
 def shac_collection_run(exp, task):
-    spec = config["experiments"][exp]
-    return RUN_DIR.format(exp=exp, algo="shac", task=task, seed=single_task_collect_seed(spec))
+    """The SHAC run (of this experiment or of world_model.collect_from) whose rollouts are the data."""
+    source, seed = single_task_collection(config, exp)
+    return RUN_DIR.format(exp=source, algo="shac", task=task, seed=seed)
 
 
 def single_offline_data(exp, task):
