@@ -136,3 +136,22 @@ def test_a_collect_budget_or_given_files_replace_the_shac_algorithm(tmp_path):
     result = snakemake(workdir, "-n", "-p", "results/st/runs/pwm/cartpole/seed1/eval.csv", config=given)
     assert result.returncode != 0  # the given files do not exist: Snakemake names them before running
     assert "/data/world_model.pt" in result.stdout + result.stderr
+
+
+def test_collect_from_takes_the_shac_runs_of_another_experiment(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    config = yaml.safe_load(yaml.safe_dump(SINGLE))
+    config["experiments"]["pwm-only"] = {
+        "kind": "single-task", "tasks": ["cartpole"], "seeds": [1],
+        "world_model": {"collect_from": "st", "collect_seed": 1, "steps": 3},
+        "algorithms": {"pwm": SINGLE["experiments"]["st"]["algorithms"]["pwm"]}}
+    result = snakemake(workdir, "-n", "-p", "results/pwm-only/runs/pwm/cartpole/seed1/eval.csv", config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert "--data results/st/runs/shac/cartpole/seed1/rollouts.pt --out results/pwm-only/world_models/cartpole" in out
+    assert "results/pwm-only/runs/shac" not in out
+    config["experiments"]["pwm-only"]["world_model"]["collect_from"] = "ts"
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode != 0
+    assert re.search(r"experiments.pwm-only.world_model.collect_from='ts' is not another single-task experiment "
+                     r"of this config \(did you mean st\?\)", result.stdout + result.stderr), result.stderr[-2000:]
