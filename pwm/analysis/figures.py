@@ -150,8 +150,9 @@ def plot_curves(scores: pd.DataFrame, stem: str | Path, seed: int = 0) -> list[P
 
 
 def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: pd.DataFrame, stem: str | Path,
-                     xlabel: str = "Normalized score") -> list[Path]:
-    """The PWM single-task figure: per-task IQM curves on top; IQM and mean bars and the profile below."""
+                     xlabel: str = "Normalized score", note: str | None = None) -> list[Path]:
+    """The PWM single-task figure: per-task IQM curves on top; IQM (mean as a dashed tick, as in the
+    paper) and mean bars and the profile below; ``note`` (e.g. the missing series) under the legend."""
     algos = sorted(aggregates.algo.unique(), key=lambda a: (a != "pwm", a))[::-1]
     tasks = sorted(t for t in curves.task.unique() if t != ALL_TASKS)
     style.paper_style()
@@ -161,6 +162,9 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     for i, task in enumerate(tasks):
         ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
         curve_panel(ax, curves[curves.task == task], algos)
+        pwm = curves[(curves.task == task) & (curves.algo == "pwm")]
+        if not pwm.empty and curves[curves.task == task].env_steps.max() > 2 * pwm.env_steps.max():
+            ax.set_xlim(0, pwm.env_steps.max())  # as the paper: PWM's range (PPO/SAC run 10x longer)
         ax.set_title(task)
         ax.set_xlabel("Steps")
         if i == 0:
@@ -168,7 +172,8 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     thirds = [slice(0, n * 2 // 3), slice(n * 2 // 3, 2 * (n * 2 // 3)), slice(2 * (n * 2 // 3), n * 2)]
     for part, metric in zip(thirds[:2], ["iqm", "mean"]):
         ax = fig.add_subplot(grid[1, part])
-        interval_bars(ax, aggregates[aggregates.metric == metric], algos)
+        interval_bars(ax, aggregates[aggregates.metric == metric], algos,
+                      mean_rows=aggregates[aggregates.metric == "mean"] if metric == "iqm" else None)
         ax.set_yticks([])
         ax.set_title(METRIC_TITLES[metric])
         ax.set_xlabel(xlabel)
@@ -179,6 +184,8 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     ax.set_title("Performance profile")
     fig.legend(handles=legend_handles(algos[::-1]), loc="upper center", bbox_to_anchor=(0.5, 0.02),
                ncol=len(algos), frameon=False)
+    if note:
+        fig.text(0.0, -0.04, note, fontsize=5, ha="left", va="top", wrap=True)
     return save(fig, stem)
 
 

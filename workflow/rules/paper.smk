@@ -1,21 +1,36 @@
-# `snakemake paper`: the PWM paper's multitask and single-task figures and tables, from the
-# published score files alone (imgeorgiev/PWM results/data), which are never copied into the project:
+# `snakemake paper`: every figure of the PWM paper whose data are released, from the published
+# score files alone (imgeorgiev/PWM results/data), which are never copied into the project:
 #   snakemake paper --cores all --config paper='{published_dir: ../shared/reference}'
-# published_dir is the folder holding pwm-paper/ (or the pwm-paper folder itself).
+# published_dir is the folder holding pwm-paper/ (or the pwm-paper folder itself); the multitask
+# experts figure also reads TD-MPC2's SAC curves from ../tdmpc2-results/sac beside pwm-paper/.
 # Protocol (spec/pwm.md §5-6): multitask = final scores, dm_control /1000, Meta-World success, the
 # notebooks' tasks-as-runs bootstrap, tau in [0, 1]; single-task = every seed at the peak of the
-# across-seed IQM curve (every 10th logged row), divided by PPO's peak IQM, tau in [0.5, 2].
+# across-seed IQM curve (every 10th logged row; wall-clock exports resampled and put on steps with
+# the notebook's FPS table), divided by PPO's peak IQM, tau in [0.5, 2].
+# Only the four multitask score files are required. Every other figure is drawn with the files
+# present (pwm.analysis.paper_data.FIGURES lists which file feeds which series); an absent series
+# is named in the figure, its caption, its .md table and its log, and dropping the file into
+# published_dir reruns the figure (its input list and the `missing` param change).
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from pwm.analysis import paper_data
+
 PAPER = RESULTS + "/paper"
-PAPER_ENVS = ["hopper", "ant", "anymal", "humanoid", "humanoidsnu"]
-# PPO's peak IQM return per env, hard-coded in results.ipynb cell 4 (PPO's files are unpublished).
-PAPER_PPO_SCALES = {"ant": 6604.663357204862, "hopper": 4742.296956380208, "anymal": 12028.991672092014,
-                    "humanoid": 7292.7856852213545, "humanoidsnu": 4246.042073567708}
 PAPER_MULTITASK_FILES = {"pwm": "mt{suite}_results.csv", "tdmpc2": "tdmpc2_mt{suite}_scores.csv"}
 PAPER_REPS = int(config.get("paper", {}).get("reps", 2000))
+# figure -> (section folder, caption); single_task has its own rule (it also writes the statistics).
+PAPER_FIGURES = {
+    "locomotion_sweep": "single-task",
+    "multitask_experts": "multitask",
+    "horizon_ablation": "multitask",
+    "batch_size_ablation": "ablations",
+    "world_model_ablation": "ablations",
+    "activation_ablation": "ablations",
+    "hopper_stiffness": "ablations",
+    "policy_extraction": "ablations",
+}
 
 
 def paper_dir():
@@ -30,12 +45,15 @@ def paper_dir():
     if (folder / "pwm-paper").is_dir():
         folder = folder / "pwm-paper"
     needed = [f.format(suite=s) for f in PAPER_MULTITASK_FILES.values() for s in (30, 80)]
-    needed += [f"{algo}_{env}.csv" for algo in ("pwm", "tdmpc2") for env in PAPER_ENVS]
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise WorkflowError(f"paper.published_dir={given!r}: {folder} lacks {missing} "
                             "(expected the files of imgeorgiev/PWM results/data)")
     return folder
+
+
+def paper_outputs(name, section):
+    return [f"{PAPER}/figures/{section}/{name}.{ext}" for ext in ("pdf", "png", "csv", "md")]
 
 
 wildcard_constraints:
@@ -53,6 +71,8 @@ rule paper:
                ext=["pdf", "png"]),
         expand(PAPER + "/figures/single-task/{name}.{ext}", name=["single_task", "improvement"],
                ext=["pdf", "png"]),
+        paper_outputs("single_task", "single-task"),
+        [paper_outputs(name, section) for name, section in PAPER_FIGURES.items()],
         PAPER + "/tables/multitask.md",
         PAPER + "/tables/single_task.md",
 
@@ -68,19 +88,6 @@ rule paper_import_multitask:
         PAPER + "/logs/import_{paper_algo}_mt{suite}.log",
     shell:
         "pwm-bench import --format pwm-multitask --algo {wildcards.paper_algo} --out {output} {input} > {log} 2>&1"
-
-
-rule paper_import_single_task:
-    conda:
-        CONDA_ENV
-    input:
-        lambda wc: [paper_dir() / f"{wc.paper_algo}_{env}.csv" for env in PAPER_ENVS],
-    output:
-        PAPER + "/imports/{paper_algo}_single_task.csv",
-    log:
-        PAPER + "/logs/import_{paper_algo}_single_task.log",
-    shell:
-        "pwm-bench import --format pwm-single-task --algo {wildcards.paper_algo} --out {output} {input} > {log} 2>&1"
 
 
 PAPER_AGGREGATE_OUTPUTS = ["aggregates", "profiles", "curves", "improvement", "run_scores", "normalization"]
@@ -100,22 +107,6 @@ rule paper_aggregate_multitask:
     shell:
         "pwm-bench aggregate {input} --out-dir {PAPER}/mt{wildcards.suite} --group mt{wildcards.suite} "
         "{params.args} > {log} 2>&1"
-
-
-rule paper_aggregate_single_task:
-    conda:
-        CONDA_ENV
-    input:
-        expand(PAPER + "/imports/{paper_algo}_single_task.csv", paper_algo=["pwm", "tdmpc2"]),
-    output:
-        expand(PAPER + "/single-task/{name}.csv", name=PAPER_AGGREGATE_OUTPUTS),
-    log:
-        PAPER + "/logs/aggregate_single_task.log",
-    params:
-        args=aggregate_args({"reps": PAPER_REPS, "layout": "paper", "taus": "0.5:2.0:100", "score": "iqm-peak",
-                             "thin": 10, "normalize": "scales", "scales": PAPER_PPO_SCALES}),
-    shell:
-        "pwm-bench aggregate {input} --out-dir {PAPER}/single-task --group single-task {params.args} > {log} 2>&1"
 
 
 rule paper_figures_multitask:
@@ -146,28 +137,62 @@ rule paper_figures_multitask:
         "--out-dir {PAPER}/figures/multitask > {log} 2>&1"
 
 
-rule paper_figures_single_task:
+
+
+rule paper_single_task:
     conda:
         CONDA_ENV
     input:
-        agg=PAPER + "/single-task/aggregates.csv",
-        prof=PAPER + "/single-task/profiles.csv",
-        curves=PAPER + "/single-task/curves.csv",
-        poi=PAPER + "/single-task/improvement.csv",
-        runs=PAPER + "/single-task/run_scores.csv",
+        lambda wc: paper_data.present_files(paper_dir(), "single_task"),
     output:
         report(PAPER + "/figures/single-task/single_task.png", caption="../report/paper_single_task.rst",
                category="PWM paper", subcategory="single-task"),
         PAPER + "/figures/single-task/single_task.pdf",
-        report(PAPER + "/figures/single-task/improvement.png", caption="../report/paper_improvement.rst",
+        PAPER + "/figures/single-task/single_task.csv",
+        report(PAPER + "/figures/single-task/single_task.md", caption="../report/paper_figure_table.rst",
+               category="PWM paper", subcategory="single-task"),
+        report(PAPER + "/figures/single-task/improvement.png", caption="../report/paper_improvement_single.rst",
                category="PWM paper", subcategory="single-task"),
         PAPER + "/figures/single-task/improvement.pdf",
         report(PAPER + "/tables/single_task.md", caption="../report/paper_tables.rst", category="PWM paper",
                subcategory="single-task"),
+        expand(PAPER + "/single-task/{name}.csv", name=PAPER_AGGREGATE_OUTPUTS),
     log:
-        PAPER + "/logs/figures_single_task.log",
+        PAPER + "/logs/figure_single_task.log",
+    params:
+        missing=lambda wc: paper_data.describe_missing(paper_dir(), "single_task"),
+        folder=lambda wc: str(paper_dir()),
+        reps=PAPER_REPS,
     shell:
-        "pwm-bench figures --kind single-task --aggregates {input.agg} --profiles {input.prof} "
-        "--curves {input.curves} --improvement {input.poi} --run-scores {input.runs} "
-        "--profile-xlabel 'PPO-normalized score' --tables {PAPER}/tables/single_task.md "
-        "--out-dir {PAPER}/figures/single-task > {log} 2>&1"
+        "python -m pwm.analysis.paper_figures single_task --published-dir {params.folder:q} --reps {params.reps} "
+        "--out-dir {PAPER}/figures/single-task --stats-dir {PAPER}/single-task "
+        "--tables {PAPER}/tables/single_task.md > {log} 2>&1"
+
+
+for _name, _section in PAPER_FIGURES.items():
+
+    rule:
+        name:
+            f"paper_figure_{_name}"
+        conda:
+            CONDA_ENV
+        input:
+            lambda wc, name=_name: paper_data.present_files(paper_dir(), name),
+        output:
+            report(f"{PAPER}/figures/{_section}/{_name}.png", caption=f"../report/paper_{_name}.rst",
+                   category="PWM paper", subcategory=_section),
+            f"{PAPER}/figures/{_section}/{_name}.pdf",
+            f"{PAPER}/figures/{_section}/{_name}.csv",
+            report(f"{PAPER}/figures/{_section}/{_name}.md", caption="../report/paper_figure_table.rst",
+                   category="PWM paper", subcategory=_section),
+        log:
+            f"{PAPER}/logs/figure_{_name}.log",
+        params:
+            missing=lambda wc, name=_name: paper_data.describe_missing(paper_dir(), name),
+            folder=lambda wc: str(paper_dir()),
+            reps=PAPER_REPS,
+            figure=_name,
+            section=_section,
+        shell:
+            "python -m pwm.analysis.paper_figures {params.figure} --published-dir {params.folder:q} --reps {params.reps} "
+            "--out-dir {PAPER}/figures/{params.section} > {log} 2>&1"
