@@ -3,6 +3,8 @@
 A baseline is a module in ``baselines/`` with ``train(run)``. It evaluates through
 ``run.evaluate`` (the shared protocol) on ``run.eval_steps()`` and ends with ``run.finish()``,
 which writes eval.csv. It needs no checkpoint because it has no state worth keeping.
+``check_hparams(task, hparams, where)`` is optional: the workflow calls it when the DAG is built,
+so a bad hyperparameter fails before any job starts.
 """
 import numpy as np
 
@@ -10,7 +12,14 @@ from pwm.envs import make
 from pwm.run import Run
 
 
+def check_hparams(task: str, hparams: dict, where: str = "") -> None:
+    if hparams:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}random_policy takes no hyperparameters, got {sorted(hparams)}")
+
+
 def train(run: Run) -> None:
+    check_hparams(run.settings.task, run.settings.hparams)
     rng = np.random.default_rng(run.settings.seed)
     env = make(run.settings.task, run.settings.seed)
     shape = env.action_space.shape

@@ -9,11 +9,15 @@ empty). A checkpoint holds the model zip (incl. the last observation), the repla
 off-policy algorithms, the pickled training environment (physics, episode step counter, its
 random generator) and the global random streams, so a killed run resumes exactly: it ends with
 the evaluation rows the uninterrupted run would have had.
+
+The replay buffer and the random streams are stored as arrays (loaded with ``weights_only``).
+The training environment and SB3's model zip can only be restored by unpickling (the env's
+simulator state; SB3's cloudpickled spaces and schedules), so they are sealed with this user's
+key (:mod:`pwm.signing`) and unpickled only after their signature checks out.
 """
 from __future__ import annotations
 
 import io
-import pickle
 import time
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from pwm import rng
 from pwm.envs import make
+from pwm.signing import seal, seal_bytes, unseal, unseal_bytes
 from pwm.run import DivergedError, Run, log
 
 CHECKPOINT_INTERVAL_S = 600.0  # also checkpoint between evaluations at least this often
@@ -67,12 +72,12 @@ class HarnessCallback(BaseCallback):
     def checkpoint(self) -> None:
         self.check_finite()
         payload = {
-            "model": _to_bytes(self.model.save),
-            "env": pickle.dumps(self.model.get_env()),
+            "model": seal_bytes(_to_bytes(self.model.save)),
+            "env": seal(self.model.get_env()),
             "rng": rng.get_state(),
         }
         if isinstance(self.model, OffPolicyAlgorithm):
-            payload["replay_buffer"] = _to_bytes(self.model.save_replay_buffer)
+            payload["replay_buffer"] = replay_buffer_state(self.model.replay_buffer)
         self.run.save_checkpoint(self.num_timesteps, payload)
         self._last_checkpoint, self._checkpoint_due = time.time(), False
         self._checkpoint_step = self.num_timesteps
@@ -111,12 +116,40 @@ def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseA
             return algo_cls("MlpPolicy", env, seed=s.seed, device=s.device, verbose=0, **hparams)
         except TypeError as err:
             raise ValueError(f"bad {s.algo} hyperparameters {sorted(s.hparams)}: {err}") from None
-    env = pickle.loads(payload["env"])
-    model = algo_cls.load(io.BytesIO(payload["model"]), env=env, device=s.device, force_reset=False)
+    # Each blob's signature is checked before it is unpickled (by SB3 for the zip, here for the env).
+    model_zip = unseal_bytes(payload.get("model"), run.checkpoint_path, "SB3 model zip")
+    env = unseal(payload.get("env"), run.checkpoint_path, "pickled training environment")
+    model = algo_cls.load(io.BytesIO(model_zip), env=env, device=s.device, force_reset=False)
     if "replay_buffer" in payload:
-        model.load_replay_buffer(io.BytesIO(payload["replay_buffer"]))
+        load_replay_buffer_state(model.replay_buffer, payload["replay_buffer"], run.checkpoint_path)
     rng.set_state(payload["rng"])
     return model
+
+
+REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+def replay_buffer_state(buffer) -> dict:
+    """An SB3 ``ReplayBuffer`` as tensors and integers (no pickle): its arrays, ``pos`` and ``full``."""
+    state = {"pos": int(buffer.pos), "full": bool(buffer.full)}
+    for name in REPLAY_ARRAYS:
+        state[name] = torch.from_numpy(np.ascontiguousarray(getattr(buffer, name)))
+    return state
+
+
+def load_replay_buffer_state(buffer, state, path) -> None:
+    """Restore :func:`replay_buffer_state` into the (freshly built, same-sized) buffer of a loaded model."""
+    if not isinstance(state, dict) or any(k not in state for k in (*REPLAY_ARRAYS, "pos", "full")):
+        raise ValueError(f"{path}: the replay buffer entry is not in this pwm-bench's format (expected the keys "
+                         f"{[*REPLAY_ARRAYS, 'pos', 'full']}); delete the checkpoint to start the run over")
+    for name in REPLAY_ARRAYS:
+        current, saved = getattr(buffer, name), state[name]
+        if not torch.is_tensor(saved) or tuple(saved.shape) != current.shape:
+            raise ValueError(f"{path}: replay buffer array {name!r} has shape "
+                             f"{tuple(saved.shape) if torch.is_tensor(saved) else type(saved).__name__}, expected "
+                             f"{current.shape}; delete the checkpoint to start the run over")
+        setattr(buffer, name, saved.numpy().astype(current.dtype, copy=True))
+    buffer.pos, buffer.full = int(state["pos"]), bool(state["full"])
 
 
 def replay_episodes(buffer, added: int | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -168,8 +201,38 @@ def export_replay(run: Run, model: OffPolicyAlgorithm) -> Path | None:
     return run.export_dataset(replay)
 
 
+# Constructor arguments the harness sets itself (from the run), never hyperparameters.
+HARNESS_ARGUMENTS = ("self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log")
+
+
+def hparam_types(algo_cls: type[BaseAlgorithm], defaults: dict) -> dict:
+    """``{name: accepted types}``: the harness defaults' types, then every other keyword of the SB3
+    class with the YAML types of its annotation (``ent_coef: str | float``)."""
+    import inspect
+
+    from pwm.config_io import default_types, types_of_annotation
+
+    expected = {name: types_of_annotation(p.annotation)
+                for name, p in inspect.signature(algo_cls.__init__).parameters.items()
+                if name not in HARNESS_ARGUMENTS and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    for name, types_ in default_types(defaults).items():
+        expected[name] = types_ if name not in expected or expected[name] is None else expected[name]
+    if "export_dataset" in defaults:
+        expected["export_dataset"] = (bool,)
+    return expected
+
+
+def check_sb3_hparams(name: str, algo_cls: type[BaseAlgorithm], defaults: dict, hparams: dict, where: str = "") -> None:
+    """Names against the SB3 class's keywords and the harness defaults, types against their
+    annotations / defaults: a bad value fails before any step is trained."""
+    from pwm.config_io import check_hparam_values
+
+    check_hparam_values(hparams, hparam_types(algo_cls, defaults), name, where)
+
+
 def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
     s = run.settings
+    check_sb3_hparams(s.algo, algo_cls, defaults, s.hparams)
     hparams = {**defaults, **s.hparams}
     export_dataset = hparams.pop("export_dataset", False)
     if not isinstance(export_dataset, bool):

@@ -6,7 +6,9 @@ previous version intact.
 """
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,20 +23,86 @@ def _umask() -> int:
     return mask
 
 
+class WriteError(OSError):
+    """A file could not be written; the message names the file and the cause (e.g. a full disk)."""
+
+    def __init__(self, code: int, message: str, path: str):
+        super().__init__(code, message, path)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _free_bytes(directory: Path) -> int | None:
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return None
+
+
+def write_error(path: Path, err: BaseException) -> WriteError:
+    """``err`` (an OSError, or torch's RuntimeError such as "unexpected pos 128 vs 0" on a full disk)
+    as one message naming ``path`` and the cause."""
+    code = getattr(err, "errno", None)
+    free = _free_bytes(path.parent)
+    if code == errno.ENOSPC or (code is None and free is not None and free < 64 * 2**20):
+        cause = f"no space left on the device ({free if free is not None else '?'} bytes free in {path.parent})"
+        code = errno.ENOSPC
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        cause = f"permission denied ({os.strerror(code)}); check the permissions of {path.parent}"
+    elif code is not None:
+        cause = os.strerror(code)
+    else:
+        cause = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    return WriteError(code or errno.EIO, f"could not write {path}: {cause}; the previous version (if any) is left "
+                      "intact", str(path))
+
+
+def temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
+    """Delete temporary files a killed writer left in ``directory`` (``.<name>.<random>.tmp``);
+    call it when a job starts, before anything writes there. Returns what was removed."""
+    directory = Path(directory)
+    removed = []
+    for tmp in directory.glob(".*.tmp") if directory.is_dir() else ():
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces ``path`` in one rename."""
+    """Yield a temporary path; on success it replaces ``path`` in one rename. On any failure the
+    temporary file is removed and write errors name ``path`` and their cause (:class:`WriteError`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are shared
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are shared
+    except OSError as err:
+        raise write_error(path, err) from err
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, WriteError):
+            raise
+        if isinstance(err, OSError) or (isinstance(err, RuntimeError) and _looks_like_write_failure(err)):
+            raise write_error(path, err) from err
         raise
+
+
+def _looks_like_write_failure(err: RuntimeError) -> bool:
+    """torch's serializer reports a failed write as a RuntimeError ("unexpected pos", "file write failed")."""
+    text = str(err)
+    return any(s in text for s in ("unexpected pos", "write failed", "PytorchStreamWriter", "No space"))
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -42,8 +42,12 @@ def read_state_dict(source) -> tuple[dict, str]:
         name = str(source)
         if not Path(source).is_file():
             raise CheckpointError(f"{name}: no such checkpoint file")
+        from pwm.signing import UntrustedFileError, load_data
+
         try:
-            data = torch.load(source, map_location="cpu", weights_only=True)
+            data = load_data(source, what="TD-MPC2 checkpoint")
+        except UntrustedFileError as err:
+            raise CheckpointError(str(err)) from None
         except Exception as err:
             raise CheckpointError(f"{name}: cannot read the checkpoint (truncated, corrupt or not a torch "
                                   f"file): {type(err).__name__}: {err}") from None
@@ -274,9 +278,22 @@ def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int 
             if key not in sd and key in fresh:
                 sd[key] = fresh[key]
     _check_against(expected, sd, name, cfg, looks_like)
+    check_finite(sd, name)
     model = WorldModel(cfg)
     model.load_state_dict(sd, strict=True)
     return model.to(device) if device is not None else model
+
+
+def check_finite(sd: Mapping, name: str) -> None:
+    """A world model with NaN or infinite weights is refused, naming the first offending key."""
+    for key, value in sd.items():
+        if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            count = int((~torch.isfinite(value)).sum())
+            kinds = [kind for kind, hit in (("NaN", torch.isnan(value)), ("+inf", value == float("inf")),
+                                            ("-inf", value == float("-inf"))) if bool(hit.any())]
+            raise CheckpointError(f"{name}: key '{key}' holds {count} non-finite value(s) ({', '.join(kinds)}) "
+                                  f"of {value.numel()}; a world model with non-finite weights cannot be used "
+                                  "(was it saved after training diverged?)")
 
 
 def _derived_entries(cfg: WorldModelConfig) -> dict:
@@ -314,9 +331,7 @@ def _check_against(expected: Mapping, found: Mapping, name: str, cfg: WorldModel
 # ---------------------------------------------------------------------------------------- saving
 def save_tdmpc2(model: WorldModel, path) -> None:
     """Write ``{'model': state_dict}`` in TD-MPC2's current format (CPU tensors), atomically."""
+    from pwm import atomic
+
     sd = OrderedDict((k, v.detach().cpu() if torch.is_tensor(v) else v) for k, v in model.state_dict().items())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": sd}, tmp)
-    os.replace(tmp, path)
+    atomic.torch_save(path, {"model": sd})  # temp file removed on failure; errors name the path

@@ -30,6 +30,7 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
+from pwm.signing import load_data
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -103,9 +104,16 @@ class Pretrainer:
         return self.dir / "checkpoints" / f"step_{step}.pt"
 
     def _resume(self) -> None:
+        for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "checkpoints"):
+            log(f"[pretrain] removed {tmp}, a temporary file an earlier, killed attempt left behind")
         if not self.state_path.exists():
             return
-        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file.
+        state = load_data(self.state_path, what="pretraining state")
+        if not isinstance(state, dict) or any(k not in state for k in ("settings", "step", "agent", "sampler_rng",
+                                                                       "torch_rng", "history")):
+            raise ValueError(f"{self.state_path}: not a pwm-bench pretraining state (expected a dict with settings, "
+                             "step, agent, sampler_rng, torch_rng, history); delete it to start over")
         old = {k: state["settings"][k] for k in ("task_set", "model_size", "horizon", "rho", "batch_size")}
         new = {k: getattr(self.s, k) for k in old}
         if old != new:

@@ -32,6 +32,7 @@ import yaml
 
 from pwm import atomic
 from pwm.envs import get_spec
+from pwm.signing import UntrustedFileError, load_data
 from pwm.evaluate import Policy, evaluate
 
 if TYPE_CHECKING:
@@ -125,7 +126,10 @@ class Run:
         self._last_progress = (time.time(), 0)
         torch.set_num_threads(settings.threads)
         if settings.device.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"device {settings.device!r} requested but CUDA is not available")
+            raise ValueError(f"device {settings.device!r} requested but CUDA is not available on this machine "
+                             f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node")
+        for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "dataset"):
+            log(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
         atomic.write_text(self.dir / "config.yaml", yaml.safe_dump(asdict(settings), sort_keys=False))
 
     # ---- paths -------------------------------------------------------------------------------
@@ -183,11 +187,46 @@ class Run:
         })
         self.checkpoint_step = int(step)
 
+    def set_aside(self, kind: str) -> Path:
+        """Rename checkpoint.pt to ``checkpoint.<kind>.pt`` (``.<kind>.1.pt``, ... if taken: never overwrite
+        an earlier one) and return the new path."""
+        target = self.checkpoint_path.with_name(f"checkpoint.{kind}.pt")
+        n = 0
+        while target.exists():
+            n += 1
+            target = self.checkpoint_path.with_name(f"checkpoint.{kind}.{n}.pt")
+        self.checkpoint_path.replace(target)
+        return target
+
+    def _read_checkpoint(self) -> dict | None:
+        """The checkpoint as data (``weights_only``: no code runs), or None after setting aside a corrupt
+        or unreadable one. A file that needs arbitrary objects raises :class:`UntrustedFileError`."""
+        path = self.checkpoint_path
+        try:
+            ckpt = load_data(path, what="run checkpoint")
+            problem = None if isinstance(ckpt, dict) else f"holds a {type(ckpt).__name__}, not a dict"
+        except UntrustedFileError:
+            raise
+        except Exception as err:  # truncated, corrupt zip, unreadable, ...: nothing to resume from
+            problem = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+        if problem is None:
+            return ckpt
+        try:
+            target = self.set_aside("corrupt")
+        except OSError as err:
+            raise ValueError(f"{path}: cannot be read ({problem}) and cannot be set aside ({err}); "
+                             "delete it to start the run over") from None
+        log(f"not resuming: {path} cannot be read ({problem}); it is kept as {target} and the run starts "
+            "from step 0")
+        return None
+
     def load_checkpoint(self) -> dict | None:
         """The payload of the last checkpoint (and restore eval rows), or None to start fresh."""
         if not self.checkpoint_path.exists():
             return None
-        ckpt = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        ckpt = self._read_checkpoint()
+        if ckpt is None:
+            return None
         if ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{self.checkpoint_path}: not a pwm-bench run checkpoint "
                              f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
@@ -200,13 +239,25 @@ class Run:
         if changed:
             # The same run with other hyperparameters or another evaluation schedule (e.g. Snakemake
             # reruns a job after a config change): continuing would mix two settings in one result.
-            stale = self.checkpoint_path.with_name("checkpoint.stale.pt")
-            self.checkpoint_path.replace(stale)
+            stale = self.set_aside("stale")
             log("not resuming: the checkpoint was written with other settings ("
                 + "; ".join(f"{k}: {ckpt['settings'].get(k)!r} -> {getattr(self.settings, k)!r}" for k in changed)
                 + f"); it is kept as {stale} and the run starts from step 0")
             return None
-        self.rows = list(ckpt["eval_rows"])
+        if int(ckpt["step"]) > self.settings.steps:
+            # A shorter budget: the run has trained past it, and no state of step `steps` is kept.
+            # Starting over is the only way to get what a fresh run of this budget gives.
+            stale = self.set_aside("stale")
+            log(f"not resuming: the checkpoint is at step {ckpt['step']}, past the budget steps={self.settings.steps} "
+                f"(it was written with steps={ckpt['settings'].get('steps')}); it is kept as {stale} and the run "
+                "starts from step 0")
+            return None
+        schedule = set(self.eval_steps())
+        rows = list(ckpt["eval_rows"])
+        self.rows = [r for r in rows if r["step"] in schedule]
+        if len(self.rows) != len(rows):  # a larger budget: the old final evaluation is off the new schedule
+            log(f"dropping the evaluations at steps {[r['step'] for r in rows if r['step'] not in schedule]}: "
+                f"not on the schedule of steps={self.settings.steps}")
         self.checkpoint_step = int(ckpt["step"])
         self.elapsed_before = float(ckpt["wall_time_s"])
         log(f"resuming from {self.checkpoint_path} at step {ckpt['step']} "

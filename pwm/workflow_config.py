@@ -9,6 +9,8 @@ Errors name the key, the bad value and what is allowed, before any job starts.
 from __future__ import annotations
 
 import difflib
+import sys
+from pathlib import Path
 
 from pwm.algorithms import load as load_algorithm
 from pwm.envs.registry import get_spec, task_names, unknown_task_message
@@ -19,7 +21,172 @@ class ConfigError(ValueError):
     pass
 
 
-def check_experiments(config: dict, algorithms: list[str]) -> None:
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def check_experiments(config: dict, algorithms: list[str], local_exec: bool | None = None) -> None:
+    """Every check of this module, in order; ``local_exec`` (default: the calling Snakefile's
+    ``workflow.local_exec``, True outside Snakemake) says whether jobs run on this machine."""
+    if local_exec is None:
+        workflow = sys._getframe(1).f_globals.get("workflow")
+        local_exec = bool(getattr(workflow, "local_exec", True)) and not getattr(workflow, "remote_exec", False)
+    check_integers(config)
+    check_device(config, local_exec)
+    _check_experiments(config, algorithms)
+
+
+def validate_config(config: dict, configfiles=(), schema_path: str | Path = SCHEMA_PATH) -> None:
+    """What the Snakefile runs before anything else: each config file re-read strictly (duplicate keys
+    and syntax errors with file, line and column), then the schema with one-line errors (the key path,
+    the bad value or key, and the allowed keys), then snakemake's own validate (fills defaults)."""
+    import jsonschema
+    import yaml
+    from snakemake.utils import validate
+
+    from pwm.config_io import load_yaml_strict
+
+    for path in configfiles:
+        load_yaml_strict(path)
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "config"
+        if error.validator == "additionalProperties":
+            allowed = sorted(_resolve(error.schema, schema).get("properties", {}))
+            extra = sorted(set(error.instance) - set(allowed))
+            close = difflib.get_close_matches(str(extra[0]), allowed, n=3) if extra else []
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}{hint}; "
+                              f"allowed: {', '.join(allowed)}")
+        raise ConfigError(f"{where}: {error.message}")
+    validate(config, str(schema_path))
+
+
+def check_device(config: dict, local_exec: bool = True) -> None:
+    """``device: cuda`` on a machine without CUDA fails here, once, instead of in every job's log
+    (unless the jobs go to a cluster executor, whose nodes may have GPUs)."""
+    device = config.get("device", "cpu")
+    if local_exec and str(device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {device!r}, but CUDA is not available on this machine (torch "
+                              f"{torch.__version__}) and the jobs run here; set device: cpu, or run with a cluster "
+                              "executor (--profile workflow/profiles/slurm) whose nodes have GPUs")
+
+
+def _schema() -> dict:
+    import yaml
+
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    while isinstance(schema, dict) and "$ref" in schema:
+        node = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _float_integers(value, schema: dict, root: dict, where: str):
+    """(where, value) of every float given where the schema asks for an integer (JSON Schema's
+    ``integer`` accepts 2000.0, which would then become a path such as ``seed1.0``)."""
+    schema = _resolve(schema, root)
+    if not isinstance(schema, dict):
+        return
+    types_ = schema.get("type")
+    types_ = types_ if isinstance(types_, list) else [types_]
+    if isinstance(value, float) and "integer" in types_ and "number" not in types_:
+        yield where, value
+    branch = schema.get("if")
+    if isinstance(branch, dict) and isinstance(value, dict):
+        conds = branch.get("properties", {})
+        hit = all(value.get(k) == c.get("const") for k, c in conds.items() if "const" in c)
+        extra = schema.get("then" if hit else "else")
+        if extra:
+            yield from _float_integers(value, extra, root, where)
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub:
+                yield from _float_integers(item, sub, root, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from _float_integers(item, schema["items"], root, f"{where}[{i}]")
+
+
+def check_integers(config: dict) -> None:
+    """Integer-valued settings (steps, seeds, eval_every, ...) reject floats such as 2000.0."""
+    root = _schema()
+    for where, value in _float_integers(config, root, root, ""):
+        hint = f" (write {int(value)})" if value.is_integer() else ""
+        raise ConfigError(f"{where}={value!r}: expected an integer, got a float{hint}")
+
+
+def _where_budget(where: str, budget: dict, task: str) -> str:
+    return f"{where}.per_task.{task}" if "hparams" in budget.get("per_task", {}).get(task, {}) else where
+
+
+def _check_pwm(task: str, hparams: dict, where: str) -> None:
+    from pwm.agent import load_hparams
+
+    load_hparams(hparams)
+
+
+def _check_tdmpc2(task: str, hparams: dict, where: str) -> None:
+    from baselines.tdmpc2 import load_hparams
+
+    load_hparams(hparams)
+
+
+def _check_shac(task: str, hparams: dict, where: str) -> None:
+    from baselines.shac import config_for
+    from pwm.config_io import check_hparam_values, default_types
+
+    config_for(task, hparams)  # names (per preset) and the preset itself
+    base = config_for(task, {"preset": hparams["preset"]} if "preset" in hparams else {})
+    check_hparam_values(hparams, default_types(base), "SHAC")
+
+
+# Algorithms whose module has no check_hparams(task, hparams, where) of its own (modules owned
+# elsewhere); a new baseline adds check_hparams to its module instead.
+FALLBACK_CHECKS = {"pwm": _check_pwm, "tdmpc2": _check_tdmpc2, "shac": _check_shac}
+
+
+def hparams_check(algo: str):
+    """The hyperparameter check of an algorithm: its module's ``check_hparams`` or a fallback (None: unchecked)."""
+    return getattr(load_algorithm(algo), "check_hparams", None) or FALLBACK_CHECKS.get(algo)
+
+
+def check_budget_hparams(algo: str, budget: dict, tasks: list[str], where: str) -> None:
+    """Each task's merged hyperparameters (``task_budget(budget, task)["hparams"]``) against the
+    algorithm's defaults: names (with close matches) and types, before any job starts."""
+    check = hparams_check(algo)
+    if check is None:
+        return
+    seen = set()
+    for task in tasks:
+        hparams = task_budget(budget, task)["hparams"]
+        at = _where_budget(where, budget, task)
+        key = (task if algo == "shac" else None, at, repr(sorted(hparams.items(), key=lambda kv: kv[0])))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check(task, hparams, at)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as err:
+            message = str(err)
+            if not message.startswith(at):
+                message = f"{at}.hparams (task {task}): {message}"
+            raise ConfigError(message) from None
+
+
+def _check_experiments(config: dict, algorithms: list[str]) -> None:
     tasks = set(task_names())
     for exp, spec in config["experiments"].items():
         for i, task in enumerate(spec["tasks"]):
@@ -44,6 +211,12 @@ def check_experiments(config: dict, algorithms: list[str]) -> None:
                         f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family")
         for algo, budget in spec["algorithms"].items():
             check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
+            check_budget_hparams(algo, budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
+        if spec["kind"] == "multitask" and not spec.get("world_model"):
+            raise ConfigError(
+                f"experiments.{exp}: kind multitask needs a world_model block (suite, and collect_algo / collect, "
+                "dataset or checkpoint): its PWM and planning runs use one world model of the whole suite. "
+                "For independent per-task runs use kind: single-task")
     for exp, spec in config["experiments"].items():
         if spec["kind"] == "single-task":
             check_single_task_world_model(config, exp, spec)
@@ -107,6 +280,7 @@ def check_single_task_world_model(config: dict, exp: str, spec: dict) -> None:
         _check_task_keys(wm.get(key, {}), spec["tasks"], f"{where}.{key}")
     if "collect" in wm:
         check_budget(wm["collect"], spec["tasks"], f"{where}.collect")
+        check_budget_hparams("shac", wm["collect"], spec["tasks"], f"{where}.collect")
     if not uses_single_task_pipeline(spec):
         return
     need_runs = [t for t in spec["tasks"] if t not in wm.get("data", {}) and t not in wm.get("checkpoint", {})]
@@ -145,6 +319,10 @@ def check_collection(config: dict, exp: str, spec: dict) -> None:
     ``collect_algo`` on every task of this one; otherwise this experiment needs that algorithm or a
     ``collect`` budget (unless an existing dataset or checkpoint is given)."""
     wm = spec.get("world_model")
+    if wm and "collect" in wm:
+        collect_algo, at = wm.get("collect_algo", "tdmpc2"), f"experiments.{exp}.world_model.collect"
+        check_budget(wm["collect"], spec["tasks"], at)
+        check_budget_hparams(collect_algo, wm["collect"], spec["tasks"], at)
     if not wm or wm.get("dataset") or wm.get("checkpoint"):
         return
     algo, source = wm.get("collect_algo", "tdmpc2"), wm.get("collect_from")

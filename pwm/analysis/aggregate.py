@@ -137,12 +137,16 @@ class Aggregates:
 
 
 def check_scores(scores: pd.DataFrame) -> None:
-    """NaN scores are an error naming the runs (interpolation or a max would hide them)."""
-    bad = scores[scores["score"].isna()]
+    """Non-finite scores (NaN, +inf, -inf) are an error naming the (algo, task, seed, step) rows:
+    interpolation, a max or a mean would otherwise hide them or turn every aggregate into inf/NaN."""
+    bad = scores[~np.isfinite(scores["score"].to_numpy(dtype=float))]
     if not bad.empty:
         runs = bad[["algo", "task", "seed"]].drop_duplicates()
-        raise ValueError(f"NaN scores in {len(bad)} rows of {len(runs)} runs (e.g. a reward-normalised task "
-                         f"imported with only success values):\n{runs.head(20).to_string(index=False)}")
+        kinds = sorted({"NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf") for v in bad["score"]})
+        rows = bad[["algo", "task", "seed", "step", "score"]].head(20).to_string(index=False)
+        raise ValueError(f"{'/'.join(kinds)} scores in {len(bad)} rows of {len(runs)} runs: every score must be finite "
+                         f"(NaN: e.g. a reward-normalised task imported with only success values); (algo, task, seed, "
+                         f"step):\n{rows}")
 
 
 def aggregate(score_files: list[str | Path], out_dir: str | Path, group: str = "all", reps: int = 2000,

@@ -18,6 +18,7 @@ a published file that silently loses rows would change the paper numbers without
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -48,38 +49,72 @@ def where(path, line: int | None = None, column: str | None = None, frame: pd.Da
     return text
 
 
-def check_row_lengths(path: Path) -> None:
-    """Every row has the header's number of fields (pandas would silently shift a longer row)."""
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise MalformedInput(f"{path}: empty file (no header)")
-        for row in reader:
-            if row and len(row) != len(header):
-                raise MalformedInput(f"{where(path, reader.line_num)}: {len(row)} fields, the header has {len(header)}")
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; undecodable bytes are an error naming the file, line and byte offset."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise MalformedInput(f"{where(path, line)}: not UTF-8 text (byte {err.start}: {data[err.start:err.start + 1]!r}); "
+                             "export the file as UTF-8 CSV") from None
+
+
+def check_row_lengths(path: Path, text: str | None = None) -> list[int]:
+    """Every row has the header's number of fields (pandas would silently shift a longer row).
+
+    Returns the file line (1-based; the header is line 1) of each non-blank data row, in order:
+    pandas skips blank lines, so a frame's row index is not a line number."""
+    text = read_text(path) if text is None else text
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise MalformedInput(f"{path}: empty file (no header)")
+    lines, start = [], reader.line_num + 1
+    for row in reader:
+        if row and len(row) != len(header):
+            raise MalformedInput(f"{where(path, start)}: {len(row)} fields, the header has {len(header)}")
+        if row:
+            lines.append(start)
+        start = reader.line_num + 1
+    return lines
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV as strings (nothing coerced yet), with parser errors naming the file."""
-    check_row_lengths(path)
+    """A CSV as strings (nothing coerced yet), with parser errors naming the file.
+
+    ``frame.attrs["lines"]`` holds each row's line in the file."""
+    text = read_text(path)
+    lines = check_row_lengths(path, text)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True, index_col=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
+                            index_col=False)
     except pd.errors.EmptyDataError:
         raise MalformedInput(f"{path}: empty file (no header)") from None
     except pd.errors.ParserError as err:
         raise MalformedInput(f"{path}: {err}") from None
     if frame.empty:
         raise MalformedInput(f"{path}: header only, no data rows")
+    if len(lines) != len(frame):  # cannot happen for these formats; never report a wrong line
+        lines = [None] * len(frame)
+    frame.attrs["lines"] = lines
     return frame
 
 
-def numeric(frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False) -> pd.Series:
-    """One column as floats; the first cell that is not a number is reported by line and column.
+def line_of(frame: pd.DataFrame, row: int) -> int | None:
+    """The file line of the frame's ``row`` (0-based), as read by :func:`read_table`."""
+    lines = frame.attrs.get("lines")
+    return lines[row] if lines is not None else row + 2
 
-    Data line numbers are 1-based file lines (the header is line 1), valid for files without
-    quoted multi-line cells, which none of these formats has.
-    """
+
+def lines_of(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series([line_of(frame, i) for i in range(len(frame))])
+
+
+def numeric(frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False,
+            integer: bool = False) -> pd.Series:
+    """One column as floats; the first cell that is not a finite number (an integer with
+    ``integer``) is reported by its line in the file and its column."""
     raw = frame[column].str.strip()
     values = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
     bad = values.isna() & ((raw != "") | (not allow_empty))
@@ -87,7 +122,19 @@ def numeric(frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = Fa
         row = int(np.flatnonzero(bad.to_numpy())[0])
         cell = frame[column].iloc[row]
         what = "an empty cell" if cell.strip() == "" else f"{cell!r} is not a number"
-        raise MalformedInput(f"{where(path, row + 2, column, frame)}: {what}")
+        raise MalformedInput(f"{where(path, line_of(frame, row), column, frame)}: {what}")
+    infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise MalformedInput(f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is not "
+                             "a finite number (scores, steps and seeds must be finite)")
+    if integer:
+        as_float = values.to_numpy(dtype=float, na_value=np.nan)
+        fractional = ~np.isnan(as_float) & (as_float != np.floor(as_float))
+        if fractional.any():
+            row = int(np.flatnonzero(fractional)[0])
+            raise MalformedInput(f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is "
+                                 f"not an integer ({column} must be a whole number)")
     return values.astype(float)
 
 
@@ -140,10 +187,10 @@ def import_tdmpc2_results(files: list[Path], algo: str) -> pd.DataFrame:
         frame = read_table(path)
         metric = "success" if "success" in frame.columns else "reward"
         require_columns(frame, ["step", metric, "seed"], path)
-        step = numeric(frame, "step", path)
-        seed = numeric(frame, "seed", path)
+        step = numeric(frame, "step", path, integer=True)
+        seed = numeric(frame, "seed", path, integer=True)
         value = numeric(frame, metric, path)
-        lines = pd.Series(np.arange(len(frame)) + 2)
+        lines = lines_of(frame)
         out = tidy(algo, path.stem, seed, step.astype(np.int64),
                    value if metric == "reward" else np.full(len(frame), np.nan),
                    value if metric == "success" else np.full(len(frame), np.nan))
@@ -159,12 +206,13 @@ def import_pwm_multitask(files: list[Path], algo: str) -> pd.DataFrame:
         require_columns(frame, ["task", "episode_reward", "episode_success"], path)
         empty = frame["task"].str.strip() == ""
         if empty.any():
-            raise MalformedInput(f"{where(path, int(np.flatnonzero(empty)[0]) + 2, 'task', frame)}: empty task name")
-        seed = numeric(frame, "seed", path).astype(int) if "seed" in frame.columns else 0
-        step = numeric(frame, "iteration", path).astype(np.int64) if "iteration" in frame.columns else np.zeros(len(frame), np.int64)
+            raise MalformedInput(f"{where(path, line_of(frame, int(np.flatnonzero(empty)[0])), 'task', frame)}: empty task name")
+        seed = numeric(frame, "seed", path, integer=True).astype(int) if "seed" in frame.columns else 0
+        step = (numeric(frame, "iteration", path, integer=True).astype(np.int64) if "iteration" in frame.columns
+                else np.zeros(len(frame), np.int64))
         out = tidy(algo, frame["task"].str.strip().to_numpy(), seed, step,
                    numeric(frame, "episode_reward", path), numeric(frame, "episode_success", path))
-        check_unique(out, ["task", "seed"], path, pd.Series(np.arange(len(frame)) + 2))
+        check_unique(out, ["task", "seed"], path, lines_of(frame))
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
 
@@ -209,7 +257,7 @@ def import_pwm_single_task(files: list[Path], algo: str, task: str | None = None
     for path in files:
         frame = read_table(path)
         if STEP_COLUMN in frame.columns:
-            x = numeric(frame, STEP_COLUMN, path)
+            x = numeric(frame, STEP_COLUMN, path, integer=True)
             env_steps, wall_time = x, None
         elif TIME_COLUMN in frame.columns:
             if fps is None:
@@ -233,7 +281,7 @@ def import_pwm_single_task(files: list[Path], algo: str, task: str | None = None
             out = tidy(algo, name, seed, np.asarray(x)[logged].astype(np.int64), values[logged],
                        np.full(int(logged.sum()), np.nan), np.asarray(env_steps)[logged].astype(np.int64),
                        None if wall_time is None else np.asarray(wall_time)[logged])
-            check_unique(out, ["seed", "step"], path, pd.Series(np.flatnonzero(logged) + 2))
+            check_unique(out, ["seed", "step"], path, lines_of(frame)[logged].reset_index(drop=True))
             frames.append(out)
     return pd.concat(frames, ignore_index=True)
 

@@ -22,14 +22,38 @@ def read_scores(paths: list[str | Path]) -> pd.DataFrame:
         raise ValueError("no score files given")
     frames = []
     for path in paths:
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path, encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); a scores file is a UTF-8 CSV") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise ValueError(f"{path}: not a CSV scores table: {str(err).strip()}") from None
         missing = [c for c in SCORE_COLUMNS if c not in frame.columns]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}; expected {SCORE_COLUMNS}")
         if frame.empty:
             raise ValueError(f"{path}: no rows")
+        check_values(frame, path)
         frames.append(frame[SCORE_COLUMNS])
     return pd.concat(frames, ignore_index=True)
+
+
+def check_values(frame: pd.DataFrame, path) -> None:
+    """Scores are finite numbers (a metric a run does not report may be empty, i.e. NaN: an imported
+    reward-only task has no success); step, env_steps and seed are integers. The first bad cell is
+    reported by file line (the header is line 1; these files have no blank lines) and column."""
+    for column in ("step", "env_steps", "seed", "episode_reward", "episode_success"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        integer = column in ("step", "env_steps", "seed")
+        raw_bad = values.isna() & frame[column].notna()
+        as_float = values.to_numpy(dtype=float, na_value=np.nan)
+        bad = raw_bad.to_numpy() | np.isinf(as_float)
+        if integer:
+            bad |= np.isnan(as_float) | (~np.isnan(as_float) & (as_float != np.floor(as_float)))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            expected = "an integer" if integer else "a finite number (or empty)"
+            raise ValueError(f"{path}, line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {expected}")
 
 
 def collect(run_files: list[str | Path], out: str | Path) -> pd.DataFrame:
