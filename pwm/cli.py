@@ -106,12 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
 
+    from pwm.atomic import WriteError
     from pwm.run import DivergedError
 
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, DivergedError) as err:
+    except (ValueError, DivergedError, WriteError) as err:
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
 

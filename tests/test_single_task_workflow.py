@@ -1,6 +1,7 @@
 """PWM's single-task pipeline in the DAG: SHAC collection run -> one pre-trained world model per
 task -> every PWM seed fine-tunes it; per-task budgets; config errors before any job starts."""
 import re
+import shutil
 import sys
 
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from helpers import copy_workflow, run
+from helpers import PROJECT_ROOT, copy_workflow, run
 
 TINY_PWM = {"num_envs": 4, "horizon": 4, "wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16,
             "wm_segment": 8, "wm_iterations": 2, "wm_batch_size": 8, "critic_iterations": 1, "progress_every": 1}
@@ -155,3 +156,17 @@ def test_collect_from_takes_the_shac_runs_of_another_experiment(tmp_path):
     assert result.returncode != 0
     assert re.search(r"experiments.pwm-only.world_model.collect_from='ts' is not another single-task experiment "
                      r"of this config \(did you mean st\?\)", result.stdout + result.stderr), result.stderr[-2000:]
+
+
+def test_the_embedded_default_validates_and_trains_every_algorithm(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    shutil.copy(PROJECT_ROOT / "config.yaml", workdir / "config.yaml")
+    result = run([sys.executable, "-m", "snakemake", "-n", "-p"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    counts = job_counts(out)
+    for rule in ("train_pwm", "train_shac", "train_sac", "train_ppo", "train_tdmpc2", "pretrain_single_world_model",
+                 "pretrain_world_model", "eval_tdmpc2"):
+        assert counts.get(rule, 0) >= 1, (rule, counts)
+    assert "--algo pwm --task hopper" in out and "--algo pwm --task cartpole-balance" in out  # both PWM settings
+    assert "--data results/diff-small/runs/shac/hopper/seed1/rollouts.pt --out results/pwm-small/world_models/hopper" in out

@@ -12,7 +12,6 @@ it in row blocks). Validation names the file and the field of the first problem 
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -158,8 +157,6 @@ def save_chunk(chunk: Mapping, path) -> None:
     validate_chunk(chunk, name, check_values=False)
     keys = list(FIELDS) + [k for k in OPTIONAL_FIELDS if k in chunk.keys()]
     td = TensorDict({k: chunk[k].contiguous() for k in keys}, batch_size=chunk["obs"].shape[:2], device=None)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(td, tmp)
-    os.replace(tmp, path)
+    from pwm import atomic
+
+    atomic.torch_save(path, td)
