@@ -116,7 +116,10 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame) -> None:
 
 
 def torch_save(path: str | os.PathLike, obj) -> None:
+    """``torch.save`` through a temporary file. It writes to a file object, so the archive's
+    internal folder is always "archive" and the same object gives the same bytes whatever the
+    (random) temporary name: a saved checkpoint round-trips bitwise."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
