@@ -39,6 +39,13 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 
 # Names are checked once every rule exists: an algorithm is allowed iff it has a train_ rule.
-from pwm.workflow_config import check_experiments
+from pwm.workflow_config import check_device, check_experiments
 
-check_experiments(config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")])
+check_experiments(config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")],
+                  local_exec=False)
+
+
+# device: cuda on a machine without CUDA stops once before any job, when jobs run here (a dry
+# run, or a cluster executor whose nodes have GPUs, is not stopped).
+onstart:
+    check_device(config, local_exec=workflow.local_exec and not workflow.remote_exec)

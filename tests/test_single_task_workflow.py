@@ -151,10 +151,10 @@ def test_collect_from_takes_the_shac_runs_of_another_experiment(tmp_path):
     out = result.stdout + result.stderr
     assert "--data results/st/runs/shac/cartpole/seed1/rollouts.pt --out results/pwm-only/world_models/cartpole" in out
     assert "results/pwm-only/runs/shac" not in out
-    config["experiments"]["pwm-only"]["world_model"]["collect_from"] = "ts"
+    config["experiments"]["pwm-only"]["world_model"]["collect_from"] = "stt"
     result = snakemake(workdir, "-n", config=config)
     assert result.returncode != 0
-    assert re.search(r"experiments.pwm-only.world_model.collect_from='ts' is not another single-task experiment "
+    assert re.search(r"experiments.pwm-only.world_model.collect_from='stt' is not another single-task experiment "
                      r"of this config \(did you mean st\?\)", result.stdout + result.stderr), result.stderr[-2000:]
 
 
