@@ -43,7 +43,6 @@ from baselines.tdmpc2_agent import TDMPC2Agent
 from pwm.checkpoint import save_tdmpc2
 from pwm.config_io import load_defaults
 from pwm.data.replay import EpisodeReplay
-from pwm.data.sampler import Batch
 from pwm.envs import TaskSpec, make
 from pwm.planning import discount_heuristic
 from pwm import rng as global_rng
@@ -73,8 +72,8 @@ class EpisodicReplay(EpisodeReplay):
 
     Batches carry ``terminated = 1`` exactly on the transition into a terminal observation (the
     last transition of an episode that ended by ``terminated``), as TD-MPC2's per-step
-    ``terminated`` field does; windows are drawn exactly as :meth:`EpisodeReplay.sample` draws them
-    (same generator calls), so only that field differs. The exported chunk has a ``terminated
+    ``terminated`` field does; windows are drawn by :meth:`EpisodeReplay.sample` itself, which asks
+    :meth:`_terminated` for that field. The exported chunk has a ``terminated
     [E, T]`` field (NaN in the dummy first row, like action and reward)."""
 
     def __init__(self, *args, **kwargs):
@@ -86,22 +85,9 @@ class EpisodicReplay(EpisodeReplay):
         super().add(obs, action, reward)
         self.terminal[slot] = bool(terminated)
 
-    def sample(self, batch_size: int, horizon: int) -> Batch:
-        windows = (self.lengths[: len(self)] - horizon).clamp(min=0)
-        cum = torch.cumsum(windows, 0)
-        if len(self) == 0 or int(cum[-1]) == 0:
-            raise ValueError(f"no stored episode has {horizon + 1} steps")
-        flat = torch.randint(int(cum[-1]), (batch_size,), generator=self.generator)
-        episode = torch.searchsorted(cum, flat, right=True)
-        start = flat - (cum[episode] - windows[episode])
-        steps = start.unsqueeze(0) + torch.arange(horizon + 1).unsqueeze(1)  # [H+1, B]
-        ep = episode.unsqueeze(0).expand_as(steps)
+    def _terminated(self, ep: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
         # Row lengths[e]-1 holds the episode's last observation; the transition into it is terminal.
-        terminated = (self.terminal[ep[1:]] & (steps[1:] == self.lengths[ep[1:]] - 1)).float().unsqueeze(-1)
-        to = (lambda x: x.to(self.device)) if self.device is not None else (lambda x: x)
-        return Batch(obs=to(self.obs[ep, steps]), action=to(self.action[ep[1:], steps[1:]]),
-                     reward=to(self.reward[ep[1:], steps[1:]].unsqueeze(-1)), terminated=to(terminated),
-                     task=to(torch.full((batch_size,), self.task, dtype=torch.long)))
+        return (self.terminal[ep[1:]] & (steps[1:] == self.lengths[ep[1:]] - 1)).float().unsqueeze(-1)
 
     def to_chunk(self, task: int | None = None):
         chunk = super().to_chunk(task)

@@ -93,8 +93,9 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     horizon, batch = int(cfg.horizon), int(cfg.wm_batch_size)
     sampler = SliceSampler(chunks, horizon, batch, device=device, seed=seed)
     wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
+    rewards = offline_rewards(chunks)
     rew_rms = RunningMeanStd((1,)).to(device)
-    rew_rms.update(offline_rewards(chunks).to(device))
+    rew_rms.update(rewards.to(device))
     trainer = WorldModelTrainer(wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma),
                                 float(cfg.reward_clip))
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
@@ -132,7 +133,7 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
 
     log_every = log_every or max(1, steps // 50)
     log(f"[pretrain-single] {task}: world model latent {wm.cfg.latent_dim} ({wm.total_params:,} params) on "
-        f"{sampler.num_episodes} episode rows ({int(offline_rewards(chunks).numel())} transitions) from "
+        f"{sampler.num_episodes} episode rows ({rewards.numel()} transitions) from "
         f"{', '.join(map(str, data))}; horizon {horizon}, batch {batch}, steps {step} -> {steps} on {device} "
         f"with {threads} thread(s)")
     sums, count, t0, step0 = {}, 0, time.time(), step

@@ -73,9 +73,13 @@ class EpisodeReplay:
             obs=to(self.obs[ep, steps]),
             action=to(self.action[ep[1:], steps[1:]]),
             reward=to(self.reward[ep[1:], steps[1:]].unsqueeze(-1)),
-            terminated=to(torch.zeros(horizon, batch_size, 1)),
+            terminated=to(self._terminated(ep, steps)),
             task=to(torch.full((batch_size,), self.task, dtype=torch.long)),
         )
+
+    def _terminated(self, ep: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """``[H, B, 1]`` termination flags of the sampled transitions: none in this buffer."""
+        return torch.zeros(steps.shape[0] - 1, steps.shape[1], 1)
 
     def to_chunk(self, task: int | None = None) -> TensorDict:
         """Stored full-length episodes as a TD-MPC2 chunk (oldest first), task ids set to ``task``.

@@ -99,8 +99,7 @@ def pwm_sources(wc):
     """--set key -> path of the run's world model and offline data."""
     spec = config["experiments"][wc.exp]
     if spec["kind"] == "multitask" and spec.get("world_model"):
-        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset"
-        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": data}
+        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": dataset_dir(wc.exp)}
     if uses_single_task_pipeline(spec):
         return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
                 "offline_data": single_offline_data(wc.exp, wc.task)}
@@ -110,16 +109,16 @@ def pwm_sources(wc):
 
 
 def pwm_inputs(wc):
-    """The files train_pwm waits for: the world model and the offline data (for a SHAC collection
-    run: its eval.csv, written after its rollouts.pt)."""
+    """The files train_pwm waits for: pwm_sources, except that a dataset directory is waited for
+    through build_dataset's chunk_0.pt and a SHAC run's rollouts.pt through its eval.csv (written
+    after it)."""
+    sources = dict(pwm_sources(wc))
     spec = config["experiments"][wc.exp]
-    if spec["kind"] == "multitask" and spec.get("world_model"):
-        data = world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt"
-        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": data}
-    if uses_single_task_pipeline(spec):
-        return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
-                "offline_data": single_offline_input(wc.exp, wc.task)}
-    return pwm_sources(wc)
+    if spec["kind"] == "multitask" and spec.get("world_model") and not world_model_spec(wc.exp).get("dataset"):
+        sources["data_dir"] += "/chunk_0.pt"
+    elif uses_single_task_pipeline(spec):
+        sources["offline_data"] = single_offline_input(wc.exp, wc.task)
+    return sources
 
 
 def pwm_args(wc):
