@@ -1,19 +1,32 @@
 # pwm-bench: one DAG for every experiment in the config.
 #   snakemake --cores all                                   (the embedded default, config.yaml)
 #   snakemake --configfile workflow/configs/<paper>.yaml    (paper scale)
-from snakemake.utils import min_version, validate
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+from pwm.config_io import load_yaml_strict
+from pwm.workflow_config import validate_config
 
 min_version("9.0")
 
 
 # --configfile replaces the embedded default instead of being merged into it, so a paper config
-# never inherits the default's experiments.
+# never inherits the default's experiments. config.yaml is read strictly first, because
+# snakemake's own loader names no file, line or column for a YAML syntax error.
 if not workflow.config_settings.configfiles:
+    if Path("config.yaml").exists():
+        load_yaml_strict("config.yaml")
 
     configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Each config file re-read strictly (a duplicate key names file, line and column; snakemake keeps
+# the last of two equal keys), then the schema in one-line errors (key path, bad value, allowed
+# keys), then its defaults filled in. A --configfile with a YAML syntax error never gets here:
+# snakemake's command line refuses it first ("Config file is not valid JSON or YAML"; --verbose
+# shows PyYAML's line and column).
+validate_config(config, workflow.config_settings.configfiles or ["config.yaml"], "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -247,8 +247,9 @@ def world_model_config(cfg: DictConfig, obs_dim: int | None = None, action_dim: 
 
 # ------------------------------------------------------------------------ strict YAML (workflow configs)
 def load_yaml_strict(path: str | Path):
-    """A YAML file as plain data; a syntax error or a duplicate key is a ValueError naming the file,
-    line and column (PyYAML silently keeps the last of two equal keys)."""
+    """A YAML file as plain data; a syntax error, a duplicate key or a byte that is not UTF-8 is a
+    ValueError naming the file, line and column (PyYAML silently keeps the last of two equal keys,
+    and snakemake's loader names neither file nor line)."""
     import yaml
 
     class StrictLoader(yaml.SafeLoader):
@@ -266,10 +267,21 @@ def load_yaml_strict(path: str | Path):
         return loader.construct_mapping(node, deep=deep)
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    text = Path(path).read_text(encoding="utf-8")
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:  # e.g. saved as Latin-1 by an editor
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ValueError(f"{path}, line {line}, column {column}: not UTF-8 text (byte {data[err.start]:#04x}); "
+                         "save the file as UTF-8") from None
     try:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-        raise ValueError(f"{where}: YAML syntax error: {err.problem or err.context}") from None
+        started = ""
+        if err.problem and err.context and err.context_mark and err.context_mark is not mark:
+            c = err.context_mark  # where the construct the parser was reading began (an unclosed '[')
+            started = f" ({err.context} that starts at line {c.line + 1}, column {c.column + 1})"
+        raise ValueError(f"{where}: YAML syntax error: {err.problem or err.context}{started}") from None

@@ -48,7 +48,11 @@ def validate_config(config: dict, configfiles=(), schema_path: str | Path = SCHE
     for path in configfiles:
         load_yaml_strict(path)
     schema = yaml.safe_load(Path(schema_path).read_text())
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    # An error inside an if/then/else branch follows from another value (kind: multi takes the
+    # multitask branch and then misses world_model.suite): report that value's own error first.
+    unconditional = [e for e in errors if not {"then", "else"} & set(e.absolute_schema_path)]
+    error = jsonschema.exceptions.best_match(unconditional or errors)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "config"
         if error.validator == "additionalProperties":

@@ -1,4 +1,5 @@
 """The Snakemake workflow: config validation at DAG build time and one real end-to-end run."""
+import re
 import sys
 
 import pandas as pd
@@ -43,8 +44,9 @@ def broken(change):
 
 
 @pytest.mark.parametrize("change,message", [
-    (lambda e: e.update(seeds=[1, "two"]), r"'two' is not of type 'integer'[\s\S]*\['seeds'\]\[1\]"),
-    (lambda e: e["algorithms"]["sac"].pop("steps"), r"'steps' is a required property[\s\S]*\['sac'\]"),
+    (lambda e: e.update(seeds=[1, "two"]), r"experiments.tiny.seeds\[1\]: 'two' is not of type 'integer'\n"),
+    (lambda e: e["algorithms"]["sac"].pop("steps"), r"experiments.tiny.algorithms.sac: 'steps' is a required property\n"),
+    (lambda e: e.update(kind="multi"), r"experiments.tiny.kind: 'multi' is not one of \['single-task', 'multitask'\]\n"),
     (lambda e: e.update(tasks=["cartpole-balanse"]),
      r"unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance"),
     (lambda e: e["algorithms"].update(sacc={"steps": 1, "eval_every": 1}),
@@ -58,6 +60,44 @@ def test_bad_config_stops_the_dag(workdir, change, message):
     result = snakemake(workdir, "-n", config=broken(change))
     assert result.returncode != 0
     assert pytest.importorskip("re").search(message, result.stdout + result.stderr), result.stderr
+
+
+CONFIG_TEXT = """\
+experiments:
+  tiny:
+    kind: single-task
+    tasks: [cartpole-balance]
+    seeds: [1]
+    algorithms:
+      random_policy: {steps: 100, eval_every: 100, eval_episodes: 1}
+"""
+DUPLICATE = CONFIG_TEXT.replace("    seeds: [1]\n", "    seeds: [1]\n    seeds: [2]\n").encode()
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("my.yaml", DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds' \(first at line 5\); YAML would "
+                           r"silently keep only the last value\n"),
+    ("config.yaml", DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
+    ("config.yaml", CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
+     r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':' \(while parsing a flow "
+     r"sequence that starts at line 4, column 12\)\n"),
+    ("my.yaml", (CONFIG_TEXT + "agregate: {reps: 10}\n").encode(),
+     r"config: unknown key 'agregate' \(did you mean aggregate\?\); allowed: aggregate, device, experiments, "
+     r"paper, results\n"),
+    ("config.yaml", CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
+     r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\); save the file as UTF-8\n"),
+])
+def test_config_file_errors_name_the_file_line_and_column(workdir, name, text, message):
+    """A duplicate key, a YAML syntax error (of the embedded config.yaml: snakemake's command line
+    refuses a --configfile's before the Snakefile runs), an unknown key and a non-UTF-8 file each
+    stop `snakemake -n` with one line that says where."""
+    (workdir / name).write_bytes(text)
+    args = ["-n"] if name == "config.yaml" else ["-n", "--configfile", str(workdir / name)]
+    result = run([sys.executable, "-m", "snakemake", "--cores", "1", *args], cwd=workdir)
+    assert result.returncode != 0
+    path = "config.yaml" if name == "config.yaml" else str(workdir / name)
+    out = result.stdout + result.stderr
+    assert re.search(message.replace("{path}", re.escape(path)), out), out[-3000:]
 
 
 def test_dry_run_plans_every_run(workdir):
