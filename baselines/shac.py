@@ -69,6 +69,7 @@ import torch
 
 from baselines.shac_networks import Actor, Critic, EnsembleCritic
 from pwm.actor_critic import frozen
+from pwm.config_io import check_hparam_values, default_types
 from pwm.running_stats import RunningMeanStd
 from baselines.shac_rollouts import RolloutRecorder
 from pwm.run import Run, log
@@ -140,6 +141,16 @@ def config_for(task: str, overrides: dict) -> dict:
     cfg.update(overrides)
     cfg["betas"] = tuple(cfg["betas"])
     return cfg
+
+
+def check_hparams(task: str, hparams: dict, where: str = "") -> None:
+    """Called when the workflow's DAG is built (pwm.workflow_config): names per preset and the
+    preset itself (:func:`config_for`), then each value's type against the preset's default for
+    ``task``, so ``num_envs: "8"`` fails before any job starts. The workflow prefixes the message
+    with ``where`` and the task."""
+    config_for(task, hparams)
+    base = config_for(task, {"preset": hparams["preset"]} if "preset" in hparams else {})
+    check_hparam_values(hparams, default_types(base), "SHAC")
 
 
 def td_lambda_targets(rewards, next_values, dones, gamma: float, lam: float) -> torch.Tensor:

@@ -30,6 +30,13 @@ def load_hparams(hparams: dict | None = None) -> DictConfig:
     return load_defaults(CONFIG_PATH, hparams, "pwm")
 
 
+def check_hparams(task: str, hparams: dict, where: str = "") -> None:
+    """Called when the workflow's DAG is built (pwm.workflow_config), so a bad name or type fails
+    before any job starts; ``train`` checks the same through :func:`load_hparams`. The message
+    names the hyperparameter; the workflow prefixes it with ``where`` and the task."""
+    load_hparams(hparams)
+
+
 def is_differentiable_task(run: Run) -> bool:
     from pwm.envs.diff.gym_env import FAMILY
 

@@ -134,35 +134,10 @@ def _where_budget(where: str, budget: dict, task: str) -> str:
     return f"{where}.per_task.{task}" if "hparams" in budget.get("per_task", {}).get(task, {}) else where
 
 
-def _check_pwm(task: str, hparams: dict, where: str) -> None:
-    from pwm.agent import load_hparams
-
-    load_hparams(hparams)
-
-
-def _check_tdmpc2(task: str, hparams: dict, where: str) -> None:
-    from baselines.tdmpc2 import load_hparams
-
-    load_hparams(hparams)
-
-
-def _check_shac(task: str, hparams: dict, where: str) -> None:
-    from baselines.shac import config_for
-    from pwm.config_io import check_hparam_values, default_types
-
-    config_for(task, hparams)  # names (per preset) and the preset itself
-    base = config_for(task, {"preset": hparams["preset"]} if "preset" in hparams else {})
-    check_hparam_values(hparams, default_types(base), "SHAC")
-
-
-# Algorithms whose module has no check_hparams(task, hparams, where) of its own (modules owned
-# elsewhere); a new baseline adds check_hparams to its module instead.
-FALLBACK_CHECKS = {"pwm": _check_pwm, "tdmpc2": _check_tdmpc2, "shac": _check_shac}
-
-
 def hparams_check(algo: str):
-    """The hyperparameter check of an algorithm: its module's ``check_hparams`` or a fallback (None: unchecked)."""
-    return getattr(load_algorithm(algo), "check_hparams", None) or FALLBACK_CHECKS.get(algo)
+    """The hyperparameter check of an algorithm: its module's ``check_hparams(task, hparams, where)``
+    (None: the algorithm declares none, so its hyperparameters are unchecked until its job starts)."""
+    return getattr(load_algorithm(algo), "check_hparams", None)
 
 
 def check_budget_hparams(algo: str, budget: dict, tasks: list[str], where: str) -> None:
