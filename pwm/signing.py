@@ -118,7 +118,10 @@ def load_data(path, what: str = "file", map_location="cpu", **kwargs) -> Any:
         try:
             return torch.load(path, map_location=map_location, weights_only=True, **kwargs)
         except pickle.UnpicklingError as err:
-            detail = next((line.strip() for line in str(err).splitlines() if "unsupported" in line.lower()), None)
+            # "Unsupported global: GLOBAL posix.system ..." is a foreign object; "Unsupported operand 0"
+            # is an opcode no pickle has: damaged bytes (a garbled file), which the caller sets aside.
+            detail = next((line.strip() for line in str(err).splitlines()
+                           if "unsupported" in line.lower() and "unsupported operand" not in line.lower()), None)
             if detail is None:
                 raise  # a damaged pickle, not a foreign object: the caller treats it as corrupt
             raise UntrustedFileError(
