@@ -8,7 +8,8 @@ Batches are windows of ``horizon+1`` steps inside episode rows (``pwm.data.sampl
 Files in ``out_dir``:
 - ``checkpoints/step_{N}.pt``: the world model in TD-MPC2's own format, every ``checkpoint_every``
   steps (written atomically); ``model.pt``: the final one (the job's output).
-- ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes.
+- ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes
+  (an unreadable one is kept as ``state.corrupt.pt`` and pretraining starts over: pwm.resumable).
 - ``losses.csv``: the mean losses of each logging interval.
 
 A non-finite loss or gradient norm stops the job with ``DivergedError`` (naming the step and the
@@ -30,7 +31,7 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
-from pwm.signing import load_data
+from pwm.resumable import read_or_set_aside
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -108,10 +109,13 @@ class Pretrainer:
             log(f"[pretrain] removed {tmp}, a temporary file an earlier, killed attempt left behind")
         if not self.state_path.exists():
             return
-        # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file.
-        state = load_data(self.state_path, what="pretraining state")
-        if not isinstance(state, dict) or any(k not in state for k in ("settings", "step", "agent", "sampler_rng",
-                                                                       "torch_rng", "history")):
+        # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file; an
+        # unreadable one is set aside as state.corrupt.pt and pretraining starts over.
+        state = read_or_set_aside(self.state_path, "pretraining state", lambda m: log(f"[pretrain] {m}"),
+                                  job="pretraining")
+        if state is None:
+            return
+        if any(k not in state for k in ("settings", "step", "agent", "sampler_rng", "torch_rng", "history")):
             raise ValueError(f"{self.state_path}: not a pwm-bench pretraining state (expected a dict with settings, "
                              "step, agent, sampler_rng, torch_rng, history); delete it to start over")
         old = {k: state["settings"][k] for k in ("task_set", "model_size", "horizon", "rho", "batch_size")}

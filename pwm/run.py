@@ -32,7 +32,7 @@ import yaml
 
 from pwm import atomic
 from pwm.envs import get_spec
-from pwm.signing import UntrustedFileError, load_data
+from pwm.resumable import read_or_set_aside, set_aside
 from pwm.evaluate import Policy, evaluate
 
 if TYPE_CHECKING:
@@ -190,41 +190,14 @@ class Run:
     def set_aside(self, kind: str) -> Path:
         """Rename checkpoint.pt to ``checkpoint.<kind>.pt`` (``.<kind>.1.pt``, ... if taken: never overwrite
         an earlier one) and return the new path."""
-        target = self.checkpoint_path.with_name(f"checkpoint.{kind}.pt")
-        n = 0
-        while target.exists():
-            n += 1
-            target = self.checkpoint_path.with_name(f"checkpoint.{kind}.{n}.pt")
-        self.checkpoint_path.replace(target)
-        return target
-
-    def _read_checkpoint(self) -> dict | None:
-        """The checkpoint as data (``weights_only``: no code runs), or None after setting aside a corrupt
-        or unreadable one. A file that needs arbitrary objects raises :class:`UntrustedFileError`."""
-        path = self.checkpoint_path
-        try:
-            ckpt = load_data(path, what="run checkpoint")
-            problem = None if isinstance(ckpt, dict) else f"holds a {type(ckpt).__name__}, not a dict"
-        except UntrustedFileError:
-            raise
-        except Exception as err:  # truncated, corrupt zip, unreadable, ...: nothing to resume from
-            problem = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
-        if problem is None:
-            return ckpt
-        try:
-            target = self.set_aside("corrupt")
-        except OSError as err:
-            raise ValueError(f"{path}: cannot be read ({problem}) and cannot be set aside ({err}); "
-                             "delete it to start the run over") from None
-        log(f"not resuming: {path} cannot be read ({problem}); it is kept as {target} and the run starts "
-            "from step 0")
-        return None
+        return set_aside(self.checkpoint_path, kind)
 
     def load_checkpoint(self) -> dict | None:
         """The payload of the last checkpoint (and restore eval rows), or None to start fresh."""
         if not self.checkpoint_path.exists():
             return None
-        ckpt = self._read_checkpoint()
+        # As data only (no code runs); a corrupt one is set aside as checkpoint.corrupt.pt.
+        ckpt = read_or_set_aside(self.checkpoint_path, "run checkpoint", log, job="the run")
         if ckpt is None:
             return None
         if ckpt.get("format") != CHECKPOINT_FORMAT:

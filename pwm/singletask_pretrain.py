@@ -9,7 +9,8 @@ learning rate ``wm_lr`` on windows of ``horizon + 1`` steps of the offline chunk
 
 Files in ``out_dir``: ``world_model.pt`` (the output: ``{"model", "rew_rms", "step"}``, loaded by
 ``train --algo pwm`` through ``pretrained_world_model``), ``state.pt`` (optimiser, reward
-statistics, sampler RNG and step; a killed job resumes from it), ``losses.csv`` (mean losses per
+statistics, sampler RNG and step; a killed job resumes from it; an unreadable one is kept as
+``state.corrupt.pt`` and pre-training starts over), ``losses.csv`` (mean losses per
 logging interval). Every file is written atomically; a non-finite loss stops the job with
 ``DivergedError`` before anything is saved.
 """
@@ -24,6 +25,7 @@ import torch
 from pwm import atomic
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
+from pwm.resumable import read_or_set_aside
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel
@@ -77,6 +79,19 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd]:
     return wm, rew_rms
 
 
+STATE_KEYS = ("settings", "step", "model", "rew_rms", "trainer", "sampler_rng", "torch_rng", "history")
+
+
+def read_state(path: Path, device="cpu") -> dict | None:
+    """``state.pt`` as data, or None (start over) after setting an unreadable one aside."""
+    state = read_or_set_aside(path, "pretraining state", lambda m: log(f"[pretrain-single] {m}"),
+                              job="pre-training", map_location=device)
+    if state is not None and any(k not in state for k in STATE_KEYS):
+        raise ValueError(f"{path}: not a pwm-bench single-task pretraining state (expected a dict with "
+                         f"{', '.join(STATE_KEYS)}); delete it to start over")
+    return state
+
+
 def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, seed: int = 1,
                     checkpoint_every: int = 5000, log_every: int | None = None, device: str = "cpu",
                     threads: int = 1) -> Path:
@@ -101,8 +116,12 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
     step, history, saved = 0, [], None
     state_path = out / "state.pt"
-    if state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=True)
+    for tmp in atomic.remove_stale_temps(out):
+        log(f"[pretrain-single] removed {tmp}, a temporary file an earlier, killed attempt left behind")
+    # Tensors and plain data only (a planted pickle raises UntrustedFileError naming the file); an
+    # unreadable state.pt is set aside as state.corrupt.pt and pre-training starts over.
+    state = read_state(state_path, device) if state_path.exists() else None
+    if state is not None:
         if state["settings"] != settings:
             raise ValueError(f"{state_path} was written with {state['settings']}, not {settings}; "
                              "delete the directory or use another one")

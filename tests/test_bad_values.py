@@ -87,6 +87,95 @@ def test_a_corrupt_checkpoint_is_set_aside_and_the_run_starts_over(tmp_path, cap
     assert (tmp_path / "checkpoint.corrupt.1.pt").exists() and not (tmp_path / "checkpoint.pt").exists()
 
 
+def damage(path, how):
+    """A real state file made unreadable: cut in half (a write cut short outside pwm-bench's atomic
+    writes, e.g. by a copy onto a full disk) or its archive header overwritten."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if how == "truncated" else b"\x00garbled" * 8 + data[72:])
+    return path.read_bytes()
+
+
+def assert_same_weights(a: dict, b: dict):
+    for key, value in a.items():
+        if torch.is_tensor(value):
+            torch.testing.assert_close(b[key], value, rtol=0, atol=0, msg=key)
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbled"])
+def test_a_corrupt_pretraining_state_is_set_aside_and_pretraining_starts_over(tmp_path, capsys, how):
+    """`pwm-bench pretrain`: the unreadable state.pt is kept as state.corrupt.pt (a second one as
+    state.corrupt.1.pt), one line says so, and the result equals a fresh run's, bit for bit."""
+    from test_pretrain import fake_run
+
+    from pwm.checkpoint import load_tdmpc2
+    from pwm.data.build import build_dataset
+    from pwm.pretrain import PretrainSettings, pretrain
+
+    build_dataset([fake_run(tmp_path / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", tmp_path / "data")
+
+    def settings(out, steps):
+        return PretrainSettings(data_dirs=[str(tmp_path / "data")], out_dir=str(out), model_size=1, horizon=4,
+                                batch_size=8, steps=steps, checkpoint_every=10, log_every=10)
+
+    fresh = pretrain(settings(tmp_path / "fresh", 20))
+    out = tmp_path / "wm"
+    pretrain(settings(out, 10))
+    state = out / "state.pt"
+    first = damage(state, how)
+    capsys.readouterr()
+    final = pretrain(settings(out, 20))
+    log = capsys.readouterr().out
+    assert f"[pretrain] not resuming: {state} cannot be read (" in log
+    assert f"it is kept as {out / 'state.corrupt.pt'} and pretraining starts from step 0" in log
+    assert "steps 0 -> 20" in log and "resuming from" not in log
+    assert_same_weights(load_tdmpc2(fresh).state_dict(), load_tdmpc2(final).state_dict())
+    damage(state, how)
+    pretrain(settings(out, 30))
+    assert (out / "state.corrupt.pt").read_bytes() == first  # the earlier one is never overwritten
+    assert (out / "state.corrupt.1.pt").exists() and torch.load(state, weights_only=True)["step"] == 30
+
+
+def test_a_corrupt_single_task_pretraining_state_is_set_aside_and_pretraining_starts_over(tmp_path, capsys):
+    """`pwm-bench pretrain-single`: the same, on a real state.pt of a tiny pre-training of cartpole."""
+    from test_pwm_singletask import offline_chunk
+
+    from pwm.agent import load_hparams
+    from pwm.singletask_pretrain import pretrain_single
+
+    offline_chunk(tmp_path / "data" / "chunk_0.pt", steps=60)
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8})
+
+    def train(out, steps):
+        return pretrain_single("cartpole", [str(tmp_path / "data")], str(out), cfg, steps, checkpoint_every=5)
+
+    fresh = train(tmp_path / "fresh", 10)
+    out = tmp_path / "wm"
+    train(out, 5)
+    state = out / "state.pt"
+    first = damage(state, "truncated")
+    capsys.readouterr()
+    final = train(out, 10)
+    log = capsys.readouterr().out
+    assert f"[pretrain-single] not resuming: {state} cannot be read (" in log
+    assert f"it is kept as {out / 'state.corrupt.pt'} and pre-training starts from step 0" in log
+    assert "steps 0 -> 10" in log and "resuming from" not in log
+    assert_same_weights(torch.load(fresh, weights_only=True)["model"], torch.load(final, weights_only=True)["model"])
+    damage(state, "garbled")
+    train(out, 15)
+    assert (out / "state.corrupt.pt").read_bytes() == first and (out / "state.corrupt.1.pt").exists()
+    capsys.readouterr()
+    train(out, 20)  # an intact state.pt still resumes
+    assert f"[pretrain-single] resuming from {state} at step 15" in capsys.readouterr().out
+    from test_untrusted_files import Planted
+
+    from pwm.signing import UntrustedFileError
+
+    torch.save({**torch.load(state, weights_only=True), "history": [Planted(tmp_path / "marker")]}, state)
+    with pytest.raises(UntrustedFileError, match=f"{state}: refusing to load this pretraining state"):
+        train(out, 25)  # a planted pickle is refused, not set aside as merely corrupt
+    assert not (tmp_path / "marker").exists() and state.exists()
+
+
 def test_stale_temp_files_of_a_killed_write_are_removed_on_start(tmp_path, capsys):
     from pwm.run import Run
 

@@ -1,0 +1,60 @@
+"""The state file a killed job resumes from, read back or set aside, never lost.
+
+A run's ``checkpoint.pt`` (:mod:`pwm.run`) and a pretraining job's ``state.pt``
+(:mod:`pwm.pretrain`, :mod:`pwm.singletask_pretrain`) are read as data only
+(:func:`pwm.signing.load_data`). One that cannot be read (truncated by a full disk or a kill
+outside pwm-bench's atomic writes, a damaged archive) is renamed ``<name>.corrupt.pt``, the job
+says so in one log line and starts over: a raw unpickling traceback would tell the user neither
+which file nor what to do, and deleting it would destroy what someone may want to inspect. A file
+that would need code to load is different: :class:`~pwm.signing.UntrustedFileError` stops the job
+and the file stays where it is.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from pwm.signing import UntrustedFileError, load_data
+
+
+def set_aside(path: str | Path, kind: str) -> Path:
+    """Rename ``path`` (``x.pt``) to ``x.<kind>.pt``, or ``x.<kind>.1.pt``, ``x.<kind>.2.pt``, ... if
+    taken, so an earlier set-aside file is never overwritten; returns the new path."""
+    path = Path(path)
+    target, n = path.with_name(f"{path.stem}.{kind}{path.suffix}"), 0
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.{kind}.{n}{path.suffix}")
+    path.replace(target)
+    return target
+
+
+def unreadable_reason(path: str | Path, what: str, map_location="cpu") -> tuple[Any, str | None]:
+    """``(data, None)`` for a readable dict, else ``(None, why it cannot be used)``; a file that needs
+    arbitrary objects raises :class:`UntrustedFileError` (never treated as merely corrupt)."""
+    try:
+        data = load_data(path, what=what, map_location=map_location)
+    except UntrustedFileError:
+        raise
+    except Exception as err:  # truncated, corrupt zip, unreadable, ...: nothing to resume from
+        return None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+    if not isinstance(data, dict):
+        return None, f"holds a {type(data).__name__}, not a dict"
+    return data, None
+
+
+def read_or_set_aside(path: str | Path, what: str, log: Callable[[str], None], job: str = "the run",
+                      map_location="cpu") -> dict | None:
+    """The state in ``path`` as data, or None after setting an unreadable one aside as
+    ``<name>.corrupt.pt`` and logging one line saying so (``job`` then starts from step 0)."""
+    data, problem = unreadable_reason(path, what, map_location)
+    if problem is None:
+        return data
+    try:
+        target = set_aside(path, "corrupt")
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({problem}) and cannot be set aside ({err}); "
+                         f"delete it to start {job} over") from None
+    log(f"not resuming: {path} cannot be read ({problem}); it is kept as {target} and {job} starts "
+        "from step 0")
+    return None
