@@ -9,7 +9,8 @@ Files in ``out_dir``:
 - ``checkpoints/step_{N}.pt``: the world model in TD-MPC2's own format, every ``checkpoint_every``
   steps (written atomically); ``model.pt``: the final one (the job's output).
 - ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes
-  (an unreadable one is kept as ``state.corrupt.pt`` and pretraining starts over: pwm.resumable).
+  (an unreadable one is kept as ``state.corrupt.pt``, one past a shorter budget as ``state.stale.pt``,
+  and pretraining starts over: pwm.resumable).
 - ``losses.csv``: the mean losses of each logging interval.
 
 A non-finite loss or gradient norm stops the job with ``DivergedError`` (naming the step and the
@@ -31,7 +32,7 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
-from pwm.resumable import read_or_set_aside
+from pwm.resumable import read_or_set_aside, set_aside_past_budget
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -53,6 +54,10 @@ class PretrainSettings:
     threads: int = 1
     hparams: dict = field(default_factory=dict)  # any other key of baselines/configs/tdmpc2.yaml
     init_checkpoint: str | None = None  # start from these weights (TD-MPC2 format)
+
+
+def plog(message: str) -> None:
+    log(f"[pretrain] {message}")
 
 
 def task_discounts(task_set: str, denom=5.0, low=0.95, high=0.995) -> torch.Tensor:
@@ -111,8 +116,7 @@ class Pretrainer:
             return
         # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file; an
         # unreadable one is set aside as state.corrupt.pt and pretraining starts over.
-        state = read_or_set_aside(self.state_path, "pretraining state", lambda m: log(f"[pretrain] {m}"),
-                                  job="pretraining")
+        state = read_or_set_aside(self.state_path, "pretraining state", plog, job="pretraining")
         if state is None:
             return
         if any(k not in state for k in ("settings", "step", "agent", "sampler_rng", "torch_rng", "history")):
@@ -122,6 +126,8 @@ class Pretrainer:
         new = {k: getattr(self.s, k) for k in old}
         if old != new:
             raise ValueError(f"{self.state_path} was written with {old}, not {new}; use another out_dir")
+        if set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining"):
+            return
         model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
         self.agent.model.load_state_dict(model.state_dict(), strict=True)
         self.agent.load_state_dict(state["agent"])

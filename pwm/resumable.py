@@ -29,6 +29,20 @@ def set_aside(path: str | Path, kind: str) -> Path:
     return target
 
 
+def set_aside_past_budget(path: str | Path, step: int, steps: int, log: Callable[[str], None],
+                          job: str = "the run") -> bool:
+    """True, after setting ``path`` aside as ``<name>.stale.pt`` and logging one line, when its state
+    is at ``step`` past a shorter budget ``steps``: no state of step ``steps`` was kept, so only
+    starting over gives what a fresh job of this budget gives (finishing at once would hand back
+    the longer job's result as the shorter one's)."""
+    if step <= steps:
+        return False
+    stale = set_aside(path, "stale")
+    log(f"not resuming: {path} is at step {step}, past the budget steps={steps}; it is kept as {stale} and "
+        f"{job} starts from step 0")
+    return True
+
+
 def unreadable_reason(path: str | Path, what: str, map_location="cpu") -> tuple[Any, str | None]:
     """``(data, None)`` for a readable dict, else ``(None, why it cannot be used)``; a file that needs
     arbitrary objects raises :class:`UntrustedFileError` (never treated as merely corrupt)."""

@@ -10,7 +10,8 @@ learning rate ``wm_lr`` on windows of ``horizon + 1`` steps of the offline chunk
 Files in ``out_dir``: ``world_model.pt`` (the output: ``{"model", "rew_rms", "step"}``, loaded by
 ``train --algo pwm`` through ``pretrained_world_model``), ``state.pt`` (optimiser, reward
 statistics, sampler RNG and step; a killed job resumes from it; an unreadable one is kept as
-``state.corrupt.pt`` and pre-training starts over), ``losses.csv`` (mean losses per
+``state.corrupt.pt``, one past a shorter budget as ``state.stale.pt``, and pre-training starts
+over), ``losses.csv`` (mean losses per
 logging interval). Every file is written atomically; a non-finite loss stops the job with
 ``DivergedError`` before anything is saved.
 """
@@ -25,7 +26,7 @@ import torch
 from pwm import atomic
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
-from pwm.resumable import read_or_set_aside
+from pwm.resumable import read_or_set_aside, set_aside_past_budget
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel
@@ -79,13 +80,16 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd]:
     return wm, rew_rms
 
 
+def slog(message: str) -> None:
+    log(f"[pretrain-single] {message}")
+
+
 STATE_KEYS = ("settings", "step", "model", "rew_rms", "trainer", "sampler_rng", "torch_rng", "history")
 
 
 def read_state(path: Path, device="cpu") -> dict | None:
     """``state.pt`` as data, or None (start over) after setting an unreadable one aside."""
-    state = read_or_set_aside(path, "pretraining state", lambda m: log(f"[pretrain-single] {m}"),
-                              job="pre-training", map_location=device)
+    state = read_or_set_aside(path, "pretraining state", slog, job="pre-training", map_location=device)
     if state is not None and any(k not in state for k in STATE_KEYS):
         raise ValueError(f"{path}: not a pwm-bench single-task pretraining state (expected a dict with "
                          f"{', '.join(STATE_KEYS)}); delete it to start over")
@@ -121,10 +125,12 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     # Tensors and plain data only (a planted pickle raises UntrustedFileError naming the file); an
     # unreadable state.pt is set aside as state.corrupt.pt and pre-training starts over.
     state = read_state(state_path, device) if state_path.exists() else None
+    if state is not None and state["settings"] != settings:
+        raise ValueError(f"{state_path} was written with {state['settings']}, not {settings}; "
+                         "delete the directory or use another one")
+    if state is not None and set_aside_past_budget(state_path, int(state["step"]), steps, slog, job="pre-training"):
+        state = None
     if state is not None:
-        if state["settings"] != settings:
-            raise ValueError(f"{state_path} was written with {state['settings']}, not {settings}; "
-                             "delete the directory or use another one")
         wm.load_state_dict(state["model"])
         rew_rms.load_state_dict(state["rew_rms"])
         trainer.load_state_dict(state["trainer"])

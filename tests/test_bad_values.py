@@ -41,6 +41,22 @@ def test_a_shorter_budget_starts_over_and_equals_a_fresh_run(tmp_path):
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, equal_nan=True)
 
 
+@pytest.mark.parametrize("kind", ["pretrain", "pretrain-single"])
+def test_a_shorter_pretraining_budget_starts_over_and_equals_a_fresh_run(tmp_path, capsys, kind):
+    """steps 20 -> 10 on the same directory: the 20-step state.pt is kept as state.stale.pt and the
+    world model is the fresh 10-step one's, not the longer job's."""
+    train = (multitask_pretraining if kind == "pretrain" else single_task_pretraining)(tmp_path)
+    fresh = train(tmp_path / "fresh", 10)
+    out = tmp_path / "wm"
+    train(out, 20)
+    capsys.readouterr()
+    shortened = train(out, 10)
+    log = capsys.readouterr().out
+    assert f"not resuming: {out / 'state.pt'} is at step 20, past the budget steps=10; it is kept as " \
+           f"{out / 'state.stale.pt'}" in log
+    assert_same_weights(fresh, shortened)
+
+
 def settings(out, **kw):
     from pwm.run import RunSettings
 
@@ -95,6 +111,39 @@ def damage(path, how):
     return path.read_bytes()
 
 
+def multitask_pretraining(root):
+    """``train(out, steps)`` -> the final weights of a tiny real `pwm-bench pretrain` (mt30, size 1)."""
+    from test_pretrain import fake_run
+
+    from pwm.checkpoint import load_tdmpc2
+    from pwm.data.build import build_dataset
+    from pwm.pretrain import PretrainSettings, pretrain
+
+    build_dataset([fake_run(root / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", root / "data")
+
+    def train(out, steps):
+        final = pretrain(PretrainSettings(data_dirs=[str(root / "data")], out_dir=str(out), model_size=1, horizon=4,
+                                          batch_size=8, steps=steps, checkpoint_every=10, log_every=10))
+        return load_tdmpc2(final).state_dict()
+    return train
+
+
+def single_task_pretraining(root):
+    """``train(out, steps)`` -> the final weights of a tiny real `pwm-bench pretrain-single` (cartpole)."""
+    from test_pwm_singletask import offline_chunk
+
+    from pwm.agent import load_hparams
+    from pwm.singletask_pretrain import pretrain_single
+
+    offline_chunk(root / "data" / "chunk_0.pt", steps=60)
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8})
+
+    def train(out, steps):
+        final = pretrain_single("cartpole", [str(root / "data")], str(out), cfg, steps, checkpoint_every=5)
+        return torch.load(final, weights_only=True)["model"]
+    return train
+
+
 def assert_same_weights(a: dict, b: dict):
     for key, value in a.items():
         if torch.is_tensor(value):
@@ -105,51 +154,33 @@ def assert_same_weights(a: dict, b: dict):
 def test_a_corrupt_pretraining_state_is_set_aside_and_pretraining_starts_over(tmp_path, capsys, how):
     """`pwm-bench pretrain`: the unreadable state.pt is kept as state.corrupt.pt (a second one as
     state.corrupt.1.pt), one line says so, and the result equals a fresh run's, bit for bit."""
-    from test_pretrain import fake_run
-
-    from pwm.checkpoint import load_tdmpc2
-    from pwm.data.build import build_dataset
-    from pwm.pretrain import PretrainSettings, pretrain
-
-    build_dataset([fake_run(tmp_path / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", tmp_path / "data")
-
-    def settings(out, steps):
-        return PretrainSettings(data_dirs=[str(tmp_path / "data")], out_dir=str(out), model_size=1, horizon=4,
-                                batch_size=8, steps=steps, checkpoint_every=10, log_every=10)
-
-    fresh = pretrain(settings(tmp_path / "fresh", 20))
-    out = tmp_path / "wm"
-    pretrain(settings(out, 10))
+    train, out = multitask_pretraining(tmp_path), tmp_path / "wm"
+    fresh = train(tmp_path / "fresh", 20)
+    train(out, 10)
     state = out / "state.pt"
     first = damage(state, how)
     capsys.readouterr()
-    final = pretrain(settings(out, 20))
+    final = train(out, 20)
     log = capsys.readouterr().out
     assert f"[pretrain] not resuming: {state} cannot be read (" in log
     assert f"it is kept as {out / 'state.corrupt.pt'} and pretraining starts from step 0" in log
     assert "steps 0 -> 20" in log and "resuming from" not in log
-    assert_same_weights(load_tdmpc2(fresh).state_dict(), load_tdmpc2(final).state_dict())
+    assert_same_weights(fresh, final)
     damage(state, how)
-    pretrain(settings(out, 30))
+    train(out, 30)
     assert (out / "state.corrupt.pt").read_bytes() == first  # the earlier one is never overwritten
     assert (out / "state.corrupt.1.pt").exists() and torch.load(state, weights_only=True)["step"] == 30
 
 
 def test_a_corrupt_single_task_pretraining_state_is_set_aside_and_pretraining_starts_over(tmp_path, capsys):
-    """`pwm-bench pretrain-single`: the same, on a real state.pt of a tiny pre-training of cartpole."""
-    from test_pwm_singletask import offline_chunk
+    """`pwm-bench pretrain-single`: the same, on a real state.pt of a tiny pre-training of cartpole;
+    an intact one still resumes, and a planted pickle is refused, not set aside as merely corrupt."""
+    from test_untrusted_files import Planted
 
-    from pwm.agent import load_hparams
-    from pwm.singletask_pretrain import pretrain_single
+    from pwm.signing import UntrustedFileError
 
-    offline_chunk(tmp_path / "data" / "chunk_0.pt", steps=60)
-    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8})
-
-    def train(out, steps):
-        return pretrain_single("cartpole", [str(tmp_path / "data")], str(out), cfg, steps, checkpoint_every=5)
-
+    train, out = single_task_pretraining(tmp_path), tmp_path / "wm"
     fresh = train(tmp_path / "fresh", 10)
-    out = tmp_path / "wm"
     train(out, 5)
     state = out / "state.pt"
     first = damage(state, "truncated")
@@ -159,20 +190,16 @@ def test_a_corrupt_single_task_pretraining_state_is_set_aside_and_pretraining_st
     assert f"[pretrain-single] not resuming: {state} cannot be read (" in log
     assert f"it is kept as {out / 'state.corrupt.pt'} and pre-training starts from step 0" in log
     assert "steps 0 -> 10" in log and "resuming from" not in log
-    assert_same_weights(torch.load(fresh, weights_only=True)["model"], torch.load(final, weights_only=True)["model"])
+    assert_same_weights(fresh, final)
     damage(state, "garbled")
     train(out, 15)
     assert (out / "state.corrupt.pt").read_bytes() == first and (out / "state.corrupt.1.pt").exists()
     capsys.readouterr()
-    train(out, 20)  # an intact state.pt still resumes
+    train(out, 20)
     assert f"[pretrain-single] resuming from {state} at step 15" in capsys.readouterr().out
-    from test_untrusted_files import Planted
-
-    from pwm.signing import UntrustedFileError
-
     torch.save({**torch.load(state, weights_only=True), "history": [Planted(tmp_path / "marker")]}, state)
     with pytest.raises(UntrustedFileError, match=f"{state}: refusing to load this pretraining state"):
-        train(out, 25)  # a planted pickle is refused, not set aside as merely corrupt
+        train(out, 25)
     assert not (tmp_path / "marker").exists() and state.exists()
 
 
