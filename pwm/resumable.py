@@ -51,7 +51,9 @@ def unreadable_reason(path: str | Path, what: str, map_location="cpu") -> tuple[
     except UntrustedFileError:
         raise
     except Exception as err:  # truncated, corrupt zip, unreadable, ...: nothing to resume from
-        return None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+        # The first sentence only: torch follows it with a paragraph of possible causes.
+        first = str(err).splitlines()[0].split(". ")[0] if str(err) else ""
+        return None, f"{type(err).__name__}: {first}"[:200]
     if not isinstance(data, dict):
         return None, f"holds a {type(data).__name__}, not a dict"
     return data, None
