@@ -9,8 +9,8 @@ Files in ``out_dir``:
 - ``checkpoints/step_{N}.pt``: the world model in TD-MPC2's own format, every ``checkpoint_every``
   steps (written atomically); ``model.pt``: the final one (the job's output).
 - ``state.pt``: optimisers, Q scale, sampler and RNG states and the step, so a killed job resumes
-  (an unreadable one is kept as ``state.corrupt.pt``, one past a shorter budget as ``state.stale.pt``,
-  and pretraining starts over: pwm.resumable).
+  (an unreadable one is kept as ``state.corrupt.pt``, one past a shorter budget or of other
+  RESULT_SETTINGS as ``state.stale.pt``, and pretraining starts over: pwm.resumable).
 - ``losses.csv``: the mean losses of each logging interval.
 
 A non-finite loss or gradient norm stops the job with ``DivergedError`` (naming the step and the
@@ -32,7 +32,7 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
-from pwm.resumable import read_or_set_aside, set_aside_past_budget
+from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -54,6 +54,12 @@ class PretrainSettings:
     threads: int = 1
     hparams: dict = field(default_factory=dict)  # any other key of baselines/configs/tdmpc2.yaml
     init_checkpoint: str | None = None  # start from these weights (TD-MPC2 format)
+
+
+# Settings besides the architecture that change the trained model: a state.pt written with others
+# is set aside and pretraining starts over (the architecture's must match: use another out_dir).
+# steps, checkpoint_every, log_every, out_dir, device and threads may change between attempts.
+RESULT_SETTINGS = ("data_dirs", "tasks", "seed", "hparams", "init_checkpoint")
 
 
 def plog(message: str) -> None:
@@ -126,7 +132,9 @@ class Pretrainer:
         new = {k: getattr(self.s, k) for k in old}
         if old != new:
             raise ValueError(f"{self.state_path} was written with {old}, not {new}; use another out_dir")
-        if set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining"):
+        result = {k: getattr(self.s, k) for k in RESULT_SETTINGS}
+        if (set_aside_changed(self.state_path, state["settings"], result, plog, job="pretraining")
+                or set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining")):
             return
         model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
         self.agent.model.load_state_dict(model.state_dict(), strict=True)

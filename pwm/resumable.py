@@ -43,6 +43,22 @@ def set_aside_past_budget(path: str | Path, step: int, steps: int, log: Callable
     return True
 
 
+def set_aside_changed(path: str | Path, old: dict, new: dict, log: Callable[[str], None],
+                      job: str = "the run") -> bool:
+    """True, after setting ``path`` aside as ``<name>.stale.pt`` and logging what changed, when a
+    setting that changes the result differs (``old``: the state's, a missing key unchanged):
+    Snakemake reruns a job whose params changed in the same folder, and continuing would mix two
+    settings in one result."""
+    changed = [k for k in new if k in old and old[k] != new[k]]
+    if not changed:
+        return False
+    stale = set_aside(path, "stale")
+    log(f"not resuming: {path} was written with other settings ("
+        + "; ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
+        + f"); it is kept as {stale} and {job} starts from step 0")
+    return True
+
+
 def unreadable_reason(path: str | Path, what: str, map_location="cpu") -> tuple[Any, str | None]:
     """``(data, None)`` for a readable dict, else ``(None, why it cannot be used)``; a file that needs
     arbitrary objects raises :class:`UntrustedFileError` (never treated as merely corrupt)."""

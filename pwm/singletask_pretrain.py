@@ -10,8 +10,8 @@ learning rate ``wm_lr`` on windows of ``horizon + 1`` steps of the offline chunk
 Files in ``out_dir``: ``world_model.pt`` (the output: ``{"model", "rew_rms", "step"}``, loaded by
 ``train --algo pwm`` through ``pretrained_world_model``), ``state.pt`` (optimiser, reward
 statistics, sampler RNG and step; a killed job resumes from it; an unreadable one is kept as
-``state.corrupt.pt``, one past a shorter budget as ``state.stale.pt``, and pre-training starts
-over), ``losses.csv`` (mean losses per
+``state.corrupt.pt``, one past a shorter budget or of other TRAINING_KEYS or data as
+``state.stale.pt``, and pre-training starts over), ``losses.csv`` (mean losses per
 logging interval). Every file is written atomically; a non-finite loss stops the job with
 ``DivergedError`` before anything is saved.
 """
@@ -26,7 +26,7 @@ import torch
 from pwm import atomic
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
-from pwm.resumable import read_or_set_aside, set_aside_past_budget
+from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel
@@ -34,6 +34,9 @@ from pwm.world_model_training import WorldModelTrainer, single_task_config
 
 WORLD_MODEL_FILE = "world_model.pt"
 ARCHITECTURE_KEYS = ("wm_latent_dim", "wm_enc_dim", "wm_mlp_dim", "horizon", "wm_batch_size")
+# What else changes the trained model (with the data): a state.pt written with other values is set
+# aside and pre-training starts over (states written before this was recorded are not checked).
+TRAINING_KEYS = ("wm_lr", "wm_grad_norm", "gamma", "reward_clip")
 
 
 def offline_rewards(chunks) -> torch.Tensor:
@@ -118,6 +121,7 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     trainer = WorldModelTrainer(wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma),
                                 float(cfg.reward_clip))
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
+    training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {"data": [str(d) for d in data]}
     step, history, saved = 0, [], None
     state_path = out / "state.pt"
     for tmp in atomic.remove_stale_temps(out):
@@ -128,7 +132,8 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     if state is not None and state["settings"] != settings:
         raise ValueError(f"{state_path} was written with {state['settings']}, not {settings}; "
                          "delete the directory or use another one")
-    if state is not None and set_aside_past_budget(state_path, int(state["step"]), steps, slog, job="pre-training"):
+    if state is not None and (set_aside_changed(state_path, state.get("training", {}), training, slog, "pre-training")
+                              or set_aside_past_budget(state_path, int(state["step"]), steps, slog, "pre-training")):
         state = None
     if state is not None:
         wm.load_state_dict(state["model"])
@@ -150,7 +155,7 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
         if reason:
             raise diverged(reason)
         atomic.torch_save(state_path, {
-            "settings": settings, "step": step, "model": cpu_state(wm),
+            "settings": settings, "training": training, "step": step, "model": cpu_state(wm),
             "rew_rms": rew_rms.state_dict(), "trainer": trainer.state_dict(),
             "sampler_rng": sampler.generator.get_state(), "torch_rng": torch.get_rng_state(), "history": history})
         atomic.write_csv(out / "losses.csv", pd.DataFrame(history))

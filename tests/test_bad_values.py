@@ -57,6 +57,26 @@ def test_a_shorter_pretraining_budget_starts_over_and_equals_a_fresh_run(tmp_pat
     assert_same_weights(fresh, shortened)
 
 
+@pytest.mark.parametrize("kind, change, changed", [
+    ("pretrain", {"seed": 7}, "seed: 1 -> 7"),
+    ("pretrain", {"hparams": {"lr": 0.01}}, "hparams: {} -> {'lr': 0.01}"),
+    ("pretrain-single", {"wm_lr": 0.01}, "wm_lr: 0.0003 -> 0.01"),
+])
+def test_a_pretraining_state_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys, kind, change, changed):
+    """Snakemake reruns a pretraining job whose params changed in the same folder: the job starts
+    over (= a fresh job of the new settings) instead of continuing the old one with the new ones."""
+    train = (multitask_pretraining if kind == "pretrain" else single_task_pretraining)(tmp_path)
+    fresh = train(tmp_path / "fresh", 20, **change)
+    out = tmp_path / "wm"
+    train(out, 10)
+    capsys.readouterr()
+    rerun = train(out, 20, **change)
+    log = capsys.readouterr().out
+    assert f"not resuming: {out / 'state.pt'} was written with other settings ({changed}); it is kept as " \
+           f"{out / 'state.stale.pt'}" in log
+    assert_same_weights(fresh, rerun)
+
+
 def settings(out, **kw):
     from pwm.run import RunSettings
 
@@ -121,9 +141,9 @@ def multitask_pretraining(root):
 
     build_dataset([fake_run(root / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", root / "data")
 
-    def train(out, steps):
+    def train(out, steps, **settings):
         final = pretrain(PretrainSettings(data_dirs=[str(root / "data")], out_dir=str(out), model_size=1, horizon=4,
-                                          batch_size=8, steps=steps, checkpoint_every=10, log_every=10))
+                                          batch_size=8, steps=steps, checkpoint_every=10, log_every=10, **settings))
         return load_tdmpc2(final).state_dict()
     return train
 
@@ -136,9 +156,10 @@ def single_task_pretraining(root):
     from pwm.singletask_pretrain import pretrain_single
 
     offline_chunk(root / "data" / "chunk_0.pt", steps=60)
-    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8})
+    tiny = {"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8}
 
-    def train(out, steps):
+    def train(out, steps, **hparams):
+        cfg = load_hparams({**tiny, **hparams})
         final = pretrain_single("cartpole", [str(root / "data")], str(out), cfg, steps, checkpoint_every=5)
         return torch.load(final, weights_only=True)["model"]
     return train
