@@ -389,6 +389,7 @@ def train(run: Run) -> None:
     s = run.settings
     if s.device != "cpu":
         log(f"[shac] device {s.device!r} requested; the MuJoCo backend runs on the CPU")
+    check_hparams(s.task, s.hparams)  # types too (num_envs: "8"), before any env is built
     cfg = config_for(s.task, s.hparams)
     # The networks are small: torch gets one thread and the run's thread budget goes to the physics
     # pool. (Torch's OpenMP workers spin-wait between ops and would compete with the pool.)

@@ -386,6 +386,16 @@ def test_a_bad_sac_value_fails_before_any_step_is_trained(tmp_path):
     assert not (tmp_path / "checkpoint.pt").exists() and "training" not in result.stdout
 
 
+def test_a_bad_shac_value_fails_in_one_line_at_run_start(tmp_path):
+    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "shac", "--task", "cartpole", "--seed", "1",
+           "--steps", "256", "--eval-every", "128", "--set", 'num_envs="8"', "--out", str(tmp_path)]
+    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "pwm-bench train: error: SHAC hyperparameter num_envs='8' is a string, expected an integer"]
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 # ------------------------------------------------------------------------------ item 3: scores
 def write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding))
