@@ -24,8 +24,8 @@ if not workflow.config_settings.configfiles:
 # Each config file re-read strictly (a duplicate key names file, line and column; snakemake keeps
 # the last of two equal keys), then the schema in one-line errors (key path, bad value, allowed
 # keys), then its defaults filled in. A --configfile with a YAML syntax error never gets here:
-# snakemake's command line refuses it first ("Config file is not valid JSON or YAML"; --verbose
-# shows PyYAML's line and column).
+# snakemake's command line refuses it first ("Config file is not valid JSON or YAML"); `pwm-bench
+# check-config FILE` runs these checks without snakemake and names file, line and column.
 validate_config(config, workflow.config_settings.configfiles or ["config.yaml"], "workflow/schemas/config.schema.yaml")
 
 

@@ -66,6 +66,28 @@ def cmd_collect(args) -> None:
     print(f"collected {len(scores)} rows from {len(args.files)} files -> {args.out}")
 
 
+def cmd_check_config(args) -> None:
+    """Check config files as the Snakefile does, without Snakemake: strict YAML (syntax errors,
+    duplicate keys and non-UTF-8 bytes with file, line and column), the schema, then task,
+    algorithm, budget and hyperparameter names. Snakemake's command line parses a --configfile
+    itself before any workflow code runs and reports a syntax error with no file or line; this
+    command names them."""
+    from pwm import algorithms
+    from pwm.config_io import load_yaml_strict
+    from pwm.workflow_config import check_experiments, validate_config
+
+    for path in args.files:
+        config = load_yaml_strict(path)
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: expected a mapping of settings (experiments: ...), got {type(config).__name__}")
+        try:
+            validate_config(config, [path])
+            check_experiments(config, algorithms.available(), local_exec=False)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+        print(f"{path}: ok ({len(config['experiments'])} experiments)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pwm-bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("check-config", help="check workflow config files (YAML, schema, names) without Snakemake")
+    p.add_argument("files", nargs="+", help="config files (e.g. workflow/configs/paper-mt30.yaml)")
+    p.set_defaults(func=cmd_check_config)
 
     from pwm.analysis.commands import add_commands as add_analysis_commands
 

@@ -195,3 +195,28 @@ def test_paper_configs_plan_their_whole_dag(tmp_path, name, jobs):
             counts[parts[0]] = int(parts[1])
     for rule, count in jobs.items():
         assert counts.get(rule) == count, (rule, counts)
+
+
+@pytest.mark.parametrize("text, message", [
+    (CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
+     r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':'"),
+    (CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
+     r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\)"),
+    (DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
+    (CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balanse]").encode(),
+     r"{path}: unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance"),
+    (CONFIG_TEXT.replace("eval_every: 100,", "eval_every: 100, hparams: {seed_stepz: 1},").encode(),
+     r"{path}: experiments.tiny.algorithms.random_policy"),
+])
+def test_check_config_names_what_snakemake_cannot(tmp_path, text, message):
+    """`pwm-bench check-config` reports what snakemake's command line refuses without a line number
+    (a --configfile's syntax error or non-UTF-8 byte) with file, line and column, and runs the
+    Snakefile's other checks (names, budgets, hyperparameters) too."""
+    path = tmp_path / "my.yaml"
+    path.write_bytes(text)
+    result = run([sys.executable, "-m", "pwm.cli", "check-config", str(path)], cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert re.search(message.replace("{path}", re.escape(str(path))), result.stderr), result.stderr
+    path.write_text(CONFIG_TEXT)
+    result = run([sys.executable, "-m", "pwm.cli", "check-config", str(path)], cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"{path}: ok (1 experiments)", result.stderr
