@@ -68,7 +68,9 @@ def offline_windows(data, horizon, n, seed):
 def on_policy_windows(task, checkpoint, latent_dim, horizon, envs, seed, wm):
     from pwm.envs.diff import DiffEnv
 
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=False)["payload"]
+    from pwm.signing import load_data
+
+    payload = load_data(checkpoint, "PWM run checkpoint")["payload"]
     cfg = load_hparams()
     env = DiffEnv(task, envs, seed=seed)
     actor = Actor(latent_dim, env.act_dim, list(cfg.actor_hidden), cfg.actor_logstd_init, cfg.actor_logstd_min)
