@@ -9,7 +9,11 @@ actor can raise the imagined return while the real one falls. This prints, per t
 - ``policy actions``: the run's actor (deterministic, as evaluated) acts in the real environment;
   from states along its episodes the model predicts, open loop, the rewards of the *same* actions;
 - ``imagined``: from the same states the actor acts in the model, as in training; its H-step
-  imagined return against the real H-step return that the deployed policy collected from there.
+  imagined return against the real H-step return that the deployed policy collected from there;
+- ``critic``: the run's critic (min over the ensemble) at those states against the real discounted
+  return-to-go of the deployed policy, in the units the critic learns (the reference optimises the
+  symlog-scale reward, ``reward_symexp: false``: sum of gamma^k symlog(r_k)); start states with at
+  least 300 decisions left, so the episode's end cuts off < 5% of the discounted sum.
 
 Rewards are in the environment's units (the model's symlog-bin prediction decoded with symexp);
 real rewards are per decision (summed over the action repeat), as in the data.
@@ -26,7 +30,8 @@ import numpy as np
 import torch
 import yaml
 
-from pwm.actor_critic import Actor
+from pwm import math as wm_math
+from pwm.actor_critic import Actor, CriticEnsemble
 from pwm.agent import load_hparams
 from pwm.checkpoint import load_tdmpc2
 from pwm.config_io import TASK_SETS, task_names
@@ -76,8 +81,11 @@ def load_actor(run_dir: Path, wm):
     cfg = load_hparams(settings.get("hparams") or {})
     actor = Actor(wm.cfg.latent_dim, wm.cfg.action_dim, list(cfg.actor_hidden), cfg.actor_logstd_init,
                   cfg.actor_logstd_min)
-    actor.load_state_dict(load_data(run_dir / "checkpoint.pt", "PWM run checkpoint")["payload"]["learner"]["actor"])
-    return actor.eval(), cfg, settings["task"]
+    critic = CriticEnsemble(wm.cfg.latent_dim, list(cfg.critic_hidden), int(cfg.num_critics))
+    learner = load_data(run_dir / "checkpoint.pt", "PWM run checkpoint")["payload"]["learner"]
+    actor.load_state_dict(learner["actor"])
+    critic.load_state_dict(learner["critic"])
+    return actor.eval(), critic.eval(), cfg, settings["task"]
 
 
 @torch.no_grad()
@@ -129,24 +137,35 @@ def main(argv=None) -> None:
     print("| windows | real reward / step | predicted | abs error | bias | corr |")
     print("|---|---|---|---|---|---|")
     for run in map(Path, args.runs):
-        actor, cfg, task = load_actor(run, wm)
+        actor, critic, cfg, task = load_actor(run, wm)
         task_id = names.index(task)
         _, obs_dim, act_dim = table[task_id]
         mask = wm.action_mask(task_id) if cfg.mask_actions else None
         batch = SliceSampler(chunks, H, args.windows, tasks=[task_id], seed=args.seed).sample()
         offline = open_loop(wm, task_id, batch.obs[0], batch.action)
         print(row(f"{run}: data actions", offline, batch.reward[..., 0]))
-        starts_obs, starts_act, starts_rew = [], [], []
+        starts_obs, starts_act, starts_rew, values, to_go = [], [], [], [], []
+        gamma = float(cfg.gamma)
         for obs, acts, rews in policy_episodes(task, actor, mask, wm, task_id, obs_dim, act_dim, args.episodes,
                                                args.seed):
             for s in range(0, len(rews) - H + 1, args.every):
                 starts_obs.append(obs[s]), starts_act.append(acts[s:s + H]), starts_rew.append(rews[s:s + H])
+            sym = wm_math.symlog(rews)
+            for s in range(0, len(rews) - 300 + 1, args.every):
+                discounts = gamma ** torch.arange(len(rews) - s, dtype=torch.float32)
+                to_go.append(float((discounts * sym[s:]).sum()))
+                with torch.no_grad():
+                    values.append(float(critic.min_value(wm.encode(obs[s][None], task_id))[0]))
         obs0, acts, rews = torch.stack(starts_obs), torch.stack(starts_act, 1), torch.stack(starts_rew, 1)
         print(row(f"{run}: policy actions", open_loop(wm, task_id, obs0, acts), rews))
         dream = imagined(wm, actor, mask, task_id, obs0, H)
         print(f"| {run}: imagined {H}-step return vs real | {rews.sum(0).mean():.2f} | {dream.sum(0).mean():.2f} | "
               f"{(dream.sum(0) - rews.sum(0)).abs().mean():.2f} | {(dream.sum(0) - rews.sum(0)).mean():+.2f} | "
-              f"{corr(dream.sum(0), rews.sum(0)):.2f} |", flush=True)
+              f"{corr(dream.sum(0), rews.sum(0)):.2f} |")
+        if values:
+            v, g = torch.tensor(values), torch.tensor(to_go)
+            print(f"| {run}: critic vs real return-to-go (symlog units, gamma {gamma}) | {g.mean():.2f} | {v.mean():.2f} | "
+                  f"{(v - g).abs().mean():.2f} | {(v - g).mean():+.2f} | {corr(v, g):.2f} |", flush=True)
 
 
 if __name__ == "__main__":
