@@ -117,7 +117,7 @@ class Pretrainer:
 
     def _resume(self) -> None:
         for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "checkpoints"):
-            log(f"[pretrain] removed {tmp}, a temporary file an earlier, killed attempt left behind")
+            plog(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
         if not self.state_path.exists():
             return
         # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file; an

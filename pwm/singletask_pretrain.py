@@ -125,7 +125,7 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     step, history, saved = 0, [], None
     state_path = out / "state.pt"
     for tmp in atomic.remove_stale_temps(out):
-        log(f"[pretrain-single] removed {tmp}, a temporary file an earlier, killed attempt left behind")
+        slog(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
     # Tensors and plain data only (a planted pickle raises UntrustedFileError naming the file); an
     # unreadable state.pt is set aside as state.corrupt.pt and pre-training starts over.
     state = read_state(state_path, device) if state_path.exists() else None
