@@ -78,7 +78,12 @@ def main(argv=None) -> None:
     p.add_argument("--model-size", type=int, default=1)
     p.add_argument("--pwm-steps", type=int, default=50, help="PWM policy iterations")
     p.add_argument("--pwm-batch-size", type=int, default=128)
+    p.add_argument("--pwm-hparams", default="{}", help="extra PWM hyperparameters, JSON (e.g. the default's critic_target)")
     p.add_argument("--eval-episodes", type=int, default=5)
+    p.add_argument("--eval-every", type=int, default=None, help="PWM evaluation interval (default: only the final one)")
+    p.add_argument("--datasets", default="full,half",
+                   help="which data sets to pretrain and train on now (two processes can split them; "
+                        "a last run with both prints the whole table)")
     p.add_argument("--seeds", default="1,2")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -90,6 +95,9 @@ def main(argv=None) -> None:
     log = out / "log.txt"
 
     data = {"full": out / "data-full", "half": out / "data-half"}
+    selected = args.datasets.split(",")
+    if not set(selected) <= set(data):
+        p.error(f"--datasets {args.datasets!r}: expected a comma-separated subset of full,half")
     if not chunk_paths_or_none(data["full"]):
         run(["pwm-bench", "build-dataset", "--suite", args.suite, "--out", str(data["full"]), *args.runs], log)
     if not chunk_paths_or_none(data["half"]):
@@ -97,6 +105,7 @@ def main(argv=None) -> None:
     sizes = {name: transitions(d) for name, d in data.items()}
 
     every = reduce(math.gcd, budgets)
+    data = {name: d for name, d in data.items() if name in selected}
     for name, d in data.items():
         wm = out / f"wm-{name}"
         if not (wm / "model.pt").exists():
@@ -114,10 +123,11 @@ def main(argv=None) -> None:
                     run_dir = out / "pwm" / f"{name}-{budget}" / task / f"seed{seed}"
                     score = final_return(run_dir / "eval.csv", args.pwm_steps)
                     if score is None:
-                        hparams = json.dumps({"batch_size": args.pwm_batch_size, "mask_actions": True})
+                        hparams = json.dumps({"batch_size": args.pwm_batch_size, "mask_actions": True,
+                                              **json.loads(args.pwm_hparams)})
                         run(["pwm-bench", "train", "--algo", "pwm", "--task", task, "--seed", str(seed),
                              "--out", str(run_dir), "--steps", str(args.pwm_steps),
-                             "--eval-every", str(args.pwm_steps), "--eval-episodes", str(args.eval_episodes),
+                             "--eval-every", str(args.eval_every or args.pwm_steps), "--eval-episodes", str(args.eval_episodes),
                              "--hparams", hparams, "--set", f"world_model={ckpt}", "--set", f"data_dir={d}",
                              "--threads", str(args.threads)], log)
                         score = final_return(run_dir / "eval.csv", args.pwm_steps)
