@@ -11,6 +11,10 @@ from pwm.workflow_config import validate_config
 min_version("9.0")
 
 
+# snakemake --report report.html: this page opens the report; each figure has its own caption.
+report: "workflow/report/workflow.rst"
+
+
 # --configfile replaces the embedded default instead of being merged into it, so a paper config
 # never inherits the default's experiments. config.yaml is read strictly first, because
 # snakemake's own loader names no file, line or column for a YAML syntax error.

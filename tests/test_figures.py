@@ -1,12 +1,26 @@
 """Figures: every kind is written as PDF and PNG from aggregate outputs; colours are per algorithm."""
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
 
 from pwm.analysis import figures, style
 from pwm.analysis.aggregate import aggregate
 from pwm.cli import main
 from pwm.run import EVAL_COLUMNS
+
+
+ALGOS = ("pwm", "tdmpc2 (published)")
+
+
+def colour_pixels(image: np.ndarray, colour: str) -> int:
+    """Pixels of ``image`` [H, W, 3] within 0.03 of ``colour``, solid or blended at alpha 0.85 on white."""
+    solid = np.asarray(to_rgb(colour))
+    count = 0
+    for target in (solid, 0.85 * solid + 0.15):
+        count += int((np.abs(image - target).max(-1) < 0.03).sum())
+    return count
 
 
 def test_colours_are_fixed_per_name():
@@ -22,7 +36,7 @@ def outputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("agg")
     rng = np.random.default_rng(0)
     rows = []
-    for algo in ("pwm", "tdmpc2 (published)"):
+    for algo in ALGOS:
         for task in ("walker-walk", "cup-catch"):
             for seed in (1, 2, 3):
                 for step in (0, 100, 200):
@@ -46,8 +60,12 @@ def test_every_kind_writes_pdf_and_png(outputs, tmp_path, kind, stems):
           "--curves", *files("curves"), "--improvement", *files("improvement"), "--run-scores", *files("run_scores"),
           "--tables", str(tmp_path / "tables.md"), "--out-dir", str(tmp_path)])
     for stem in stems:
-        assert (tmp_path / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
-        assert (tmp_path / f"{stem}.png").read_bytes().startswith(b"\x89PNG")
+        pdf = (tmp_path / f"{stem}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf and pdf.rstrip().endswith(b"%%EOF")
+        image = plt.imread(tmp_path / f"{stem}.png")[..., :3]
+        assert min(image.shape[:2]) >= 200, image.shape
+        for algo in ALGOS:  # each algorithm is drawn in its own colour (solid or at the bars' alpha 0.85)
+            assert colour_pixels(image, style.color(algo)) >= 50, (stem, algo)
     assert "| mt30 | PWM |" in (tmp_path / "tables.md").read_text()
 
 

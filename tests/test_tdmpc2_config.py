@@ -78,8 +78,14 @@ def test_mt30_rules_and_single_task(config_file):
 def test_config_matches_reference_checkpoint(config_file, reference_dir):
     from pwm.checkpoint import load_tdmpc2
     wm = world_model_config(load_tdmpc2_config(config_file, ["model_size=1", "task=mt30"]))
-    model = load_tdmpc2(reference_dir / "tdmpc2" / "mt30-size1.pt", cfg=wm)
-    assert model.cfg.action_dims == wm.action_dims
+    path = reference_dir / "tdmpc2" / "mt30-size1.pt"
+    model = load_tdmpc2(path, cfg=wm)
+    # the checkpoint's own record of each task's action dims: the row sums of its action masks
+    masks = torch.load(path, map_location="cpu", weights_only=True)["model"]["_action_masks"]
+    from_file = [int(n) for n in masks.sum(1)]
+    assert len(from_file) == 30 and from_file[:8] == [6, 6, 6, 6, 2, 2, 1, 1]
+    assert list(wm.action_dims) == from_file
+    assert list(model.cfg.action_dims) == from_file
 
 
 def test_bad_overrides_and_values_fail(config_file, tmp_path):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import copy_workflow, run
+from helpers import PROJECT_ROOT, copy_workflow, run
 
 TINY = {
     "aggregate": {"reps": 200, "seed": 0},
@@ -140,6 +140,13 @@ def test_end_to_end(workdir):
     # Everything is up to date now: nothing left to run.
     again = snakemake(workdir, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+    # The report bundles every figure of the run, under the workflow's own description.
+    report = snakemake(workdir, "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    assert "Policy learning with multi-task World Models" in html
+    for name in ("aggregates.png", "curves.png", "improvement.png"):
+        assert name in html, name
 
 
 def with_multitask(**world_model):
@@ -220,3 +227,35 @@ def test_check_config_names_what_snakemake_cannot(tmp_path, text, message):
     path.write_text(CONFIG_TEXT)
     result = run([sys.executable, "-m", "pwm.cli", "check-config", str(path)], cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == f"{path}: ok (1 experiments)", result.stderr
+
+
+# Rules whose jobs compute on the configured device; the others (collect, aggregate, figures,
+# build_dataset, the random policy) only read and write tables or step CPU simulators.
+DEVICE_RULES = {"train_sac", "train_ppo", "train_shac", "train_tdmpc2", "train_pwm", "pretrain_world_model",
+                "eval_tdmpc2", "pretrain_single_world_model"}
+
+
+def planned_gpus(output: str) -> dict[str, set[int]]:
+    """rule -> the gpu resource values of its planned jobs, from a dry run's job listing."""
+    found, rule = {}, None
+    for line in output.splitlines():
+        if m := re.match(r"(?:local)?rule (\w+):$", line.strip()):
+            rule = m.group(1)
+        elif rule and line.strip().startswith("resources:"):
+            gpu = re.search(r"\bgpu=(\d+)", line)
+            found.setdefault(rule, set()).add(int(gpu.group(1)) if gpu else 0)
+            rule = None
+    return found
+
+
+@pytest.mark.parametrize("device, expected", [("cuda", 1), ("cpu", 0)])
+def test_every_device_rule_requests_a_gpu_with_cuda(tmp_path, device, expected):
+    workdir = copy_workflow(tmp_path)
+    config = yaml.safe_load((PROJECT_ROOT / "config.yaml").read_text())
+    config["device"] = device
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    gpus = planned_gpus(result.stdout + result.stderr)
+    assert DEVICE_RULES <= set(gpus), sorted(gpus)  # the default plans a job of every device rule
+    for rule, values in gpus.items():
+        assert values == ({expected} if rule in DEVICE_RULES else {0}), (rule, values)

@@ -15,6 +15,7 @@ rule train_sac:
     resources:
         mem_mb=4000,
         runtime=24 * 60,
+        gpu=GPUS,
     params:
         args=lambda wc: train_args(wc, "sac"),
     shell:
@@ -32,6 +33,7 @@ rule train_ppo:
     resources:
         mem_mb=2000,
         runtime=12 * 60,
+        gpu=GPUS,
     params:
         args=lambda wc: train_args(wc, "ppo"),
     shell:
@@ -66,6 +68,7 @@ rule train_shac:
     resources:
         mem_mb=4000,
         runtime=24 * 60,
+        gpu=GPUS,
     params:
         args=lambda wc: train_args(wc, "shac"),
     shell:
@@ -83,6 +86,7 @@ rule train_tdmpc2:
     resources:
         mem_mb=4000,
         runtime=48 * 60,
+        gpu=GPUS,
     params:
         args=lambda wc: train_args(wc, "tdmpc2"),
     shell:
@@ -141,7 +145,7 @@ rule train_pwm:
     resources:
         mem_mb=8000,
         runtime=24 * 60,
-        gpu=1 if config.get("device", "cpu").startswith("cuda") else 0,
+        gpu=GPUS,
     params:
         args=pwm_args,
     shell:

@@ -9,6 +9,9 @@ RESULTS = config.get("results", "results")
 # conda: paths are relative to the rule file, and every rule file lives in workflow/rules/.
 CONDA_ENV = "../envs/pwm-bench.yaml"
 RUN_DIR = RESULTS + "/{exp}/runs/{algo}/{task}/seed{seed}"
+# GPUs requested by every rule whose job computes on the configured device (a cluster executor
+# places those jobs on GPU nodes): one with `device: cuda...`, none on CPU.
+GPUS = 1 if str(config.get("device", "cpu")).startswith("cuda") else 0
 
 
 wildcard_constraints:

@@ -57,7 +57,7 @@ rule pretrain_single_world_model:
     resources:
         mem_mb=8000,
         runtime=3 * 24 * 60,
-        gpu=1 if config.get("device", "cpu").startswith("cuda") else 0,
+        gpu=GPUS,
     params:
         args=pretrain_single_args,
     shell:

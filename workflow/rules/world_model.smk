@@ -112,6 +112,7 @@ rule pretrain_world_model:
     resources:
         mem_mb=16000,
         runtime=7 * 24 * 60,
+        gpu=GPUS,
     params:
         args=pretrain_args,
     shell:
@@ -131,6 +132,7 @@ rule eval_tdmpc2:
     resources:
         mem_mb=4000,
         runtime=12 * 60,
+        gpu=GPUS,
     params:
         args=eval_planning_args,
     shell:
