@@ -17,11 +17,7 @@ from pathlib import Path
 
 import torch
 
-from pwm.checkpoint import load_tdmpc2
-from pwm.config_io import TASK_SETS, task_names
-from pwm.multitask_pwm import read_multitask_checkpoint
-from pwm.policy_learning import freeze
-from pwm_mt_model_error import load_actor, policy_episodes
+from pwm_mt_model_error import load_run, load_world_model, policy_episodes
 
 
 def main(argv=None) -> None:
@@ -33,20 +29,14 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=100)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    sd, _ = read_multitask_checkpoint(args.world_model)
-    table = TASK_SETS[args.task_set]
-    wm = freeze(load_tdmpc2(sd, action_dims=tuple(a for _, _, a in table)))
-    names = task_names(args.task_set)
+    wm, table, names = load_world_model(args.world_model, args.task_set)
     print("| run | return | decisions | cart x: start, quarters, end | pole cos: same | mean a | mean abs a |")
     print("|---|---|---|---|---|---|---|")
     for run in map(Path, args.runs):
-        actor, _, cfg, task = load_actor(run, wm)
-        if not task.startswith("cartpole"):
-            p.error(f"{run}: task {task!r} is not a cartpole task")
-        task_id = names.index(task)
-        _, obs_dim, act_dim = table[task_id]
-        mask = wm.action_mask(task_id) if cfg.mask_actions else None
-        for obs, acts, rews in policy_episodes(task, actor, mask, wm, task_id, obs_dim, act_dim,
+        r = load_run(run, wm, table, names)
+        if not r.task.startswith("cartpole"):
+            p.error(f"{run}: task {r.task!r} is not a cartpole task")
+        for obs, acts, rews in policy_episodes(r.task, r.actor, r.mask, wm, r.task_id, r.obs_dim, r.act_dim,
                                                args.episodes, args.seed):
             at = [0, len(rews) // 4, len(rews) // 2, 3 * len(rews) // 4, len(rews) - 1]
             x = ", ".join(f"{float(obs[i, 0]):+.2f}" for i in at)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -74,6 +75,34 @@ def imagined(wm, actor, mask, task_id, obs0, horizon):
         out.append(reward(wm, z, a, task_id))
         z = wm.next(z, a, task_id)
     return torch.stack(out)
+
+
+def load_world_model(path, task_set: str):
+    """The frozen multitask world model of ``path`` (action dims of ``task_set``), the task set's
+    ``(name, obs_dim, action_dim)`` table and its task names in id order."""
+    sd, _ = read_multitask_checkpoint(path)
+    table = TASK_SETS[task_set]
+    return freeze(load_tdmpc2(sd, action_dims=tuple(a for _, _, a in table))), table, task_names(task_set)
+
+
+class PWMRun(NamedTuple):
+    """A finished multitask PWM run, loaded against the world model it learned in."""
+    actor: Actor
+    critic: CriticEnsemble
+    cfg: object
+    task: str
+    task_id: int
+    obs_dim: int
+    act_dim: int
+    mask: torch.Tensor | None
+
+
+def load_run(run_dir: Path, wm, table, names) -> PWMRun:
+    actor, critic, cfg, task = load_actor(run_dir, wm)
+    task_id = names.index(task)
+    _, obs_dim, act_dim = table[task_id]
+    mask = wm.action_mask(task_id) if cfg.mask_actions else None
+    return PWMRun(actor, critic, cfg, task, task_id, obs_dim, act_dim, mask)
 
 
 def load_actor(run_dir: Path, wm):
@@ -128,19 +157,13 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=100)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    sd, _ = read_multitask_checkpoint(args.world_model)
-    table = TASK_SETS[args.task_set]
-    wm = freeze(load_tdmpc2(sd, action_dims=tuple(a for _, _, a in table)))
-    names = task_names(args.task_set)
+    wm, table, names = load_world_model(args.world_model, args.task_set)
     chunks = load_chunks(args.data, num_tasks=len(names))
     H = args.horizon
     print("| windows | real reward / step | predicted | abs error | bias | corr |")
     print("|---|---|---|---|---|---|")
     for run in map(Path, args.runs):
-        actor, critic, cfg, task = load_actor(run, wm)
-        task_id = names.index(task)
-        _, obs_dim, act_dim = table[task_id]
-        mask = wm.action_mask(task_id) if cfg.mask_actions else None
+        actor, critic, cfg, task, task_id, obs_dim, act_dim, mask = load_run(run, wm, table, names)
         batch = SliceSampler(chunks, H, args.windows, tasks=[task_id], seed=args.seed).sample()
         offline = open_loop(wm, task_id, batch.obs[0], batch.action)
         print(row(f"{run}: data actions", offline, batch.reward[..., 0]))
