@@ -11,6 +11,7 @@ rule train_sac:
         run_path("sac", "eval.csv"),
     log:
         run_path("sac", "log.txt"),
+    priority: 5  # a SAC run's replay buffer can be a multitask world model's data
     threads: 1
     resources:
         mem_mb=4000,
@@ -64,7 +65,9 @@ rule train_shac:
         run_path("shac", "eval.csv"),
     log:
         run_path("shac", "log.txt"),
-    threads: 2
+    # Starts first: a SHAC run's rollouts feed the single-task world model, PWM's longest chain.
+    priority: 10
+    threads: 1  # the physics threads too; raise with --set-threads (the SLURM profile does)
     resources:
         mem_mb=4000,
         runtime=24 * 60,
@@ -141,7 +144,7 @@ rule train_pwm:
         run_path("pwm", "eval.csv"),
     log:
         run_path("pwm", "log.txt"),
-    threads: 2
+    threads: 1  # two 1-thread jobs use 2 cores better than one 2-thread job; the SLURM profile raises it
     resources:
         mem_mb=8000,
         runtime=24 * 60,

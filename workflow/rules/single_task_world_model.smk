@@ -53,7 +53,8 @@ rule pretrain_single_world_model:
         RESULTS + "/{exp}/world_models/{task}/world_model.pt",
     log:
         RESULTS + "/{exp}/logs/pretrain_single_world_model_{task}.txt",
-    threads: 1  # ~1.1 cores used with 2 threads at the laptop sizes; raise with --set-threads on a GPU node
+    priority: 10  # on the single-task chain's critical path (SHAC -> this -> every PWM seed)
+    threads: 1  # ~1.1 cores used with 2 threads at the laptop sizes; the SLURM profile raises it
     resources:
         mem_mb=8000,
         runtime=3 * 24 * 60,

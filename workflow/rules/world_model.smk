@@ -108,7 +108,8 @@ rule pretrain_world_model:
         RESULTS + "/{exp}/world_model/model.pt",
     log:
         RESULTS + "/{exp}/logs/pretrain_world_model.txt",
-    threads: 2
+    priority: 5  # on the multitask chain's critical path: every PWM and planning job waits for it
+    threads: 1  # ~1.1 cores used with 2 threads at the laptop sizes; the SLURM profile raises it
     resources:
         mem_mb=16000,
         runtime=7 * 24 * 60,
