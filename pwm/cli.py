@@ -2,6 +2,11 @@
 
 Snakemake rules are thin calls of these sub-commands, so any single job (one training run, one
 aggregation) can be rerun or debugged without Snakemake.
+
+Exit codes: 0 done; 2 usage (unknown option, missing argument, malformed --set/--hparams);
+3 bad input (a config value, file or name that is refused, said in one line before work starts);
+4 a training run diverged (non-finite loss or parameters; the last good checkpoint is kept);
+5 an output could not be written (disk full, permissions).
 """
 from __future__ import annotations
 
@@ -10,13 +15,36 @@ import json
 import sys
 from pathlib import Path
 
+EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 2, 3, 4, 5
+
+
+class Parser(argparse.ArgumentParser):
+    """Every (sub)command's parser: one help formatter, which prints each option's default once."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        # argparse's formatter shows defaults only in help texts; give a bare option one to show it in
+        if "help" not in kwargs and kwargs.get("default") not in (None, False, []) \
+                and kwargs.get("action") not in ("store_true", "store_false", "version"):
+            kwargs["help"] = "(default: %(default)s)"
+        return super().add_argument(*args, **kwargs)
+
+
+def usage_error(message: str) -> SystemExit:
+    """A usage error (exit code 2), printed as argparse prints its own."""
+    print(f"pwm-bench: error: {message}", file=sys.stderr, flush=True)
+    return SystemExit(EXIT_USAGE)
+
 
 def _parse_overrides(items: list[str]) -> dict:
     from omegaconf import OmegaConf
 
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"--set expects key=value, got {item!r}")
+            raise usage_error(f"--set expects key=value, got {item!r}")
     return OmegaConf.to_container(OmegaConf.from_dotlist(items), resolve=True)
 
 
@@ -24,9 +52,12 @@ def cmd_train(args) -> None:
     from pwm import algorithms
     from pwm.run import Run, RunSettings
 
-    hparams = json.loads(args.hparams) if args.hparams else {}
+    try:
+        hparams = json.loads(args.hparams) if args.hparams else {}
+    except json.JSONDecodeError as err:
+        raise usage_error(f"--hparams is not JSON ({err}): {args.hparams!r}") from None
     if not isinstance(hparams, dict):
-        raise SystemExit(f"--hparams must be a JSON object, got {args.hparams!r}")
+        raise usage_error(f"--hparams must be a JSON object, got {args.hparams!r}")
     hparams.update(_parse_overrides(args.set))
     module = algorithms.load(args.algo)
     settings = RunSettings(algo=args.algo, task=args.task, seed=args.seed, out_dir=args.out,
@@ -89,8 +120,11 @@ def cmd_check_config(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pwm-bench", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    from pwm import __version__
+
+    parser = Parser(prog="pwm-bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pwm-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("train", help="train one algorithm on one task with one seed")
     p.add_argument("--algo", required=True)
@@ -108,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tasks", help="list every task with its dimensions")
-    p.add_argument("--suite", help="list only this suite's tasks (mt30, mt80), in task-id order")
+    p.add_argument("--task-set", "--suite", dest="suite",
+                   help="list only this task set's tasks (mt30, mt80), in task-id order")
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("collect", help="eval.csv files -> one tidy scores.csv")
@@ -140,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except (ValueError, DivergedError, WriteError) as err:
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
+        code = EXIT_DIVERGED if isinstance(err, DivergedError) else EXIT_WRITE if isinstance(err, WriteError) \
+            else EXIT_BAD_INPUT
+        raise SystemExit(code) from None
 
 
 if __name__ == "__main__":

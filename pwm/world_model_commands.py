@@ -82,9 +82,10 @@ def cmd_eval_planning(args) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-dataset", help="merge tdmpc2 runs' replay buffers into a suite dataset")
     p.add_argument("runs", nargs="+", help="run directories of `train --algo tdmpc2` (with dataset/)")
-    p.add_argument("--suite", required=True, help="mt30 or mt80: task ids, padding and row length")
+    p.add_argument("--task-set", "--suite", dest="suite", required=True,
+                   help="mt30 or mt80: task ids, padding and row length")
     p.add_argument("--out", required=True, help="dataset directory (chunk_0.pt, ...)")
-    p.add_argument("--row-length", type=int, help="rows per episode row (default: the suite's, 501 / 101)")
+    p.add_argument("--row-length", type=int, help="rows per episode row (none: the task set's, 501 / 101)")
     p.add_argument("--rows-per-chunk", type=int, default=200_000)
     p.set_defaults(func=cmd_build_dataset)
 
@@ -128,10 +129,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", required=True, help="comma-separated tasks or suite names")
     p.add_argument("--task-set", help="mt30/mt80 for multitask checkpoints (task ids, masks)")
     p.add_argument("--out", required=True, help="eval.csv to write")
-    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--eval-episodes", "--episodes", dest="episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--step", type=int, default=0, help="value of the step column (e.g. the pretraining step)")
-    p.add_argument("--algo", default="tdmpc2-planning", help="value of the algo column")
+    p.add_argument("--algo", default="tdmpc2_planning", help="value of the algo column")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

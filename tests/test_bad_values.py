@@ -273,7 +273,7 @@ def test_cuda_without_cuda_is_one_clear_line(tmp_path):
     cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "random_policy", "--task", "cartpole-balance",
            "--seed", "1", "--steps", "10", "--eval-every", "10", "--device", "cuda", "--out", str(tmp_path)]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [
         "pwm-bench train: error: device 'cuda' requested but CUDA is not available on this machine "
         f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node"]
@@ -381,7 +381,7 @@ def test_cuda_config_without_cuda_fails_at_dag_time_unless_a_cluster_runs_the_jo
 def test_a_bad_sac_value_fails_before_any_step_is_trained(tmp_path):
     cmd = sac(tmp_path, 2000, 1000)[:-2] + ["--set", "batch_size=big", "--out", str(tmp_path)]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "sac hyperparameter batch_size='big' is a string, expected an integer" in result.stderr
     assert not (tmp_path / "checkpoint.pt").exists() and "training" not in result.stdout
 
@@ -390,7 +390,7 @@ def test_a_bad_shac_value_fails_in_one_line_at_run_start(tmp_path):
     cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "shac", "--task", "cartpole", "--seed", "1",
            "--steps", "256", "--eval-every", "128", "--set", 'num_envs="8"', "--out", str(tmp_path)]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
         "pwm-bench train: error: SHAC hyperparameter num_envs='8' is a string, expected an integer"]
     assert not (tmp_path / "checkpoint.pt").exists()
@@ -462,6 +462,6 @@ def test_aggregate_command_exits_with_an_error_on_inf(tmp_path):
     path = scores_file(tmp_path / "s.csv", [1.0, 2.0, 3.0, float("inf")])
     result = subprocess.run([sys.executable, "-m", "pwm.cli", "aggregate", str(path), "--out-dir", str(tmp_path / "agg"),
                              "--reps", "10"], env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert "is not a finite number" in result.stderr
     assert not (tmp_path / "agg" / "aggregates.csv").exists()

@@ -85,7 +85,7 @@ def test_cli_import_and_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["import", "--format", "tdmpc2-results", "--algo", "t", "--out", str(tmp_path / "b.csv"),
               str(tmp_path / "bad.csv")])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 3  # bad input
     assert "bad.csv, line 2, column 1 'step': 'zero' is not a number" in capsys.readouterr().err
 
 

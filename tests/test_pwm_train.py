@@ -75,5 +75,5 @@ def test_missing_world_model_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pwm.cli", "train", "--algo", "pwm", "--task", "walker-walk",
                              "--seed", "1", "--steps", "2", "--eval-every", "1", "--out", str(tmp_path / "r")],
                             env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "world_model" in result.stderr and "data_dir" in result.stderr

@@ -115,7 +115,7 @@ def test_mt30_multitask_dims():
 
 
 def test_cli_tasks_suite_lists_tasks_in_suite_order(capsys):
-    cli_main(["tasks", "--suite", "mt30"])
+    cli_main(["tasks", "--task-set", "mt30"])
     lines = capsys.readouterr().out.strip().splitlines()
     rows = [line.split() for line in lines[1:]]
     assert len(rows) == 30

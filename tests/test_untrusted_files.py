@@ -62,7 +62,7 @@ def test_a_planted_run_checkpoint_is_refused_and_nothing_runs(tmp_path):
     out.mkdir()
     torch.save({"format": "pwm-bench-run/1", "payload": Planted(marker)}, out / "checkpoint.pt")
     result = train(out, tmp_path / "key")
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert f"{out / 'checkpoint.pt'}: refusing to load this run checkpoint" in result.stderr
     assert "posix.system" in result.stderr  # the object it would have needed
     assert not marker.exists()
@@ -90,7 +90,7 @@ def test_a_planted_pickle_inside_the_sb3_payload_is_refused(sac_run, tmp_path, b
         ckpt["payload"]["model"]["bytes"] = evil
     torch.save(ckpt, out / "checkpoint.pt")
     result = train(out, key)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     what = "pickled training environment" if blob == "env" else "SB3 model zip"
     assert f"{out / 'checkpoint.pt'}: the signature of its {what} does not match" in result.stderr
     assert not marker.exists()
@@ -99,7 +99,7 @@ def test_a_planted_pickle_inside_the_sb3_payload_is_refused(sac_run, tmp_path, b
 def test_a_copied_run_folder_signed_with_another_key_is_refused(sac_run, tmp_path):
     out, _ = copy_run(sac_run, tmp_path / "run")
     result = train(out, tmp_path / "my-own-key")  # another user's machine: another key
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert f"{out / 'checkpoint.pt'}: the signature of its SB3 model zip does not match" in result.stderr
     assert "PWM_BENCH_KEY_FILE" in result.stderr
 
@@ -112,7 +112,7 @@ def test_an_unsigned_payload_blob_is_refused(sac_run, tmp_path):
     ckpt["payload"]["env"] = pickle.dumps(Planted(marker))
     torch.save(ckpt, out / "checkpoint.pt")
     result = train(out, key)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert f"{out / 'checkpoint.pt'}: its pickled training environment is not a signed blob" in result.stderr
     assert not marker.exists()
 

@@ -222,7 +222,7 @@ def test_check_config_names_what_snakemake_cannot(tmp_path, text, message):
     path = tmp_path / "my.yaml"
     path.write_bytes(text)
     result = run([sys.executable, "-m", "pwm.cli", "check-config", str(path)], cwd=tmp_path)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
     assert re.search(message.replace("{path}", re.escape(str(path))), result.stderr), result.stderr
     path.write_text(CONFIG_TEXT)
     result = run([sys.executable, "-m", "pwm.cli", "check-config", str(path)], cwd=tmp_path)

@@ -103,21 +103,19 @@ def add_commands(sub) -> None:
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
 
-    p = sub.add_parser("import", help="published results -> a tidy scores.csv",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("import", help="published results -> a tidy scores.csv")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (every *.csv inside)")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--algo", required=True, help="algorithm name to give the imported runs")
     p.add_argument("--out", required=True, help="the scores.csv to write")
     p.add_argument("--tasks", help="comma list: keep only these tasks (tdmpc2-results reads only their files)")
-    p.add_argument("--task", help="pwm-single-task: task name (default: file name minus '<algo>_' and '_time')")
+    p.add_argument("--task", help="pwm-single-task: task name (if not given: the file name minus '<algo>_' and '_time')")
     p.add_argument("--fps", type=float, help="pwm-single-task time-indexed files: environment steps per second")
     p.add_argument("--metric", help="pwm-single-task: the '<run> - METRIC' columns to read "
-                                    "(default: rewards, rewards/time or train/episode_reward)")
+                                    "(if not given: rewards, rewards/time or train/episode_reward)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("aggregate", help="scores.csv -> aggregates, profiles, curves, improvement (rliable)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("aggregate", help="scores.csv -> aggregates, profiles, curves, improvement (rliable)")
     p.add_argument("scores", nargs="+")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--group", default="all", help="label of this aggregate (e.g. the experiment)")
@@ -126,7 +124,7 @@ def add_commands(sub) -> None:
                         "mean / IQM curve peaks (iqm-peak: the PWM single-task rule), or the last "
                         "evaluation at or before N env steps (at:N: equal steps across algorithms)")
     p.add_argument("--normalize", metavar="RULE",
-                   help="tdmpc2 (dm_control return/1000, Meta-World success; the default), algo:NAME "
+                   help="tdmpc2 (dm_control return/1000, Meta-World success; used if not given), algo:NAME "
                         "(return / NAME's peak IQM per task), scales (with --scale), raw")
     p.add_argument("--scale", action="append", default=[], metavar="TASK=VALUE",
                    help="explicit per-task scale (repeatable); implies --normalize scales")
@@ -137,15 +135,14 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (np.random.seed before each call)")
     p.add_argument("--confidence", type=float, default=0.95)
     p.add_argument("--taus", help="profile thresholds START:STOP:NUM or a comma list "
-                                  "(default: 81 points from 0 to max(1, best score))")
+                                  "(if not given: 81 points from 0 to max(1, best score))")
     p.add_argument("--thin", type=int, default=1,
                    help="keep every THIN-th point of the aligned curves (the PWM notebooks use 10)")
     p.add_argument("--no-curves", action="store_true", help="skip the per-time-point IQM curves")
     p.add_argument("--no-improvement", action="store_true", help="skip probability of improvement")
     p.set_defaults(func=cmd_aggregate)
 
-    p = sub.add_parser("figures", help="paper figures (PDF and PNG) from aggregate outputs",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("figures", help="paper figures (PDF and PNG) from aggregate outputs")
     p.add_argument("--kind", default="experiment", choices=("experiment", "single-task", "multitask"),
                    help="experiment: aggregates + curves; single-task: the PWM single-task figure; "
                         "multitask: MT30/MT80 interval bars, profiles and per-task bars")

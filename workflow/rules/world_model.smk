@@ -69,7 +69,7 @@ def eval_planning_args(wildcards):
     wm = world_model_spec(wildcards.exp)
     args = ["--checkpoint", world_model_checkpoint(wildcards.exp), "--task-set", wm["suite"],
             "--tasks", wildcards.task, "--seed", wildcards.seed,
-            "--episodes", wm.get("eval_episodes", 10), "--step", wm.get("steps", 0),
+            "--eval-episodes", wm.get("eval_episodes", 10), "--step", wm.get("steps", 0),
             "--algo", PLANNING_ALGO, "--device", config.get("device", "cpu"),
             "--out", RUN_DIR.format(algo=PLANNING_ALGO, **wildcards) + "/eval.csv"]
     for key, value in wm.get("planner", {}).items():
@@ -95,7 +95,7 @@ rule build_dataset:
         suite=lambda wc: world_model_spec(wc.exp)["suite"],
         out=lambda wc: f"{RESULTS}/{wc.exp}/dataset",
     shell:
-        "pwm-bench build-dataset --suite {params.suite} --out {params.out} {params.runs} >> {log} 2>&1"
+        "pwm-bench build-dataset --task-set {params.suite} --out {params.out} {params.runs} >> {log} 2>&1"
 
 
 rule pretrain_world_model:
