@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     if not set(selected) <= set(data):
         p.error(f"--datasets {args.datasets!r}: expected a comma-separated subset of full,half")
     if not chunk_paths_or_none(data["full"]):
-        run(["pwm-bench", "build-dataset", "--suite", args.suite, "--out", str(data["full"]), *args.runs], log)
+        run(["pwm-bench", "build-dataset", "--task-set", args.suite, "--out", str(data["full"]), *args.runs], log)
     if not chunk_paths_or_none(data["half"]):
         half_dataset(data["full"], data["half"])
     sizes = {name: transitions(d) for name, d in data.items()}

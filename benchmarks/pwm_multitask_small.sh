@@ -33,7 +33,7 @@ for task in $TASKS; do
     --set seed_steps=100000000 --set num_samples=16 --set num_elites=4 --set num_pi_trajs=2 --set iterations=1 \
     > "$run.log" 2>&1 || { mkdir -p "$run"; cat "$run.log"; exit 1; }
 done
-[ -f "$OUT/data/chunk_0.pt" ] || pwm-bench build-dataset --suite mt30 --out "$OUT/data" "${runs[@]}"
+[ -f "$OUT/data/chunk_0.pt" ] || pwm-bench build-dataset --task-set mt30 --out "$OUT/data" "${runs[@]}"
 init=()
 [ -n "${INIT_CHECKPOINT:-}" ] && init=(--init-checkpoint "$INIT_CHECKPOINT")
 [ -f "$OUT/world_model/model.pt" ] || pwm-bench pretrain --data "$OUT/data" --out "$OUT/world_model" \
