@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.utils import min_version
 
 from pwm.config_io import load_yaml_strict
-from pwm.workflow_config import validate_config
+from pwm.workflow_config import check_device, check_experiments, validate_config
 
 min_version("9.0")
 
@@ -56,8 +56,6 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 
 # Names are checked once every rule exists: an algorithm is allowed iff it has a train_ rule.
-from pwm.workflow_config import check_device, check_experiments
-
 check_experiments(config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")],
                   local_exec=False)
 

@@ -96,45 +96,8 @@ rule train_tdmpc2:
         "pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
 
 
-# PWM needs a pre-trained world model and offline data. In a multitask experiment they are the
-# world-model pipeline's outputs (world_model.smk): pretrain_world_model's checkpoint (or
-# world_model.checkpoint) and build_dataset's dataset (or world_model.dataset). In a single-task
-# experiment they are per task (single_task_world_model.smk): pretrain_single_world_model's
-# world_model.pt and the SHAC collection run's rollouts.pt (or world_model.checkpoint/data). A pwm
-# budget whose hparams name world_model/data_dir or pretrained_world_model/offline_data uses those.
-def pwm_sources(wc):
-    """--set key -> path of the run's world model and offline data."""
-    spec = config["experiments"][wc.exp]
-    if spec["kind"] == "multitask" and spec.get("world_model"):
-        return {"world_model": world_model_checkpoint(wc.exp), "data_dir": dataset_dir(wc.exp)}
-    if uses_single_task_pipeline(spec):
-        return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
-                "offline_data": single_offline_data(wc.exp, wc.task)}
-    hp = task_budget(spec["algorithms"]["pwm"], wc.task)["hparams"]
-    keys = ("world_model", "data_dir", "pretrained_world_model", "offline_data")
-    return {k: hp[k] for k in keys if hp.get(k)}
-
-
-def pwm_inputs(wc):
-    """The files train_pwm waits for: pwm_sources, except that a dataset directory is waited for
-    through build_dataset's chunk_0.pt and a SHAC run's rollouts.pt through its eval.csv (written
-    after it)."""
-    sources = dict(pwm_sources(wc))
-    spec = config["experiments"][wc.exp]
-    if spec["kind"] == "multitask" and spec.get("world_model") and not world_model_spec(wc.exp).get("dataset"):
-        sources["data_dir"] += "/chunk_0.pt"
-    elif uses_single_task_pipeline(spec):
-        sources["offline_data"] = single_offline_input(wc.exp, wc.task)
-    return sources
-
-
-def pwm_args(wc):
-    args = train_args(wc, "pwm")
-    for key, path in pwm_sources(wc).items():
-        args += " --set " + shlex.quote(f"{key}={path}")
-    return args
-
-
+# PWM needs a pre-trained world model and offline data: the world-model pipelines' outputs or
+# files the config names (pwm_sources and pwm_inputs in common.smk say which).
 rule train_pwm:
     conda:
         CONDA_ENV

@@ -7,9 +7,9 @@ rule collect:
     input:
         lambda wc: run_outputs(wc.exp),
     output:
-        RESULTS + "/{exp}/scores.csv",
+        results_path("{exp}/scores.csv"),
     log:
-        RESULTS + "/{exp}/logs/collect.log",
+        results_path("{exp}/logs/collect.log"),
     shell:
         "pwm-bench collect {input} --out {output} > {log} 2>&1"
 
@@ -21,9 +21,9 @@ rule import_published:
     input:
         lambda wc: published_entry(wc)["path"],
     output:
-        RESULTS + "/{exp}/published/{index}.csv",
+        results_path("{exp}/published/{index}.csv"),
     log:
-        RESULTS + "/{exp}/logs/import_published_{index}.log",
+        results_path("{exp}/logs/import_published_{index}.log"),
     params:
         args=published_args,
     shell:
@@ -34,21 +34,22 @@ rule aggregate:
     conda:
         CONDA_ENV
     input:
-        scores=RESULTS + "/{exp}/scores.csv",
+        scores=results_path("{exp}/scores.csv"),
         published=lambda wc: published_outputs(wc.exp),
     output:
-        RESULTS + "/{exp}/aggregates.csv",
-        RESULTS + "/{exp}/profiles.csv",
-        RESULTS + "/{exp}/curves.csv",
-        RESULTS + "/{exp}/improvement.csv",
-        RESULTS + "/{exp}/run_scores.csv",
-        RESULTS + "/{exp}/normalization.csv",
+        aggregates=results_path("{exp}/aggregates.csv"),
+        profiles=results_path("{exp}/profiles.csv"),
+        curves=results_path("{exp}/curves.csv"),
+        improvement=results_path("{exp}/improvement.csv"),
+        run_scores=results_path("{exp}/run_scores.csv"),
+        normalization=results_path("{exp}/normalization.csv"),
     log:
-        RESULTS + "/{exp}/logs/aggregate.log",
+        results_path("{exp}/logs/aggregate.log"),
     params:
         args=aggregate_args(config.get("aggregate", {})),
+        out_dir=output_dir("aggregates"),
     shell:
-        "pwm-bench aggregate {input.scores} {input.published} --out-dir {RESULTS}/{wildcards.exp} "
+        "pwm-bench aggregate {input.scores} {input.published} --out-dir {params.out_dir} "
         "--group {wildcards.exp} {params.args} > {log} 2>&1"
 
 
@@ -56,25 +57,27 @@ rule figures:
     conda:
         CONDA_ENV
     input:
-        aggregates=RESULTS + "/{exp}/aggregates.csv",
-        profiles=RESULTS + "/{exp}/profiles.csv",
-        curves=RESULTS + "/{exp}/curves.csv",
-        improvement=RESULTS + "/{exp}/improvement.csv",
-        run_scores=RESULTS + "/{exp}/run_scores.csv",
+        aggregates=results_path("{exp}/aggregates.csv"),
+        profiles=results_path("{exp}/profiles.csv"),
+        curves=results_path("{exp}/curves.csv"),
+        improvement=results_path("{exp}/improvement.csv"),
+        run_scores=results_path("{exp}/run_scores.csv"),
     output:
-        report(RESULTS + "/{exp}/figures/aggregates.png", caption="../report/aggregates.rst",
-               category="{exp}"),
-        RESULTS + "/{exp}/figures/aggregates.pdf",
-        report(RESULTS + "/{exp}/figures/curves.png", caption="../report/curves.rst",
-               category="{exp}"),
-        RESULTS + "/{exp}/figures/curves.pdf",
-        report(RESULTS + "/{exp}/figures/improvement.png", caption="../report/improvement.rst",
-               category="{exp}"),
-        RESULTS + "/{exp}/figures/improvement.pdf",
-        RESULTS + "/{exp}/tables.md",
+        aggregates_png=report(results_path("{exp}/figures/aggregates.png"), caption="../report/aggregates.rst",
+                              category="{exp}"),
+        aggregates_pdf=results_path("{exp}/figures/aggregates.pdf"),
+        curves_png=report(results_path("{exp}/figures/curves.png"), caption="../report/curves.rst",
+                          category="{exp}"),
+        curves_pdf=results_path("{exp}/figures/curves.pdf"),
+        improvement_png=report(results_path("{exp}/figures/improvement.png"), caption="../report/improvement.rst",
+                               category="{exp}"),
+        improvement_pdf=results_path("{exp}/figures/improvement.pdf"),
+        tables=results_path("{exp}/tables.md"),
     log:
-        RESULTS + "/{exp}/logs/figures.log",
+        results_path("{exp}/logs/figures.log"),
+    params:
+        out_dir=output_dir("aggregates_png"),
     shell:
         "pwm-bench figures --kind experiment --aggregates {input.aggregates} --profiles {input.profiles} "
         "--curves {input.curves} --improvement {input.improvement} --run-scores {input.run_scores} "
-        "--tables {RESULTS}/{wildcards.exp}/tables.md --out-dir {RESULTS}/{wildcards.exp}/figures > {log} 2>&1"
+        "--tables {output.tables} --out-dir {params.out_dir} > {log} 2>&1"

@@ -11,81 +11,19 @@
 # trained with horizon 3, rho 0.5; import the published numbers for that (`published`).
 # `world_model.dataset` (an existing dataset dir, e.g. TD-MPC2's public mt30 chunks) skips the
 # collection runs and build_dataset; `world_model.checkpoint` (an existing TD-MPC2-format
-# checkpoint) also skips pretraining.
-import shlex
-
-PLANNING_ALGO = "tdmpc2_planning"  # runs/<this>/<task>/seed<seed>/eval.csv (MPPI with PWM's world model)
-
-
-def world_model_spec(exp):
-    return config["experiments"][exp].get("world_model", {})
-
-
-def dataset_dir(exp):
-    return world_model_spec(exp).get("dataset") or f"{RESULTS}/{exp}/dataset"
-
-
-def world_model_checkpoint(exp):
-    return world_model_spec(exp).get("checkpoint") or f"{RESULTS}/{exp}/world_model/model.pt"
-
-
-def collection_runs(exp):
-    """Run directories whose replay buffers form the dataset: `collect_algo` (tdmpc2 or sac), one
-    seed, every task; in this experiment or in the one `collect_from` names."""
-    wm = world_model_spec(exp)
-    source = wm.get("collect_from", exp)
-    seed = wm.get("collect_seed", config["experiments"][source]["seeds"][0])
-    algo = wm.get("collect_algo", "tdmpc2")
-    return [RUN_DIR.format(exp=source, algo=algo, task=task, seed=seed) for task in config["experiments"][exp]["tasks"]]
-
-
-def planning_outputs(exp):
-    """The eval.csv files of multitask planning evaluation (one per task and seed)."""
-    spec = config["experiments"][exp]
-    return [RUN_DIR.format(exp=exp, algo=PLANNING_ALGO, task=task, seed=seed) + "/eval.csv"
-            for task in spec["tasks"] for seed in spec["seeds"]]
-
-
-def _quote(args):
-    return " ".join(shlex.quote(str(a)) for a in args)
-
-
-def pretrain_args(wildcards):
-    wm = world_model_spec(wildcards.exp)
-    args = ["--data", dataset_dir(wildcards.exp), "--out", f"{RESULTS}/{wildcards.exp}/world_model",
-            "--task-set", wm["suite"], "--model-size", wm.get("model_size", 5),
-            "--horizon", wm.get("horizon", 16), "--rho", wm.get("rho", 0.99),
-            "--batch-size", wm.get("batch_size", 256), "--steps", wm.get("steps", 100000),
-            "--checkpoint-every", wm.get("checkpoint_every", 10000),
-            "--seed", wm.get("seed", 1), "--device", config.get("device", "cpu")]
-    if "tasks" in wm:
-        args += ["--tasks", ",".join(map(str, wm["tasks"]))]
-    for key, value in wm.get("hparams", {}).items():
-        args += ["--set", f"{key}={value}"]
-    return _quote(args)
-
-
-def eval_planning_args(wildcards):
-    wm = world_model_spec(wildcards.exp)
-    args = ["--checkpoint", world_model_checkpoint(wildcards.exp), "--task-set", wm["suite"],
-            "--tasks", wildcards.task, "--seed", wildcards.seed,
-            "--eval-episodes", wm.get("eval_episodes", 10), "--step", wm.get("steps", 0),
-            "--algo", PLANNING_ALGO, "--device", config.get("device", "cpu"),
-            "--out", RUN_DIR.format(algo=PLANNING_ALGO, **wildcards) + "/eval.csv"]
-    for key, value in wm.get("planner", {}).items():
-        args += ["--set", f"{key}={value}"]
-    return _quote(args)
+# checkpoint) also skips pretraining. The helpers (dataset_dir, pretrain_args, ...) are in
+# common.smk.
 
 
 rule build_dataset:
     conda:
         CONDA_ENV
     input:
-        lambda wc: [run + "/eval.csv" for run in collection_runs(wc.exp)],
+        lambda wc: [f"{run}/eval.csv" for run in collection_runs(wc.exp)],
     output:
-        RESULTS + "/{exp}/dataset/chunk_0.pt",
+        results_path("{exp}/dataset/chunk_0.pt"),
     log:
-        RESULTS + "/{exp}/logs/build_dataset.txt",
+        results_path("{exp}/logs/build_dataset.txt"),
     threads: 1
     resources:
         mem_mb=16000,
@@ -105,9 +43,9 @@ rule pretrain_world_model:
         # an existing dataset directory is used as it is; otherwise build_dataset makes one
         lambda wc: world_model_spec(wc.exp).get("dataset") or f"{RESULTS}/{wc.exp}/dataset/chunk_0.pt",
     output:
-        RESULTS + "/{exp}/world_model/model.pt",
+        results_path("{exp}/world_model/model.pt"),
     log:
-        RESULTS + "/{exp}/logs/pretrain_world_model.txt",
+        results_path("{exp}/logs/pretrain_world_model.txt"),
     priority: 5  # on the multitask chain's critical path: every PWM and planning job waits for it
     threads: 1  # ~1.1 cores used with 2 threads at the laptop sizes; the SLURM profile raises it
     resources:
