@@ -55,9 +55,11 @@ include: "workflow/rules/single_task_world_model.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/paper.smk"  # snakemake paper --config paper='{published_dir: ...}'
 
+
 # Names are checked once every rule exists: an algorithm is allowed iff it has a train_ rule.
-check_experiments(config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")],
-                  local_exec=False)
+check_experiments(
+    config, [r.name.removeprefix("train_") for r in workflow.rules if r.name.startswith("train_")], local_exec=False
+)
 
 
 # device: cuda on a machine without CUDA stops once before any job, when jobs run here (a dry

@@ -63,14 +63,15 @@ rule figures:
         improvement=results_path("{exp}/improvement.csv"),
         run_scores=results_path("{exp}/run_scores.csv"),
     output:
-        aggregates_png=report(results_path("{exp}/figures/aggregates.png"), caption="../report/aggregates.rst",
-                              category="{exp}"),
+        aggregates_png=report(
+            results_path("{exp}/figures/aggregates.png"), caption="../report/aggregates.rst", category="{exp}"
+        ),
         aggregates_pdf=results_path("{exp}/figures/aggregates.pdf"),
-        curves_png=report(results_path("{exp}/figures/curves.png"), caption="../report/curves.rst",
-                          category="{exp}"),
+        curves_png=report(results_path("{exp}/figures/curves.png"), caption="../report/curves.rst", category="{exp}"),
         curves_pdf=results_path("{exp}/figures/curves.pdf"),
-        improvement_png=report(results_path("{exp}/figures/improvement.png"), caption="../report/improvement.rst",
-                               category="{exp}"),
+        improvement_png=report(
+            results_path("{exp}/figures/improvement.png"), caption="../report/improvement.rst", category="{exp}"
+        ),
         improvement_pdf=results_path("{exp}/figures/improvement.pdf"),
         tables=results_path("{exp}/tables.md"),
     log:

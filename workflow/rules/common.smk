@@ -90,16 +90,28 @@ def train_args(wildcards, algo):
     else:  # a data-collection run of the world-model pipeline (world_model.collect)
         budget = spec.get("world_model", {}).get("collect")
         if budget is None:
-            raise ValueError(f"experiment {wildcards.exp!r} needs {algo} runs but has no budget for "
-                             f"them: list {algo} under algorithms or give world_model.collect")
+            raise ValueError(
+                f"experiment {wildcards.exp!r} needs {algo} runs but has no budget for "
+                f"them: list {algo} under algorithms or give world_model.collect"
+            )
     budget = task_budget(budget, wildcards.task)  # the task's per_task override merged in
     args = [
-        "--task", wildcards.task, "--seed", wildcards.seed,
-        "--out", run_dir(wildcards.exp, algo, wildcards.task, wildcards.seed),
-        "--steps", budget["steps"], "--eval-every", budget["eval_every"],
-        "--eval-episodes", budget.get("eval_episodes", 10),
-        "--device", config.get("device", "cpu"),
-        "--hparams", json.dumps(budget.get("hparams", {})),
+        "--task",
+        wildcards.task,
+        "--seed",
+        wildcards.seed,
+        "--out",
+        run_dir(wildcards.exp, algo, wildcards.task, wildcards.seed),
+        "--steps",
+        budget["steps"],
+        "--eval-every",
+        budget["eval_every"],
+        "--eval-episodes",
+        budget.get("eval_episodes", 10),
+        "--device",
+        config.get("device", "cpu"),
+        "--hparams",
+        json.dumps(budget.get("hparams", {})),
     ]
     return " ".join(shlex.quote(str(a)) for a in args)
 
@@ -116,8 +128,10 @@ def pwm_sources(wc):
     if spec["kind"] == "multitask" and spec.get("world_model"):
         return {"world_model": world_model_checkpoint(wc.exp), "data_dir": dataset_dir(wc.exp)}
     if uses_single_task_pipeline(spec):
-        return {"pretrained_world_model": single_world_model_path(wc.exp, wc.task),
-                "offline_data": single_offline_data(wc.exp, wc.task)}
+        return {
+            "pretrained_world_model": single_world_model_path(wc.exp, wc.task),
+            "offline_data": single_offline_data(wc.exp, wc.task),
+        }
     hp = task_budget(spec["algorithms"]["pwm"], wc.task)["hparams"]
     keys = ("world_model", "data_dir", "pretrained_world_model", "offline_data")
     return {k: hp[k] for k in keys if hp.get(k)}
@@ -171,8 +185,7 @@ def collection_runs(exp):
 def planning_outputs(exp):
     """The eval.csv files of multitask planning evaluation (one per task and seed)."""
     spec = config["experiments"][exp]
-    return [f"{run_dir(exp, PLANNING_ALGO, task, seed)}/eval.csv"
-            for task in spec["tasks"] for seed in spec["seeds"]]
+    return [f"{run_dir(exp, PLANNING_ALGO, task, seed)}/eval.csv" for task in spec["tasks"] for seed in spec["seeds"]]
 
 
 def _quote(args):
@@ -181,12 +194,30 @@ def _quote(args):
 
 def pretrain_args(wildcards):
     wm = world_model_spec(wildcards.exp)
-    args = ["--data", dataset_dir(wildcards.exp), "--out", f"{RESULTS}/{wildcards.exp}/world_model",
-            "--task-set", wm["suite"], "--model-size", wm.get("model_size", 5),
-            "--horizon", wm.get("horizon", 16), "--rho", wm.get("rho", 0.99),
-            "--batch-size", wm.get("batch_size", 256), "--steps", wm.get("steps", 100000),
-            "--checkpoint-every", wm.get("checkpoint_every", 10000),
-            "--seed", wm.get("seed", 1), "--device", config.get("device", "cpu")]
+    args = [
+        "--data",
+        dataset_dir(wildcards.exp),
+        "--out",
+        f"{RESULTS}/{wildcards.exp}/world_model",
+        "--task-set",
+        wm["suite"],
+        "--model-size",
+        wm.get("model_size", 5),
+        "--horizon",
+        wm.get("horizon", 16),
+        "--rho",
+        wm.get("rho", 0.99),
+        "--batch-size",
+        wm.get("batch_size", 256),
+        "--steps",
+        wm.get("steps", 100000),
+        "--checkpoint-every",
+        wm.get("checkpoint_every", 10000),
+        "--seed",
+        wm.get("seed", 1),
+        "--device",
+        config.get("device", "cpu"),
+    ]
     if "tasks" in wm:
         args += ["--tasks", ",".join(map(str, wm["tasks"]))]
     for key, value in wm.get("hparams", {}).items():
@@ -196,11 +227,26 @@ def pretrain_args(wildcards):
 
 def eval_planning_args(wildcards):
     wm = world_model_spec(wildcards.exp)
-    args = ["--checkpoint", world_model_checkpoint(wildcards.exp), "--task-set", wm["suite"],
-            "--tasks", wildcards.task, "--seed", wildcards.seed,
-            "--eval-episodes", wm.get("eval_episodes", 10), "--step", wm.get("steps", 0),
-            "--algo", PLANNING_ALGO, "--device", config.get("device", "cpu"),
-            "--out", f"{run_dir(wildcards.exp, PLANNING_ALGO, wildcards.task, wildcards.seed)}/eval.csv"]
+    args = [
+        "--checkpoint",
+        world_model_checkpoint(wildcards.exp),
+        "--task-set",
+        wm["suite"],
+        "--tasks",
+        wildcards.task,
+        "--seed",
+        wildcards.seed,
+        "--eval-episodes",
+        wm.get("eval_episodes", 10),
+        "--step",
+        wm.get("steps", 0),
+        "--algo",
+        PLANNING_ALGO,
+        "--device",
+        config.get("device", "cpu"),
+        "--out",
+        f"{run_dir(wildcards.exp, PLANNING_ALGO, wildcards.task, wildcards.seed)}/eval.csv",
+    ]
     for key, value in wm.get("planner", {}).items():
         args += ["--set", f"{key}={value}"]
     return _quote(args)
@@ -230,18 +276,31 @@ def single_offline_input(exp, task):
 
 
 def single_world_model_path(exp, task):
-    return (single_task_wm(exp).get("checkpoint", {}).get(task)
-            or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt")
+    return single_task_wm(exp).get("checkpoint", {}).get(task) or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt"
 
 
 def pretrain_single_args(wc):
     spec, wm = config["experiments"][wc.exp], single_task_wm(wc.exp)
     steps = wm.get("per_task", {}).get(wc.task, {}).get("steps", wm.get("steps", 50000))
     hparams = task_budget(spec["algorithms"]["pwm"], wc.task)["hparams"]
-    args = ["--task", wc.task, "--data", single_offline_data(wc.exp, wc.task),
-            "--out", f"{RESULTS}/{wc.exp}/world_models/{wc.task}", "--steps", steps,
-            "--checkpoint-every", wm.get("checkpoint_every", 5000), "--seed", wm.get("seed", 1),
-            "--device", config.get("device", "cpu"), "--hparams", json.dumps(hparams)]
+    args = [
+        "--task",
+        wc.task,
+        "--data",
+        single_offline_data(wc.exp, wc.task),
+        "--out",
+        f"{RESULTS}/{wc.exp}/world_models/{wc.task}",
+        "--steps",
+        steps,
+        "--checkpoint-every",
+        wm.get("checkpoint_every", 5000),
+        "--seed",
+        wm.get("seed", 1),
+        "--device",
+        config.get("device", "cpu"),
+        "--hparams",
+        json.dumps(hparams),
+    ]
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
@@ -250,18 +309,39 @@ def pretrain_single_args(wc):
 
 def experiment_targets(exp):
     out = f"{RESULTS}/{exp}"
-    return [f"{out}/aggregates.csv", f"{out}/profiles.csv", f"{out}/curves.csv", f"{out}/improvement.csv",
-            f"{out}/figures/aggregates.pdf", f"{out}/figures/aggregates.png",
-            f"{out}/figures/curves.pdf", f"{out}/figures/curves.png",
-            f"{out}/figures/improvement.pdf", f"{out}/figures/improvement.png", f"{out}/tables.md"]
+    return [
+        f"{out}/aggregates.csv",
+        f"{out}/profiles.csv",
+        f"{out}/curves.csv",
+        f"{out}/improvement.csv",
+        f"{out}/figures/aggregates.pdf",
+        f"{out}/figures/aggregates.png",
+        f"{out}/figures/curves.pdf",
+        f"{out}/figures/curves.png",
+        f"{out}/figures/improvement.pdf",
+        f"{out}/figures/improvement.png",
+        f"{out}/tables.md",
+    ]
 
 
 def aggregate_args(options):
     """`pwm-bench aggregate` options from a config block (config.aggregate or paper settings)."""
-    args = ["--reps", options.get("reps", 2000), "--seed", options.get("seed", 0),
-            "--confidence", options.get("confidence", 0.95), "--score", options.get("score", "final"),
-            "--layout", options.get("layout", "canonical"), "--ci-method", options.get("ci_method", "percentile"),
-            "--thin", options.get("thin", 1)]
+    args = [
+        "--reps",
+        options.get("reps", 2000),
+        "--seed",
+        options.get("seed", 0),
+        "--confidence",
+        options.get("confidence", 0.95),
+        "--score",
+        options.get("score", "final"),
+        "--layout",
+        options.get("layout", "canonical"),
+        "--ci-method",
+        options.get("ci_method", "percentile"),
+        "--thin",
+        options.get("thin", 1),
+    ]
     if "normalize" in options:
         args += ["--normalize", options["normalize"]]
     for task, scale in options.get("scales", {}).items():
@@ -284,8 +364,14 @@ def published_outputs(exp):
 def published_args(wildcards):
     """Import options of one published entry: only the experiment's tasks, marked as published."""
     entry = published_entry(wildcards)
-    args = ["--format", entry["format"], "--algo", entry["algo"] + " (published)",
-            "--tasks", ",".join(config["experiments"][wildcards.exp]["tasks"])]
+    args = [
+        "--format",
+        entry["format"],
+        "--algo",
+        entry["algo"] + " (published)",
+        "--tasks",
+        ",".join(config["experiments"][wildcards.exp]["tasks"]),
+    ]
     if "fps" in entry:
         args += ["--fps", entry["fps"]]
     return " ".join(shlex.quote(str(a)) for a in args)
@@ -322,15 +408,18 @@ def paper_dir():
         raise WorkflowError(
             "the paper target needs the folder of the PWM paper's published score files; run\n"
             "  snakemake paper --cores all --config paper='{published_dir: ../shared/reference}'\n"
-            "or set paper: {published_dir: ...} in the config file")
+            "or set paper: {published_dir: ...} in the config file"
+        )
     folder = Path(given)
     if (folder / "pwm-paper").is_dir():
         folder = folder / "pwm-paper"
     needed = [f.format(suite=s) for f in PAPER_MULTITASK_FILES.values() for s in (30, 80)]
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
-        raise WorkflowError(f"paper.published_dir={given!r}: {folder} lacks {missing} "
-                            "(expected the files of imgeorgiev/PWM results/data)")
+        raise WorkflowError(
+            f"paper.published_dir={given!r}: {folder} lacks {missing} "
+            "(expected the files of imgeorgiev/PWM results/data)"
+        )
     return folder
 
 

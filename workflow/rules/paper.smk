@@ -25,10 +25,12 @@ localrules:
 
 rule paper:
     input:
-        expand(paper_path("figures/multitask/{name}.{ext}"), name=["multitask", "multitask_tasks", "improvement"],
-               ext=["pdf", "png"]),
-        expand(paper_path("figures/single-task/{name}.{ext}"), name=["single_task", "improvement"],
-               ext=["pdf", "png"]),
+        expand(
+            paper_path("figures/multitask/{name}.{ext}"),
+            name=["multitask", "multitask_tasks", "improvement"],
+            ext=["pdf", "png"],
+        ),
+        expand(paper_path("figures/single-task/{name}.{ext}"), name=["single_task", "improvement"], ext=["pdf", "png"]),
         paper_outputs("single_task", "single-task"),
         [paper_outputs(name, section) for name, section in PAPER_FIGURES.items()],
         paper_path("tables/multitask.md"),
@@ -74,17 +76,33 @@ rule paper_figures_multitask:
         poi=expand(paper_path("mt{suite}/improvement.csv"), suite=[30, 80]),
         runs=expand(paper_path("mt{suite}/run_scores.csv"), suite=[30, 80]),
     output:
-        report(paper_path("figures/multitask/multitask.png"), caption="../report/paper_multitask.rst",
-               category="PWM paper", subcategory="multitask"),
+        report(
+            paper_path("figures/multitask/multitask.png"),
+            caption="../report/paper_multitask.rst",
+            category="PWM paper",
+            subcategory="multitask",
+        ),
         paper_path("figures/multitask/multitask.pdf"),
-        report(paper_path("figures/multitask/multitask_tasks.png"), caption="../report/paper_multitask_tasks.rst",
-               category="PWM paper", subcategory="multitask"),
+        report(
+            paper_path("figures/multitask/multitask_tasks.png"),
+            caption="../report/paper_multitask_tasks.rst",
+            category="PWM paper",
+            subcategory="multitask",
+        ),
         paper_path("figures/multitask/multitask_tasks.pdf"),
-        report(paper_path("figures/multitask/improvement.png"), caption="../report/paper_improvement.rst",
-               category="PWM paper", subcategory="multitask"),
+        report(
+            paper_path("figures/multitask/improvement.png"),
+            caption="../report/paper_improvement.rst",
+            category="PWM paper",
+            subcategory="multitask",
+        ),
         paper_path("figures/multitask/improvement.pdf"),
-        tables=report(paper_path("tables/multitask.md"), caption="../report/paper_tables.rst", category="PWM paper",
-               subcategory="multitask"),
+        tables=report(
+            paper_path("tables/multitask.md"),
+            caption="../report/paper_tables.rst",
+            category="PWM paper",
+            subcategory="multitask",
+        ),
     log:
         paper_path("logs/figures_multitask.log"),
     params:
@@ -101,17 +119,33 @@ rule paper_single_task:
     input:
         lambda wc: paper_data.present_files(paper_dir(), "single_task"),
     output:
-        report(paper_path("figures/single-task/single_task.png"), caption="../report/paper_single_task.rst",
-               category="PWM paper", subcategory="single-task"),
+        report(
+            paper_path("figures/single-task/single_task.png"),
+            caption="../report/paper_single_task.rst",
+            category="PWM paper",
+            subcategory="single-task",
+        ),
         paper_path("figures/single-task/single_task.pdf"),
         paper_path("figures/single-task/single_task.csv"),
-        report(paper_path("figures/single-task/single_task.md"), caption="../report/paper_figure_table.rst",
-               category="PWM paper", subcategory="single-task"),
-        report(paper_path("figures/single-task/improvement.png"), caption="../report/paper_improvement_single.rst",
-               category="PWM paper", subcategory="single-task"),
+        report(
+            paper_path("figures/single-task/single_task.md"),
+            caption="../report/paper_figure_table.rst",
+            category="PWM paper",
+            subcategory="single-task",
+        ),
+        report(
+            paper_path("figures/single-task/improvement.png"),
+            caption="../report/paper_improvement_single.rst",
+            category="PWM paper",
+            subcategory="single-task",
+        ),
         paper_path("figures/single-task/improvement.pdf"),
-        tables=report(paper_path("tables/single_task.md"), caption="../report/paper_tables.rst", category="PWM paper",
-               subcategory="single-task"),
+        tables=report(
+            paper_path("tables/single_task.md"),
+            caption="../report/paper_tables.rst",
+            category="PWM paper",
+            subcategory="single-task",
+        ),
         stats=expand(paper_path("single-task/{name}.csv"), name=PAPER_AGGREGATE_OUTPUTS),
     log:
         paper_path("logs/figure_single_task.log"),
@@ -137,12 +171,20 @@ for _name, _section in PAPER_FIGURES.items():
         input:
             lambda wc, name=_name: paper_data.present_files(paper_dir(), name),
         output:
-            report(paper_path(f"figures/{_section}/{_name}.png"), caption=f"../report/paper_{_name}.rst",
-                   category="PWM paper", subcategory=_section),
+            report(
+                paper_path(f"figures/{_section}/{_name}.png"),
+                caption=f"../report/paper_{_name}.rst",
+                category="PWM paper",
+                subcategory=_section,
+            ),
             paper_path(f"figures/{_section}/{_name}.pdf"),
             paper_path(f"figures/{_section}/{_name}.csv"),
-            report(paper_path(f"figures/{_section}/{_name}.md"), caption="../report/paper_figure_table.rst",
-                   category="PWM paper", subcategory=_section),
+            report(
+                paper_path(f"figures/{_section}/{_name}.md"),
+                caption="../report/paper_figure_table.rst",
+                category="PWM paper",
+                subcategory=_section,
+            ),
         log:
             paper_path(f"logs/figure_{_name}.log"),
         params:
