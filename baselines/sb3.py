@@ -30,8 +30,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from pwm import rng
 from pwm.envs import make
-from pwm.signing import seal, seal_bytes, unseal, unseal_bytes
 from pwm.run import DivergedError, Run, log
+from pwm.signing import seal, seal_bytes, unseal, unseal_bytes
 
 CHECKPOINT_INTERVAL_S = 600.0  # also checkpoint between evaluations at least this often
 

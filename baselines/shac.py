@@ -68,11 +68,11 @@ import numpy as np
 import torch
 
 from baselines.shac_networks import Actor, Critic, EnsembleCritic
+from baselines.shac_rollouts import RolloutRecorder
 from pwm.actor_critic import frozen
 from pwm.config_io import check_hparam_values, default_types
-from pwm.running_stats import RunningMeanStd
-from baselines.shac_rollouts import RolloutRecorder
 from pwm.run import Run, log
+from pwm.running_stats import RunningMeanStd
 
 # Task families this algorithm can train on (checked when the workflow's DAG is built).
 TASK_FAMILIES = ("differentiable",)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 
-
 ROW_FIELDS = ("obs", "action", "reward", "terminated", "valid")
 
 

@@ -40,12 +40,12 @@ import torch
 from omegaconf import DictConfig
 
 from baselines.tdmpc2_agent import TDMPC2Agent
+from pwm import rng as global_rng
 from pwm.checkpoint import save_tdmpc2
 from pwm.config_io import load_defaults
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import TaskSpec, make
 from pwm.planning import discount_heuristic
-from pwm import rng as global_rng
 from pwm.run import Run, log
 from pwm.world_model import WorldModel, WorldModelConfig
 

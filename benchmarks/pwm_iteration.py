@@ -110,10 +110,10 @@ def main() -> None:
               f"{r['iteration_ms'] / floor:.2f} |", flush=True)
 
         obs = torch.randn(1, 24)
-        pwm_ms = time_calls(lambda: learner.act(obs, TASK_ID), iters=200, warmup=20)
+        pwm_ms = time_calls(lambda learner=learner, obs=obs: learner.act(obs, TASK_ID), iters=200, warmup=20)
         planner = MPPIPlanner(wm, PlannerConfig(), discount_heuristic(500))
         planner.plan(obs[0], TASK_ID, t0=True, eval_mode=True)
-        plan_ms = time_calls(lambda: planner.plan(obs[0], TASK_ID, eval_mode=True), iters=max(args.iters, 5), warmup=1)
+        plan_ms = time_calls(lambda planner=planner, obs=obs: planner.plan(obs[0], TASK_ID, eval_mode=True), iters=max(args.iters, 5), warmup=1)
         latency.append((size, pwm_ms, plan_ms))
     print("\n| size | PWM action ms | MPPI decision ms | planning / PWM |")
     print("|---|---|---|---|")

@@ -31,7 +31,6 @@ import sys
 from functools import reduce
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 

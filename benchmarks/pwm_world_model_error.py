@@ -67,7 +67,6 @@ def offline_windows(data, horizon, n, seed):
 @torch.no_grad()
 def on_policy_windows(task, checkpoint, latent_dim, horizon, envs, seed, wm):
     from pwm.envs.diff import DiffEnv
-
     from pwm.signing import load_data
 
     payload = load_data(checkpoint, "PWM run checkpoint")["payload"]

@@ -148,7 +148,7 @@ def main() -> None:
     peak = matmul_peak_gflops()
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
           f"device={device}, batch={args.batch}, horizon={args.horizon}, matmul peak {peak:.0f} GFLOP/s")
-    print(f"| task | size | params | fwd+bwd GFLOP | fwd+bwd ms | fwd+bwd time/floor | update GFLOP | update ms | update time/floor |")
+    print("| task | size | params | fwd+bwd GFLOP | fwd+bwd ms | fwd+bwd time/floor | update GFLOP | update ms | update time/floor |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for task_set in (None, "mt30"):

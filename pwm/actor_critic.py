@@ -16,12 +16,13 @@ their weight-gradient GEMMs entirely, which is ~30% of the reference's actor ste
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from pwm.nn import Mish, mish
 
 

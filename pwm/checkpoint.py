@@ -20,8 +20,8 @@ import os
 import re
 import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 2, 3, 4, 5
 
@@ -166,7 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
-
     from pwm.atomic import WriteError
     from pwm.run import DivergedError
 

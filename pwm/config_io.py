@@ -12,8 +12,9 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 

@@ -38,7 +38,7 @@ class PlannerConfig:
                              f"{self.num_elites}, {self.num_samples}, {self.num_pi_trajs}")
 
     @classmethod
-    def from_mapping(cls, cfg) -> "PlannerConfig":
+    def from_mapping(cls, cfg) -> PlannerConfig:
         return cls(**{k: type(getattr(cls, k))(cfg[k]) for k in cls.__dataclass_fields__ if k in cfg})
 
 

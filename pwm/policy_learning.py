@@ -19,8 +19,8 @@ multitask code actually computes, §8.1).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn

@@ -31,8 +31,8 @@ from pwm.config_io import TASK_SETS
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.planning import discount_heuristic
-from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
+from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.world_model import WorldModel, WorldModelConfig
 
 

@@ -11,8 +11,9 @@ and the file stays where it is.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pwm.signing import UntrustedFileError, load_data
 

@@ -32,8 +32,8 @@ import yaml
 
 from pwm import atomic
 from pwm.envs import get_spec
-from pwm.resumable import read_or_set_aside, set_aside
 from pwm.evaluate import Policy, evaluate
+from pwm.resumable import read_or_set_aside, set_aside
 
 if TYPE_CHECKING:
     from pwm.data.replay import EpisodeReplay

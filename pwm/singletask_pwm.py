@@ -33,6 +33,7 @@ from pwm.policy_learning import PolicyLearner, linear_lr
 from pwm.run import Run, log
 from pwm.singletask_pretrain import WORLD_MODEL_FILE, load_world_model, pretrain_single, save_world_model
 from pwm.world_model_training import WorldModelTrainer
+
 # A non-finite value of these stops the run (``DivergedError``) before the next checkpoint. NaN
 # gradients within one step are handled by ``actor_nan_grads`` and the trainers; a NaN loss is not.
 LOSSES = ("actor_loss", "value_loss", "wm_loss")

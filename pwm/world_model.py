@@ -70,7 +70,7 @@ class WorldModelConfig:
 
     @classmethod
     def for_model_size(cls, model_size: int, obs_dim: int, action_dim: int, task_set: str | None = None,
-                       num_tasks: int = 0, **overrides) -> "WorldModelConfig":
+                       num_tasks: int = 0, **overrides) -> WorldModelConfig:
         """Settings of a named TD-MPC2 size; ``task_set`` ('mt30'/'mt80'/None) sets the task_dim rule
         and mt30-19M's smaller latent (512)."""
         if model_size not in MODEL_SIZES:
@@ -86,7 +86,7 @@ class WorldModelConfig:
         arch.update(overrides)
         return cls(obs_dim=obs_dim, action_dim=action_dim, num_tasks=num_tasks, model_size=model_size, **arch)
 
-    def replace(self, **changes) -> "WorldModelConfig":
+    def replace(self, **changes) -> WorldModelConfig:
         return replace(self, **changes)
 
 

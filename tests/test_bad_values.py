@@ -2,7 +2,6 @@
 never reuses a longer run; non-finite scores; hyperparameters at DAG time; corrupt checkpoints,
 temp files, full disks; CUDA without CUDA."""
 import copy
-import os
 import subprocess
 import sys
 
@@ -133,11 +132,10 @@ def damage(path, how):
 
 def multitask_pretraining(root):
     """``train(out, steps)`` -> the final weights of a tiny real `pwm-bench pretrain` (mt30, size 1)."""
-    from test_pretrain import fake_run
-
     from pwm.checkpoint import load_tdmpc2
     from pwm.data.build import build_dataset
     from pwm.pretrain import PretrainSettings, pretrain
+    from test_pretrain import fake_run
 
     build_dataset([fake_run(root / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", root / "data")
 
@@ -150,10 +148,9 @@ def multitask_pretraining(root):
 
 def single_task_pretraining(root):
     """``train(out, steps)`` -> the final weights of a tiny real `pwm-bench pretrain-single` (cartpole)."""
-    from test_pwm_singletask import offline_chunk
-
     from pwm.agent import load_hparams
     from pwm.singletask_pretrain import pretrain_single
+    from test_pwm_singletask import offline_chunk
 
     offline_chunk(root / "data" / "chunk_0.pt", steps=60)
     tiny = {"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "horizon": 4, "wm_batch_size": 8}
@@ -196,9 +193,8 @@ def test_a_corrupt_pretraining_state_is_set_aside_and_pretraining_starts_over(tm
 def test_a_corrupt_single_task_pretraining_state_is_set_aside_and_pretraining_starts_over(tmp_path, capsys):
     """`pwm-bench pretrain-single`: the same, on a real state.pt of a tiny pre-training of cartpole;
     an intact one still resumes, and a planted pickle is refused, not set aside as merely corrupt."""
-    from test_untrusted_files import Planted
-
     from pwm.signing import UntrustedFileError
+    from test_untrusted_files import Planted
 
     train, out = single_task_pretraining(tmp_path), tmp_path / "wm"
     fresh = train(tmp_path / "fresh", 10)

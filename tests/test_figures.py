@@ -10,7 +10,6 @@ from pwm.analysis.aggregate import aggregate
 from pwm.cli import main
 from pwm.run import EVAL_COLUMNS
 
-
 ALGOS = ("pwm", "tdmpc2 (published)")
 
 

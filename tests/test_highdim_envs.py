@@ -12,7 +12,6 @@ import torch
 from pwm.envs import get_spec, make
 from pwm.envs.diff import DiffEnv, get_task
 
-
 # Tiny tensors: torch's OpenMP workers only spin-wait (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from baselines.tdmpc2 import load_hparams
 from baselines.tdmpc2_agent import RunningScale, TDMPC2Agent, policy_loss, td_target, world_model_losses

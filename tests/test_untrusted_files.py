@@ -14,7 +14,7 @@ import sys
 import pytest
 import torch
 
-from helpers import run_to_end, subprocess_env
+from helpers import subprocess_env
 
 SAC_ARGS = ["--algo", "sac", "--task", "cartpole-balance", "--seed", "2", "--steps", "200", "--eval-every", "100",
             "--eval-episodes", "1", "--set", "learning_starts=50", "--set", "batch_size=32"]
@@ -118,11 +118,10 @@ def test_an_unsigned_payload_blob_is_refused(sac_run, tmp_path):
 
 
 def test_a_planted_pretraining_state_is_refused(tmp_path):
-    from test_pretrain import fake_run
-
     from pwm.data.build import build_dataset
     from pwm.pretrain import PretrainSettings, pretrain
     from pwm.signing import UntrustedFileError
+    from test_pretrain import fake_run
 
     build_dataset([fake_run(tmp_path / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", tmp_path / "data")
     settings = PretrainSettings(data_dirs=[str(tmp_path / "data")], out_dir=str(tmp_path / "wm"), model_size=1,

@@ -27,7 +27,7 @@ def test_reproduces_reference_outputs(reference_dir, name):
                    q=math.two_hot_inv(q_logits))
     for key, value in got.items():
         assert value.shape == io[key].shape, key
-        torch.testing.assert_close(value, io[key], atol=1e-5, rtol=0, msg=lambda m: f"{key}: {m}")
+        torch.testing.assert_close(value, io[key], atol=1e-5, rtol=0, msg=lambda m, key=key: f"{key}: {m}")
 
 
 def perturbed(model):

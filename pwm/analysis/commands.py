@@ -51,7 +51,7 @@ def cmd_aggregate(args) -> None:
         print(result.improvement.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
-def read_all(paths) -> "pd.DataFrame | None":  # noqa: F821
+def read_all(paths) -> pd.DataFrame | None:  # noqa: F821
     import pandas as pd
 
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True) if paths else None

@@ -13,8 +13,8 @@ it in row blocks). Validation names the file and the field of the first problem 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import torch
 from tensordict import TensorDict

@@ -14,8 +14,8 @@ start, whose steps past the row's end are flagged invalid in ``Batch.valid`` (lo
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import torch
 from tensordict import TensorDict

@@ -114,7 +114,7 @@ def make_metaworld(name: str, seed: int) -> MetaWorldEnv:
     return MetaWorldEnv(name, seed)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def metaworld_task_specs() -> tuple[TaskSpec, ...]:
     return tuple(
         TaskSpec(name=PREFIX + name, domain="metaworld", family=FAMILY,

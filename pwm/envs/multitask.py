@@ -8,7 +8,7 @@ MultitaskWrapper.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +32,7 @@ class MultitaskEnv(gym.Env):
         self._task_idx = 0
 
     @classmethod
-    def from_tasks(cls, tasks: Sequence[str], seed: int = 0) -> "MultitaskEnv":
+    def from_tasks(cls, tasks: Sequence[str], seed: int = 0) -> MultitaskEnv:
         """Build every task (suite names allowed, e.g. ["mt30"]) with the registry's factories."""
         from pwm.envs.registry import get_spec, make
         from pwm.envs.suites import expand_tasks

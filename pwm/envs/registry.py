@@ -9,8 +9,8 @@ factory, so ``make`` and ``pwm-bench tasks`` need no knowledge of the families.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import gymnasium as gym
 

@@ -6,7 +6,7 @@ embedding, so the order below must stay TD-MPC2's (spec table, docs of TD-MPC2's
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 from pwm.envs import metaworld
 

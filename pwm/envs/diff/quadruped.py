@@ -5,8 +5,6 @@ edited to 12 torque-driven joints (``quadruped_model.py`` says how and what diff
 """
 from __future__ import annotations
 
-import torch
-
 from pwm.envs.diff import quadruped_model
 from pwm.envs.diff.free_body import FreeBodyTask
 

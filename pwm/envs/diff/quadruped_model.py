@@ -21,7 +21,6 @@ file's robot weighs 107 kg; ANYmal C about 50 kg); joint ranges are dm_control's
 from __future__ import annotations
 
 import mujoco
-import numpy as np
 
 from pwm.envs.diff import models
 

@@ -44,7 +44,7 @@ class TangentLayout:
     quat_v: tuple[int, ...]  # dof index of its first angular component
 
     @classmethod
-    def from_model(cls, model: mujoco.MjModel) -> "TangentLayout":
+    def from_model(cls, model: mujoco.MjModel) -> TangentLayout:
         linear_q, linear_v, quat_q, quat_v = [], [], [], []
         for j in range(model.njnt):
             qa, va, kind = int(model.jnt_qposadr[j]), int(model.jnt_dofadr[j]), model.jnt_type[j]

@@ -30,7 +30,7 @@ def _add_to_suite(domain_module, name: str, factory) -> None:
     domain_module.SUITE.add("custom")(factory)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def custom_task_specs() -> tuple[TaskSpec, ...]:
     """One TaskSpec per custom task (built once, so registering twice is a no-op)."""
     specs = []

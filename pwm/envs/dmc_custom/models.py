@@ -93,7 +93,7 @@ def three_link_reacher() -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model(name: str) -> str:
     """The XML string of a custom model by name (cached: building a task re-reads no files)."""
     builders = {
