@@ -34,8 +34,11 @@ def test_matches_rliable_directly(tmp_path):
     final = frame[frame.step == 200]
     direct = {algo: rows.pivot(index="seed", columns="task", values="episode_reward")[TASKS].to_numpy() / 1000
               for algo, rows in final.groupby("algo")}
-    fn = lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x),  # noqa: E731
-                             metrics.aggregate_median(x), metrics.aggregate_optimality_gap(x)])
+
+    def fn(x):
+        return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x),
+                         metrics.aggregate_median(x), metrics.aggregate_optimality_gap(x)])
+
     np.random.seed(7)
     points, cis = rly.get_interval_estimates(direct, fn, reps=300)
     for algo in direct:
