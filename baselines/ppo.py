@@ -1,4 +1,5 @@
 """Proximal Policy Optimization (stable-baselines3) as a single-task baseline."""
+
 from stable_baselines3 import PPO
 
 from baselines.sb3 import check_sb3_hparams, train_sb3

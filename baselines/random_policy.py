@@ -6,6 +6,7 @@ which writes eval.csv. It needs no checkpoint because it has no state worth keep
 ``check_hparams(task, hparams, where)`` is optional: the workflow calls it when the DAG is built,
 so a bad hyperparameter fails before any job starts.
 """
+
 import numpy as np
 
 from pwm.envs import make

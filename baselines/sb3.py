@@ -15,6 +15,7 @@ The training environment and SB3's model zip can only be restored by unpickling 
 simulator state; SB3's cloudpickled spaces and schedules), so they are sealed with this user's
 key (:mod:`pwm.signing`) and unpickled only after their signature checks out.
 """
+
 from __future__ import annotations
 
 import io
@@ -62,7 +63,8 @@ class HarnessCallback(BaseCallback):
         return DivergedError(
             f"{s.algo} diverged on {s.task} (seed {s.seed}) before step {self.num_timesteps}: "
             f"{reason}; the last good checkpoint (step {self._checkpoint_step}) is kept at "
-            f"{self.run.checkpoint_path}. Lower the learning rate or check the rewards.")
+            f"{self.run.checkpoint_path}. Lower the learning rate or check the rewards."
+        )
 
     def check_finite(self) -> None:
         bad = [name for name, p in self.model.policy.named_parameters() if not torch.isfinite(p).all()]
@@ -140,14 +142,18 @@ def replay_buffer_state(buffer) -> dict:
 def load_replay_buffer_state(buffer, state, path) -> None:
     """Restore :func:`replay_buffer_state` into the (freshly built, same-sized) buffer of a loaded model."""
     if not isinstance(state, dict) or any(k not in state for k in (*REPLAY_ARRAYS, "pos", "full")):
-        raise ValueError(f"{path}: the replay buffer entry is not in this pwm-bench's format (expected the keys "
-                         f"{[*REPLAY_ARRAYS, 'pos', 'full']}); delete the checkpoint to start the run over")
+        raise ValueError(
+            f"{path}: the replay buffer entry is not in this pwm-bench's format (expected the keys "
+            f"{[*REPLAY_ARRAYS, 'pos', 'full']}); delete the checkpoint to start the run over"
+        )
     for name in REPLAY_ARRAYS:
         current, saved = getattr(buffer, name), state[name]
         if not torch.is_tensor(saved) or tuple(saved.shape) != current.shape:
-            raise ValueError(f"{path}: replay buffer array {name!r} has shape "
-                             f"{tuple(saved.shape) if torch.is_tensor(saved) else type(saved).__name__}, expected "
-                             f"{current.shape}; delete the checkpoint to start the run over")
+            raise ValueError(
+                f"{path}: replay buffer array {name!r} has shape "
+                f"{tuple(saved.shape) if torch.is_tensor(saved) else type(saved).__name__}, expected "
+                f"{current.shape}; delete the checkpoint to start the run over"
+            )
         setattr(buffer, name, saved.numpy().astype(current.dtype, copy=True))
     buffer.pos, buffer.full = int(state["pos"]), bool(state["full"])
 
@@ -161,8 +167,10 @@ def replay_episodes(buffer, added: int | None = None) -> list[tuple[np.ndarray, 
     SB3 stores ``next_observations`` with the true terminal observation at episode ends (not the
     auto-reset one), so each episode's last observation is exact."""
     if buffer.n_envs != 1 or buffer.optimize_memory_usage:
-        raise ValueError(f"dataset export needs a replay buffer of 1 env without optimize_memory_usage, "
-                         f"got n_envs={buffer.n_envs}, optimize_memory_usage={buffer.optimize_memory_usage}")
+        raise ValueError(
+            f"dataset export needs a replay buffer of 1 env without optimize_memory_usage, "
+            f"got n_envs={buffer.n_envs}, optimize_memory_usage={buffer.optimize_memory_usage}"
+        )
     n = buffer.buffer_size if buffer.full else buffer.pos
     order = np.roll(np.arange(n), -buffer.pos) if buffer.full else np.arange(n)
     obs, next_obs = buffer.observations[order, 0], buffer.next_observations[order, 0]
@@ -174,8 +182,13 @@ def replay_episodes(buffer, added: int | None = None) -> list[tuple[np.ndarray, 
         start = int(ends[0]) + 1  # the oldest episode lost its beginning
         ends = ends[1:]
     for end in ends:
-        episodes.append((np.concatenate([obs[start:end + 1], next_obs[end:end + 1]]),
-                         action[start:end + 1], reward[start:end + 1]))
+        episodes.append(
+            (
+                np.concatenate([obs[start : end + 1], next_obs[end : end + 1]]),
+                action[start : end + 1],
+                reward[start : end + 1],
+            )
+        )
         start = int(end) + 1
     return episodes
 
@@ -212,9 +225,11 @@ def hparam_types(algo_cls: type[BaseAlgorithm], defaults: dict) -> dict:
 
     from pwm.config_io import default_types, types_of_annotation
 
-    expected = {name: types_of_annotation(p.annotation)
-                for name, p in inspect.signature(algo_cls.__init__).parameters.items()
-                if name not in HARNESS_ARGUMENTS and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    expected = {
+        name: types_of_annotation(p.annotation)
+        for name, p in inspect.signature(algo_cls.__init__).parameters.items()
+        if name not in HARNESS_ARGUMENTS and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
     for name, types_ in default_types(defaults).items():
         expected[name] = types_ if name not in expected or expected[name] is None else expected[name]
     if "export_dataset" in defaults:
@@ -246,8 +261,10 @@ def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
     callback.evaluate_due()  # step 0: the untrained policy
     remaining = s.steps - model.num_timesteps
     if remaining > 0 and run.next_eval_step() is not None:
-        log(f"training {s.algo} on {s.task} (seed {s.seed}) for {remaining} steps "
-            f"on {s.device} with {s.threads} thread(s); hyperparameters {hparams}")
+        log(
+            f"training {s.algo} on {s.task} (seed {s.seed}) for {remaining} steps "
+            f"on {s.device} with {s.threads} thread(s); hyperparameters {hparams}"
+        )
         try:
             model.learn(remaining, callback=callback, reset_num_timesteps=False, progress_bar=False)
         except (ValueError, RuntimeError) as err:

@@ -58,6 +58,7 @@ Files in the run directory besides the harness's: ``rollouts.pt``, the rollouts 
 ``dataset_envs`` training envs in TD-MPC2's dataset format (``shac_rollouts.py``), for PWM's
 single-task world-model pre-training.
 """
+
 from __future__ import annotations
 
 import copy
@@ -78,45 +79,87 @@ from pwm.running_stats import RunningMeanStd
 TASK_FAMILIES = ("differentiable",)
 
 COMMON = dict(
-    horizon=32, gamma=0.99, lam=0.95, critic_iterations=16, num_batch=4, betas=(0.7, 0.95),
-    grad_norm=1.0, min_lr=1e-5, logstd_init=-1.0, substeps=2,
-    dataset_envs=16, dataset_segment=100, checkpoint_interval_s=600.0, progress_every=10,
+    horizon=32,
+    gamma=0.99,
+    lam=0.95,
+    critic_iterations=16,
+    num_batch=4,
+    betas=(0.7, 0.95),
+    grad_norm=1.0,
+    min_lr=1e-5,
+    logstd_init=-1.0,
+    substeps=2,
+    dataset_envs=16,
+    dataset_segment=100,
+    checkpoint_interval_s=600.0,
+    progress_every=10,
 )
 # DiffRL: one ELU critic with a target copy, no clipping of normalised observations, no ret_rms,
 # the critic's gradient clipped at grad_norm (1) like the actor's.
 DIFFRL_COMMON = dict(critic_grad_norm=1.0, obs_clip=None, ret_rms=False)
 # PWM's SHAC (scripts/cfg/alg/shac.yaml; src/pwm/algorithms/shac.py; src/pwm/models/actor.py,
 # critic.py; src/pwm/utils/running_mean_std.py): no target critic, hence no target_alpha.
-PWM_COMMON = dict(critic_grad_norm=100.0, obs_clip=5.0, ret_rms=True, num_critics=3, min_logstd=-10.0,
-                  actor_hidden=[400, 200, 100], critic_hidden=[400, 200], actor_lr=2e-3, critic_lr=5e-4)
+PWM_COMMON = dict(
+    critic_grad_norm=100.0,
+    obs_clip=5.0,
+    ret_rms=True,
+    num_critics=3,
+    min_logstd=-10.0,
+    actor_hidden=[400, 200, 100],
+    critic_hidden=[400, 200],
+    actor_lr=2e-3,
+    critic_lr=5e-4,
+)
 # num_envs: scripts/cfg/env/dflex_{hopper,ant,anymal,humanoid,snu_humanoid,cartpole}.yaml
 # config.num_envs; the shac: blocks there repeat PWM_COMMON's units and learning rates.
 PWM_TASKS = {
     "hopper": dict(num_envs=64),
     "ant": dict(num_envs=128),
     "humanoid": dict(num_envs=64),
-    "cheetah": dict(num_envs=64),       # no PWM config: 64, as most of its dflex_*.yaml
-    "cartpole": dict(num_envs=1024),    # dflex_cartpole.yaml (DiffRL's SHAC: 64)
-    "quadruped": dict(num_envs=64),     # PWM's Anymal (dflex_anymal.yaml)
-    "muscle-legs": dict(num_envs=64),   # PWM's SNU Humanoid (dflex_snu_humanoid.yaml)
+    "cheetah": dict(num_envs=64),  # no PWM config: 64, as most of its dflex_*.yaml
+    "cartpole": dict(num_envs=1024),  # dflex_cartpole.yaml (DiffRL's SHAC: 64)
+    "quadruped": dict(num_envs=64),  # PWM's Anymal (dflex_anymal.yaml)
+    "muscle-legs": dict(num_envs=64),  # PWM's SNU Humanoid (dflex_snu_humanoid.yaml)
 }
 TASK_DEFAULTS = {
-    "hopper": dict(num_envs=256, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
-                   actor_lr=2e-3, critic_lr=2e-4, target_alpha=0.2),
-    "ant": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
-                actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
-    "humanoid": dict(num_envs=64, actor_hidden=[256, 128], critic_hidden=[128, 128],
-                     actor_lr=2e-3, critic_lr=5e-4, target_alpha=0.995),
-    "cheetah": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
-                    actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
-    "cartpole": dict(num_envs=64, actor_hidden=[64, 64], critic_hidden=[64, 64],
-                     actor_lr=1e-2, critic_lr=1e-3, target_alpha=0.2),
+    "hopper": dict(
+        num_envs=256,
+        actor_hidden=[128, 64, 32],
+        critic_hidden=[64, 64],
+        actor_lr=2e-3,
+        critic_lr=2e-4,
+        target_alpha=0.2,
+    ),
+    "ant": dict(
+        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
+    ),
+    "humanoid": dict(
+        num_envs=64,
+        actor_hidden=[256, 128],
+        critic_hidden=[128, 128],
+        actor_lr=2e-3,
+        critic_lr=5e-4,
+        target_alpha=0.995,
+    ),
+    "cheetah": dict(
+        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
+    ),
+    "cartpole": dict(
+        num_envs=64, actor_hidden=[64, 64], critic_hidden=[64, 64], actor_lr=1e-2, critic_lr=1e-3, target_alpha=0.2
+    ),
     # PWM's Anymal place: DiffRL has no Anymal SHAC config; Ant's (64 envs, PWM's SHAC count for Anymal).
-    "quadruped": dict(num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64],
-                      actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2),
+    "quadruped": dict(
+        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
+    ),
     # PWM's SNU Humanoid place: DiffRL's snu_humanoid config.
-    "muscle-legs": dict(num_envs=64, actor_hidden=[512, 256], critic_hidden=[256, 256],
-                        actor_lr=2e-3, critic_lr=5e-4, target_alpha=0.995),
+    "muscle-legs": dict(
+        num_envs=64,
+        actor_hidden=[512, 256],
+        critic_hidden=[256, 256],
+        actor_lr=2e-3,
+        critic_lr=5e-4,
+        target_alpha=0.995,
+    ),
 }
 
 
@@ -181,8 +224,14 @@ class SHAC:
         obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
         self.preset = cfg["preset"]
         if self.preset == "pwm":
-            self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"], activation="mish",
-                               min_logstd=cfg["min_logstd"])
+            self.actor = Actor(
+                obs_dim,
+                act_dim,
+                cfg["actor_hidden"],
+                cfg["logstd_init"],
+                activation="mish",
+                min_logstd=cfg["min_logstd"],
+            )
             self.critic = EnsembleCritic(obs_dim, cfg["critic_hidden"], members=cfg["num_critics"])
             self.target_critic = None  # values come from the live critic
         else:
@@ -331,8 +380,14 @@ class SHAC:
                 for p_t, p in zip(self.target_critic.parameters(), self.critic.parameters()):
                     p_t.mul_(alpha).add_(p, alpha=1.0 - alpha)
         self.iteration += 1
-        return dict(actor_loss=float(loss.detach()), critic_loss=critic_loss, grad_norm=grad_norm, skipped=skipped,
-                    actor_time=actor_time, time=time.time() - start)
+        return dict(
+            actor_loss=float(loss.detach()),
+            critic_loss=critic_loss,
+            grad_norm=grad_norm,
+            skipped=skipped,
+            actor_time=actor_time,
+            time=time.time() - start,
+        )
 
     # ---- checkpoint --------------------------------------------------------------------------------
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -346,12 +401,16 @@ class SHAC:
         """Everything a resumed run needs, copied (module state_dicts alias the live tensors).
         ``target_critic`` only for ``diffrl``, ``ret_rms`` only when it is on."""
         state = {
-            "preset": self.preset, "iteration": self.iteration,
+            "preset": self.preset,
+            "iteration": self.iteration,
             **{name: module.state_dict() for name, module in self.modules().items()},
             "obs_rms": self.obs_rms.state_dict(),
-            "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
-            "env": self.env.get_state(), "torch_rng": torch.get_rng_state(),
-            "episode_return": self.episode_return, "episode_returns": self.episode_returns,
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "env": self.env.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "episode_return": self.episode_return,
+            "episode_returns": self.episode_returns,
             "recorder": self.recorder.state_dict(),
         }
         if self.ret_rms is not None:
@@ -419,9 +478,11 @@ def train(run: Run) -> None:
             evaluated = True
         return evaluated
 
-    log(f"training shac on {s.task} (seed {s.seed}) for {total_iterations} iterations of "
+    log(
+        f"training shac on {s.task} (seed {s.seed}) for {total_iterations} iterations of "
         f"{cfg['num_envs']} envs x {cfg['horizon']} steps ({total_iterations * steps_per_iteration} env steps) "
-        f"with {s.threads} thread(s); config {cfg}")
+        f"with {s.threads} thread(s); config {cfg}"
+    )
     if evaluate_due():
         checkpoint()
     while agent.iteration < total_iterations:
@@ -430,13 +491,18 @@ def train(run: Run) -> None:
         if agent.iteration % cfg["progress_every"] == 0 or agent.iteration == total_iterations:
             recent = agent.episode_returns[-20:]
             run.progress(env_steps, float(np.mean(recent)) if recent else None)
-            log(f"[shac] iteration {agent.iteration}/{total_iterations} actor_loss={stats['actor_loss']:.3f} "
+            log(
+                f"[shac] iteration {agent.iteration}/{total_iterations} actor_loss={stats['actor_loss']:.3f} "
                 f"critic_loss={stats['critic_loss']:.3f} grad_norm={stats['grad_norm']:.3g} "
-                f"iteration_s={stats['time']:.2f} (actor {stats['actor_time']:.2f})")
+                f"iteration_s={stats['time']:.2f} (actor {stats['actor_time']:.2f})"
+            )
         if evaluate_due() or time.time() - last_checkpoint > cfg["checkpoint_interval_s"]:
             checkpoint()
     evaluate_due(final=True)
     rows = checkpoint(final=True)
-    log(f"[shac] wrote {rows} dataset rows of {cfg['dataset_segment']} transitions -> {dataset_path}"
-        if rows else "[shac] no complete dataset row to write")
+    log(
+        f"[shac] wrote {rows} dataset rows of {cfg['dataset_segment']} transitions -> {dataset_path}"
+        if rows
+        else "[shac] no complete dataset row to write"
+    )
     run.finish()

@@ -21,6 +21,7 @@ pwm.running_stats).
   regresses the same TD(λ) targets. The stacked implementation is :class:`pwm.actor_critic.CriticEnsemble`
   (the one PWM's own critic uses here), applied to normalised observations instead of latents.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,15 @@ def mlp(sizes: list[int], activation: str = "elu") -> nn.Sequential:
 
 
 class Actor(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], logstd_init: float = -1.0,
-                 activation: str = "elu", min_logstd: float | None = None):
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: list[int],
+        logstd_init: float = -1.0,
+        activation: str = "elu",
+        min_logstd: float | None = None,
+    ):
         super().__init__()
         self.mu = mlp([obs_dim, *hidden, act_dim], activation)
         self.logstd = nn.Parameter(torch.full((act_dim,), float(logstd_init)))

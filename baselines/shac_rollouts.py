@@ -15,6 +15,7 @@ its tail, if any, is the row of its *last* T transitions (overlapping the previo
 than T steps), so the terminal transition is always in a full row. Windows are sampled within
 rows, never across episodes (``pwm.data.sampler``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -84,7 +85,7 @@ class RolloutRecorder:
         end = min(start + t, length)
         n = end - start  # transitions in this row
         row_obs = torch.zeros(t + 1, obs.shape[1])
-        row_obs[: n + 1] = obs[start:end + 1]
+        row_obs[: n + 1] = obs[start : end + 1]
         row_action = torch.zeros(t + 1, action.shape[1])
         row_action[0] = float("nan")
         row_action[1 : n + 1] = action[start:end]
@@ -96,8 +97,13 @@ class RolloutRecorder:
             term[n] = 1.0
         valid = torch.zeros(t + 1, dtype=torch.bool)
         valid[: n + 1] = True
-        for key, value in (("obs", row_obs), ("action", row_action), ("reward", row_reward),
-                           ("terminated", term), ("valid", valid)):
+        for key, value in (
+            ("obs", row_obs),
+            ("action", row_action),
+            ("reward", row_reward),
+            ("terminated", term),
+            ("valid", valid),
+        ):
             self.rows[key].append(value)
         self.rows_added += 1
 
@@ -135,8 +141,12 @@ class RolloutRecorder:
         return stack_rows(rows)
 
     def state_dict(self) -> dict:
-        return {"current": self.current, "rows": self.rows, "transitions_seen": self.transitions_seen,
-                "rows_added": self.rows_added}
+        return {
+            "current": self.current,
+            "rows": self.rows,
+            "transitions_seen": self.transitions_seen,
+            "rows_added": self.rows_added,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.current, self.rows = state["current"], state["rows"]

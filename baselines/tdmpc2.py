@@ -30,6 +30,7 @@ is exported as a TD-MPC2 dataset chunk (``<run>/dataset/chunk_0.pt``; that is ho
 multitask datasets were made, and ``pwm-bench build-dataset`` merges these into suite datasets),
 and the final world model is written as ``<run>/model.pt`` in TD-MPC2's format.
 """
+
 from __future__ import annotations
 
 import time
@@ -143,8 +144,9 @@ class EpisodePolicy:
         return action.numpy()
 
 
-def build_agent(cfg, obs_dim: int, action_dim: int, episode_length: int, device: str,
-                episodic: bool = False) -> TDMPC2Agent:
+def build_agent(
+    cfg, obs_dim: int, action_dim: int, episode_length: int, device: str, episodic: bool = False
+) -> TDMPC2Agent:
     model = WorldModel(WorldModelConfig.for_model_size(int(cfg.model_size), obs_dim, action_dim, episodic=episodic))
     discount = float(discount_heuristic(episode_length, cfg.discount_denom, cfg.discount_min, cfg.discount_max))
     return TDMPC2Agent(model, cfg, discount, device=device)
@@ -157,18 +159,30 @@ def training_episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode, 0x7D]).generate_state(1)[0])
 
 
-def checkpoint_payload(agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator,
-                       step: int, episode: int, pretrained: bool) -> dict:
+def checkpoint_payload(
+    agent: TDMPC2Agent,
+    buffer: EpisodeReplay,
+    actions_rng: np.random.Generator,
+    step: int,
+    episode: int,
+    pretrained: bool,
+) -> dict:
     """Everything the continuation from an episode boundary depends on (the env is reset by seed)."""
     return {
         "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in agent.model.state_dict().items()},
-        "agent": agent.state_dict(), "replay": buffer.state_dict(), "step": step, "episode": episode,
-        "pretrained": pretrained, "rng": global_rng.get_state(), "numpy_rng": actions_rng.bit_generator.state,
+        "agent": agent.state_dict(),
+        "replay": buffer.state_dict(),
+        "step": step,
+        "episode": episode,
+        "pretrained": pretrained,
+        "rng": global_rng.get_state(),
+        "numpy_rng": actions_rng.bit_generator.state,
     }
 
 
-def restore(payload: dict, agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator,
-            seed_steps: int) -> tuple[int, int, bool]:
+def restore(
+    payload: dict, agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator, seed_steps: int
+) -> tuple[int, int, bool]:
     """Load a checkpoint payload into the live objects; returns (step, episode, pretrained).
 
     Checkpoints written before the episode index was stored are read too (their episode index is
@@ -198,7 +212,8 @@ def train(run: Run) -> None:
     agent = build_agent(cfg, obs_dim, action_dim, episode_length, s.device, episodic=episodic)
     # A non-episodic agent keeps the plain replay (its checkpoints and exports are unchanged).
     buffer = (EpisodicReplay if episodic else EpisodeReplay)(
-        obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps), seed=s.seed, device=agent.device)
+        obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps), seed=s.seed, device=agent.device
+    )
     seed_steps = seed_steps_for(cfg, episode_length)
     rng = np.random.default_rng(s.seed)  # the seed phase's uniform random actions
     # Learning starts with one burst of seed_steps updates (``pretrained`` once it is done).
@@ -211,10 +226,12 @@ def train(run: Run) -> None:
     payload = run.load_checkpoint()
     if payload is not None:
         step, episode, pretrained = restore(payload, agent, buffer, rng, seed_steps)
-    log(f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
+    log(
+        f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
         f"{cfg.model_size} ({agent.model.total_params:,} params), discount {float(agent.discount):.3f}, "
         f"episodic {episodic}, {agent.planner.iterations} MPPI iterations, seed_steps {seed_steps}, "
-        f"on {s.device} with {s.threads} thread(s)")
+        f"on {s.device} with {s.threads} thread(s)"
+    )
 
     last_checkpoint, returns, last_progress, last_info = time.time(), [], step, {}
     eval_policy = EpisodePolicy(agent, episode_length)
@@ -240,9 +257,11 @@ def train(run: Run) -> None:
             obs, reward, terminated, truncated, _ = env.step(action)
             done = terminated or truncated or step + 1 >= s.steps  # the budget cuts the last episode
             if terminated and not episodic:
-                raise ValueError(f"{s.task} terminated an episode at step {step + 1} but the TD-MPC2 agent is not "
-                                 "episodic (it would bootstrap past the termination); set episodic=true, or "
-                                 "episodic=auto with the task's registry entry marking early_termination")
+                raise ValueError(
+                    f"{s.task} terminated an episode at step {step + 1} but the TD-MPC2 agent is not "
+                    "episodic (it would bootstrap past the termination); set episodic=true, or "
+                    "episodic=auto with the task's registry entry marking early_termination"
+                )
             ep_obs.append(obs), ep_action.append(action), ep_reward.append(reward)
             step += 1
             if done:
@@ -265,9 +284,11 @@ def train(run: Run) -> None:
                     run.check_finite(step, last_info)
                     if updates > 1 and (i + 1) % int(cfg.progress_every) == 0:
                         rate = (i + 1) / (time.time() - started)
-                        log(f"[pretrain] update {i + 1}/{updates} rate={rate:.2f} updates/s "
+                        log(
+                            f"[pretrain] update {i + 1}/{updates} rate={rate:.2f} updates/s "
                             f"eta={(updates - i - 1) / rate / 60:.1f} min consistency={last_info['consistency']:.4g} "
-                            f"reward={last_info['reward']:.4g} value={last_info['value']:.4g}")
+                            f"reward={last_info['reward']:.4g} value={last_info['value']:.4g}"
+                        )
             if step - last_progress >= int(cfg.progress_every):
                 run.progress(step, returns[-1] if returns else None)
                 if last_info:

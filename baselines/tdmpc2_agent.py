@@ -18,6 +18,7 @@ One ``TDMPC2Agent.update`` is TD-MPC2's ``_update`` (spec/tdmpc2.md §3):
 
 The loss pieces are plain functions so tests can check them against independent computations.
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,8 +40,12 @@ class RunningScale:
     @staticmethod
     def percentile_range(x: torch.Tensor) -> torch.Tensor:
         """P95 - P5 along the batch dim (linear interpolation), floored at 1."""
-        q = torch.quantile(x.detach().float().reshape(x.shape[0], -1),
-                           torch.tensor([0.05, 0.95], device=x.device), dim=0, interpolation="linear")
+        q = torch.quantile(
+            x.detach().float().reshape(x.shape[0], -1),
+            torch.tensor([0.05, 0.95], device=x.device),
+            dim=0,
+            interpolation="linear",
+        )
         return torch.clamp(q[1] - q[0], min=1.0).mean()
 
     def update(self, x: torch.Tensor) -> None:
@@ -100,8 +105,9 @@ def world_model_losses(model: WorldModel, batch: Batch, discount, rho: float, ta
     return dict(consistency=consistency, reward=reward_loss, value=value_loss, termination=termination, zs=zs)
 
 
-def policy_loss(model: WorldModel, zs: torch.Tensor, scale: RunningScale, rho: float, entropy_coef: float,
-                task=None) -> torch.Tensor:
+def policy_loss(
+    model: WorldModel, zs: torch.Tensor, scale: RunningScale, rho: float, entropy_coef: float, task=None
+) -> torch.Tensor:
     """``mean_t rho^t · mean_B -(entropy_coef·scaled_entropy + Q/scale)``; Q is detached from its weights.
 
     Updates ``scale`` with the Q values of the first rollout step, as TD-MPC2 does."""
@@ -115,8 +121,11 @@ def policy_loss(model: WorldModel, zs: torch.Tensor, scale: RunningScale, rho: f
 
 def make_optimizers(model: WorldModel, lr: float, enc_lr_scale: float):
     """Adam for the model (encoder at ``lr·enc_lr_scale``) and a separate Adam (eps 1e-5) for the policy prior."""
-    groups = [{"params": model._encoder.parameters(), "lr": lr * enc_lr_scale},
-              {"params": model._dynamics.parameters()}, {"params": model._reward.parameters()}]
+    groups = [
+        {"params": model._encoder.parameters(), "lr": lr * enc_lr_scale},
+        {"params": model._dynamics.parameters()},
+        {"params": model._reward.parameters()},
+    ]
     if model._termination is not None:  # episodic: TD-MPC2's group order (after reward, before Q)
         groups.append({"params": model._termination.parameters()})
     groups.append({"params": model._Qs.parameters()})
@@ -149,8 +158,12 @@ class TDMPC2Agent:
         task = batch.task if m.multitask else None
         m.train()
         losses = world_model_losses(m, batch, self._batch_discount(task), float(c["rho"]), task)
-        total = (float(c["consistency_coef"]) * losses["consistency"] + float(c["reward_coef"]) * losses["reward"]
-                 + float(c["termination_coef"]) * losses["termination"] + float(c["value_coef"]) * losses["value"])
+        total = (
+            float(c["consistency_coef"]) * losses["consistency"]
+            + float(c["reward_coef"]) * losses["reward"]
+            + float(c["termination_coef"]) * losses["termination"]
+            + float(c["value_coef"]) * losses["value"]
+        )
         total.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self._model_params, float(c["grad_clip_norm"]))
         self.optim.step()
@@ -163,7 +176,9 @@ class TDMPC2Agent:
         m.soft_update_target_Q(float(c["tau"]))
         m.eval()
         out = {k: losses[k] for k in ("consistency", "reward", "value", "termination")}
-        out.update(total=total, pi_loss=pi_loss, grad_norm=grad_norm, pi_grad_norm=pi_grad_norm, pi_scale=self.scale.value)
+        out.update(
+            total=total, pi_loss=pi_loss, grad_norm=grad_norm, pi_grad_norm=pi_grad_norm, pi_scale=self.scale.value
+        )
         return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in out.items()}
 
     @torch.no_grad()
@@ -187,8 +202,12 @@ class TDMPC2Agent:
 
     def state_dict(self) -> dict:
         grad = self._carried_grad()
-        return {"optim": self.optim.state_dict(), "pi_optim": self.pi_optim.state_dict(),
-                "scale": self.scale.state_dict(), "task_emb_grad": None if grad is None else grad.cpu().clone()}
+        return {
+            "optim": self.optim.state_dict(),
+            "pi_optim": self.pi_optim.state_dict(),
+            "scale": self.scale.state_dict(),
+            "task_emb_grad": None if grad is None else grad.cpu().clone(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.optim.load_state_dict(state["optim"])

@@ -7,6 +7,7 @@ collection and evaluation: a learner can never step faster than this.
 
     python benchmarks/env_speed.py [--suite mt80] [--steps 1000] [--tasks walker-walk mw-reach]
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,16 @@ def time_task(task: str, steps: int, seed: int = 0) -> dict:
     elapsed = time.perf_counter() - t0
     env.close()
     spec = get_spec(task)
-    return dict(task=task, family=spec.family, obs=env.observation_space.shape[0],
-                act=env.action_space.shape[0], build_s=build_s, resets=resets,
-                ms_per_step=1e3 * elapsed / steps, steps_per_s=steps / elapsed)
+    return dict(
+        task=task,
+        family=spec.family,
+        obs=env.observation_space.shape[0],
+        act=env.action_space.shape[0],
+        build_s=build_s,
+        resets=resets,
+        ms_per_step=1e3 * elapsed / steps,
+        steps_per_s=steps / elapsed,
+    )
 
 
 def main(argv=None) -> None:
@@ -55,20 +63,27 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     tasks = expand_tasks(args.tasks or [args.suite])
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"python {platform.python_version()}, {args.steps} agent steps per task (action repeat 2)")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"python {platform.python_version()}, {args.steps} agent steps per task (action repeat 2)"
+    )
     print("| id | task | family | O | A | build s | resets | ms / agent step | agent steps / s |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for task_id, task in enumerate(tasks):
         r = time_task(task, args.steps)
         rows.append(r)
-        print(f"| {task_id} | {r['task']} | {r['family']} | {r['obs']} | {r['act']} | {r['build_s']:.2f} | "
-              f"{r['resets']} | {r['ms_per_step']:.3f} | {r['steps_per_s']:.0f} |", flush=True)
+        print(
+            f"| {task_id} | {r['task']} | {r['family']} | {r['obs']} | {r['act']} | {r['build_s']:.2f} | "
+            f"{r['resets']} | {r['ms_per_step']:.3f} | {r['steps_per_s']:.0f} |",
+            flush=True,
+        )
     for family in dict.fromkeys(r["family"] for r in rows):
         rates = [r["steps_per_s"] for r in rows if r["family"] == family]
-        print(f"# {family}: {len(rates)} tasks, median {np.median(rates):.0f} agent steps/s "
-              f"(min {min(rates):.0f}, max {max(rates):.0f})")
+        print(
+            f"# {family}: {len(rates)} tasks, median {np.median(rates):.0f} agent steps/s "
+            f"(min {min(rates):.0f}, max {max(rates):.0f})"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ SHAC iteration (64 envs × 32 steps, actor + critic) with ``--threads`` physics 
 cost of a full SHAC run (DiffRL's 2000 iterations). The machine is shared: timings are noisy upper
 bounds; the load average is printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,14 @@ def main() -> None:
     parser.add_argument("--full-run-iterations", type=int, default=2000)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"load average before: {os.getloadavg()[0]:.2f}; SHAC with 64 envs, {args.threads} physics threads",
-          flush=True)
-    print(f"{'task':12s} {'nv':>3s} {'na':>3s} {'nu':>3s} {'ms/step':>8s} {'ms/step+FD':>10s} "
-          f"{'s/SHAC it':>9s} {'full run h':>10s}", flush=True)
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f}; SHAC with 64 envs, {args.threads} physics threads", flush=True
+    )
+    print(
+        f"{'task':12s} {'nv':>3s} {'na':>3s} {'nu':>3s} {'ms/step':>8s} {'ms/step+FD':>10s} "
+        f"{'s/SHAC it':>9s} {'full run h':>10s}",
+        flush=True,
+    )
     for task in args.tasks:
         no_grad = per_step_seconds(task, False, 200)
         with_fd = per_step_seconds(task, True, 20)
@@ -62,12 +67,14 @@ def main() -> None:
         if args.iterations > 0:
             agent = SHAC(task, config_for(task, {"num_envs": 64}), seed=0, threads=args.threads)
             agent.iterate(args.full_run_iterations)  # warm-up
-            s_iter = statistics.median(agent.iterate(args.full_run_iterations)["time"]
-                                       for _ in range(args.iterations))
+            s_iter = statistics.median(agent.iterate(args.full_run_iterations)["time"] for _ in range(args.iterations))
             agent.env.close()
         hours = s_iter * args.full_run_iterations / 3600.0
-        print(f"{task:12s} {model.nv:3d} {model.na:3d} {model.nu:3d} {1e3 * no_grad:8.3f} {1e3 * with_fd:10.2f} "
-              f"{s_iter:9.2f} {hours:10.1f}", flush=True)
+        print(
+            f"{task:12s} {model.nv:3d} {model.na:3d} {model.nu:3d} {1e3 * no_grad:8.3f} {1e3 * with_fd:10.2f} "
+            f"{s_iter:9.2f} {hours:10.1f}",
+            flush=True,
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
     np.set_printoptions()
 

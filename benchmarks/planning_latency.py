@@ -10,6 +10,7 @@ the same run, and the policy-prior action (encode + pi mean) for the PWM-style r
 
     python benchmarks/planning_latency.py [--threads 1] [--iters 10] [--checkpoint PATH --task-set mt30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
 from pwm.world_model import WorldModel, WorldModelConfig
 
 # (label, model_size, obs_dim, action_dim, task_set); reference 1-thread ms from spec/performance.md
-CONFIGS = [("cartpole-balance", 1, 5, 1, None), ("walker-walk", 5, 24, 6, None),
-           ("mt30", 1, 24, 6, "mt30"), ("mt30", 5, 24, 6, "mt30")]
+CONFIGS = [
+    ("cartpole-balance", 1, 5, 1, None),
+    ("walker-walk", 5, 24, 6, None),
+    ("mt30", 1, 24, 6, "mt30"),
+    ("mt30", 5, 24, 6, "mt30"),
+]
 REFERENCE_MS = {("walker-walk", 5): 835, ("mt30", 1): 339, ("mt30", 5): 899}
 
 
@@ -39,13 +44,14 @@ def matmul_peak(n=2048, reps=5) -> float:
     t = time.perf_counter()
     for _ in range(reps):
         a @ b
-    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
 def model_from_checkpoint(size, obs_dim, action_dim, task_set, path: Path) -> WorldModel:
     table = TASK_SETS.get(task_set) if task_set else None
-    cfg = WorldModelConfig.for_model_size(size, obs_dim, action_dim, task_set=task_set,
-                                          action_dims=tuple(a for _, _, a in table) if table else None)
+    cfg = WorldModelConfig.for_model_size(
+        size, obs_dim, action_dim, task_set=task_set, action_dims=tuple(a for _, _, a in table) if table else None
+    )
     save_tdmpc2(WorldModel(cfg), path)
     return load_tdmpc2(path, action_dims=cfg.action_dims)
 
@@ -86,8 +92,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     peak = matmul_peak()
-    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
-          f"matmul peak {peak:.0f} GFLOP/s")
+    print(
+        f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
+        f"matmul peak {peak:.0f} GFLOP/s"
+    )
     print("| model | size | params | plan ms | GFLOP | time/floor | reference ms (1 thr) | pi action ms | plan / pi |")
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +104,10 @@ def main() -> None:
             model = load_tdmpc2(args.checkpoint, action_dims=tuple(a for _, _, a in table) if table else None)
             runs = [(Path(args.checkpoint).name, model.cfg.model_size, model)]
         else:
-            runs = [(label, size, model_from_checkpoint(size, o, a, ts, Path(tmp) / f"{label}-{size}.pt"))
-                    for label, size, o, a, ts in CONFIGS]
+            runs = [
+                (label, size, model_from_checkpoint(size, o, a, ts, Path(tmp) / f"{label}-{size}.pt"))
+                for label, size, o, a, ts in CONFIGS
+            ]
         for label, size, model in runs:
             model.eval()
             task = 8 if model.multitask else None  # cartpole-balance's id in mt30/mt80
@@ -107,8 +117,11 @@ def main() -> None:
             ms, gflop = time_decisions(planner, obs, task, args.iters, args.warmup)
             pi_ms = policy_action_ms(model, obs, task)
             ref = REFERENCE_MS.get((label, size))
-            print(f"| {label} | {size} | {model.total_params:,} | {ms:.0f} | {gflop:.1f} | {ms / (gflop / peak * 1e3):.2f} "
-                  f"| {ref if ref else '-'} | {pi_ms:.2f} | {ms / pi_ms:.0f}x |", flush=True)
+            print(
+                f"| {label} | {size} | {model.total_params:,} | {ms:.0f} | {gflop:.1f} | {ms / (gflop / peak * 1e3):.2f} "
+                f"| {ref if ref else '-'} | {pi_ms:.2f} | {ms / pi_ms:.0f}x |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ is not 0 pushes the cart to the rail, where the `centered` reward term and then 
     python benchmarks/pwm_cartpole_drift.py --world-model results/mt-small/world_model/model.pt \\
         --runs results/mt-small/runs/pwm/cartpole-balance/seed1 --episodes 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,14 +37,17 @@ def main(argv=None) -> None:
         r = load_run(run, wm, table, names)
         if not r.task.startswith("cartpole"):
             p.error(f"{run}: task {r.task!r} is not a cartpole task")
-        for obs, acts, rews in policy_episodes(r.task, r.actor, r.mask, wm, r.task_id, r.obs_dim, r.act_dim,
-                                               args.episodes, args.seed):
+        for obs, acts, rews in policy_episodes(
+            r.task, r.actor, r.mask, wm, r.task_id, r.obs_dim, r.act_dim, args.episodes, args.seed
+        ):
             at = [0, len(rews) // 4, len(rews) // 2, 3 * len(rews) // 4, len(rews) - 1]
             x = ", ".join(f"{float(obs[i, 0]):+.2f}" for i in at)
             cos = ", ".join(f"{float(obs[i, 1]):+.2f}" for i in at)
             a = acts[:, 0]
-            print(f"| {run} | {float(rews.sum()):.1f} | {len(rews)} | {x} | {cos} | {float(a.mean()):+.3f} | "
-                  f"{float(a.abs().mean()):.3f} |")
+            print(
+                f"| {run} | {float(rews.sum()):.1f} | {len(rews)} | {x} | {cos} | {float(a.mean()):+.3f} | "
+                f"{float(a.abs().mean()):.3f} |"
+            )
 
 
 if __name__ == "__main__":

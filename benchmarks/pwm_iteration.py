@@ -11,6 +11,7 @@ GFLOP (torch FlopCounterMode) and time / floor, where floor = GFLOP / measured f
 policy trajectories, H3) and their ratio. Timings on a shared machine are noisy: compare ratios
 from one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def matmul_peak(n: int = 4096, reps: int = 3) -> float:
         t = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def world_model(size: int) -> WorldModel:
@@ -66,8 +67,13 @@ def time_iteration(learner: PolicyLearner, z0, iters: int, warmup: int) -> dict:
     with FlopCounterMode(display=False) as fc:
         learner.fit_critic(rollout.latents, learner.critic_targets(rollout))
     med = lambda xs: statistics.median(xs) * 1e3  # noqa: E731
-    return dict(actor_ms=med(actor), critic_ms=med(critic), iteration_ms=med(total),
-                actor_gflop=fa.get_total_flops() / 1e9, critic_gflop=fc.get_total_flops() / 1e9)
+    return dict(
+        actor_ms=med(actor),
+        critic_ms=med(critic),
+        iteration_ms=med(total),
+        actor_gflop=fa.get_total_flops() / 1e9,
+        critic_gflop=fc.get_total_flops() / 1e9,
+    )
 
 
 def time_calls(fn, iters: int, warmup: int) -> float:
@@ -90,8 +96,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_hparams()
-    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
-          f"median of {args.iters} after {args.warmup} warm-up")
+    print(
+        f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
+        f"median of {args.iters} after {args.warmup} warm-up"
+    )
     peak = matmul_peak()
     print(f"matmul peak: {peak:.0f} GFLOP/s")
     print("| size | actor step ms | critic 8x4 ms | iteration ms | GFLOP (actor + critic) | floor ms | time / floor |")
@@ -105,15 +113,22 @@ def main() -> None:
         r = time_iteration(learner, z0, args.iters, args.warmup)
         gflop = r["actor_gflop"] + r["critic_gflop"]
         floor = gflop / peak * 1e3
-        print(f"| {size} | {r['actor_ms']:.0f} | {r['critic_ms']:.0f} | {r['iteration_ms']:.0f} | "
-              f"{gflop:.1f} ({r['actor_gflop']:.1f} + {r['critic_gflop']:.1f}) | {floor:.0f} | "
-              f"{r['iteration_ms'] / floor:.2f} |", flush=True)
+        print(
+            f"| {size} | {r['actor_ms']:.0f} | {r['critic_ms']:.0f} | {r['iteration_ms']:.0f} | "
+            f"{gflop:.1f} ({r['actor_gflop']:.1f} + {r['critic_gflop']:.1f}) | {floor:.0f} | "
+            f"{r['iteration_ms'] / floor:.2f} |",
+            flush=True,
+        )
 
         obs = torch.randn(1, 24)
         pwm_ms = time_calls(lambda learner=learner, obs=obs: learner.act(obs, TASK_ID), iters=200, warmup=20)
         planner = MPPIPlanner(wm, PlannerConfig(), discount_heuristic(500))
         planner.plan(obs[0], TASK_ID, t0=True, eval_mode=True)
-        plan_ms = time_calls(lambda planner=planner, obs=obs: planner.plan(obs[0], TASK_ID, eval_mode=True), iters=max(args.iters, 5), warmup=1)
+        plan_ms = time_calls(
+            lambda planner=planner, obs=obs: planner.plan(obs[0], TASK_ID, eval_mode=True),
+            iters=max(args.iters, 5),
+            warmup=1,
+        )
         latency.append((size, pwm_ms, plan_ms))
     print("\n| size | PWM action ms | MPPI decision ms | planning / PWM |")
     print("|---|---|---|---|")

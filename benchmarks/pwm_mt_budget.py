@@ -21,6 +21,7 @@ continues. Example (the table in RESULTS.md, the default's ``mt-small`` tasks an
         --runs results/sac-data/runs/sac/cartpole-balance/seed1 results/sac-data/runs/sac/cartpole-swingup/seed1 \\
         --budgets 300,750,1500 --batch-size 128 --pwm-steps 50 --pwm-batch-size 128 --seeds 1,2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,12 +78,17 @@ def main(argv=None) -> None:
     p.add_argument("--model-size", type=int, default=1)
     p.add_argument("--pwm-steps", type=int, default=50, help="PWM policy iterations")
     p.add_argument("--pwm-batch-size", type=int, default=128)
-    p.add_argument("--pwm-hparams", default="{}", help="extra PWM hyperparameters, JSON (e.g. the default's critic_target)")
+    p.add_argument(
+        "--pwm-hparams", default="{}", help="extra PWM hyperparameters, JSON (e.g. the default's critic_target)"
+    )
     p.add_argument("--eval-episodes", type=int, default=5)
     p.add_argument("--eval-every", type=int, default=None, help="PWM evaluation interval (default: only the final one)")
-    p.add_argument("--datasets", default="full,half",
-                   help="which data sets to pretrain and train on now (two processes can split them; "
-                        "a last run with both prints the whole table)")
+    p.add_argument(
+        "--datasets",
+        default="full,half",
+        help="which data sets to pretrain and train on now (two processes can split them; "
+        "a last run with both prints the whole table)",
+    )
     p.add_argument("--seeds", default="1,2")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -108,10 +114,33 @@ def main(argv=None) -> None:
     for name, d in data.items():
         wm = out / f"wm-{name}"
         if not (wm / "model.pt").exists():
-            run(["pwm-bench", "pretrain", "--data", str(d), "--out", str(wm), "--task-set", args.suite,
-                 "--model-size", str(args.model_size), "--horizon", "16", "--rho", "0.99",
-                 "--batch-size", str(args.batch_size), "--steps", str(budgets[-1]),
-                 "--checkpoint-every", str(every), "--threads", str(args.threads)], log)
+            run(
+                [
+                    "pwm-bench",
+                    "pretrain",
+                    "--data",
+                    str(d),
+                    "--out",
+                    str(wm),
+                    "--task-set",
+                    args.suite,
+                    "--model-size",
+                    str(args.model_size),
+                    "--horizon",
+                    "16",
+                    "--rho",
+                    "0.99",
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--steps",
+                    str(budgets[-1]),
+                    "--checkpoint-every",
+                    str(every),
+                    "--threads",
+                    str(args.threads),
+                ],
+                log,
+            )
 
     rows = []
     for name, d in data.items():
@@ -122,16 +151,50 @@ def main(argv=None) -> None:
                     run_dir = out / "pwm" / f"{name}-{budget}" / task / f"seed{seed}"
                     score = final_return(run_dir / "eval.csv", args.pwm_steps)
                     if score is None:
-                        hparams = json.dumps({"batch_size": args.pwm_batch_size, "mask_actions": True,
-                                              **json.loads(args.pwm_hparams)})
-                        run(["pwm-bench", "train", "--algo", "pwm", "--task", task, "--seed", str(seed),
-                             "--out", str(run_dir), "--steps", str(args.pwm_steps),
-                             "--eval-every", str(args.eval_every or args.pwm_steps), "--eval-episodes", str(args.eval_episodes),
-                             "--hparams", hparams, "--set", f"world_model={ckpt}", "--set", f"data_dir={d}",
-                             "--threads", str(args.threads)], log)
+                        hparams = json.dumps(
+                            {"batch_size": args.pwm_batch_size, "mask_actions": True, **json.loads(args.pwm_hparams)}
+                        )
+                        run(
+                            [
+                                "pwm-bench",
+                                "train",
+                                "--algo",
+                                "pwm",
+                                "--task",
+                                task,
+                                "--seed",
+                                str(seed),
+                                "--out",
+                                str(run_dir),
+                                "--steps",
+                                str(args.pwm_steps),
+                                "--eval-every",
+                                str(args.eval_every or args.pwm_steps),
+                                "--eval-episodes",
+                                str(args.eval_episodes),
+                                "--hparams",
+                                hparams,
+                                "--set",
+                                f"world_model={ckpt}",
+                                "--set",
+                                f"data_dir={d}",
+                                "--threads",
+                                str(args.threads),
+                            ],
+                            log,
+                        )
                         score = final_return(run_dir / "eval.csv", args.pwm_steps)
-                    rows.append(dict(data=name, transitions=sizes[name], wm_steps=budget, task=task, seed=seed,
-                                     final_return=score, score=score / get_spec(task).max_return))
+                    rows.append(
+                        dict(
+                            data=name,
+                            transitions=sizes[name],
+                            wm_steps=budget,
+                            task=task,
+                            seed=seed,
+                            final_return=score,
+                            score=score / get_spec(task).max_return,
+                        )
+                    )
     table = pd.DataFrame(rows)
     table.to_csv(out / "scores.csv", index=False)
     print_table(table, tasks, seeds)
@@ -150,8 +213,10 @@ def print_table(table: pd.DataFrame, tasks: list[str], seeds: list[int]) -> None
         matrix = group.pivot(index="seed", columns="task", values="score").loc[seeds, tasks].to_numpy()
         est = interval_estimates({"pwm": matrix}, reps=2000, seed=0).set_index("metric")
         cells = [f"{group[group.task == t].final_return.mean():.1f}" for t in tasks]
-        stat = [f"{est.loc[m, 'value']:.3f} [{est.loc[m, 'ci_low']:.3f}, {est.loc[m, 'ci_high']:.3f}]"
-                for m in ("mean", "iqm")]
+        stat = [
+            f"{est.loc[m, 'value']:.3f} [{est.loc[m, 'ci_low']:.3f}, {est.loc[m, 'ci_high']:.3f}]"
+            for m in ("mean", "iqm")
+        ]
         print(f"| {name} ({group.transitions.iloc[0]:,}) | {budget} | " + " | ".join(cells + stat) + " |")
 
 

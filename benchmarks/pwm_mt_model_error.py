@@ -21,6 +21,7 @@ real rewards are per decision (summed over the action repeat), as in the data.
     python benchmarks/pwm_mt_model_error.py --world-model results/mt-laptop/world_model/model.pt \\
         --data results/mt-laptop/dataset --runs results/mt-laptop/runs/pwm/cartpole-balance/seed1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,6 +88,7 @@ def load_world_model(path, task_set: str):
 
 class PWMRun(NamedTuple):
     """A finished multitask PWM run, loaded against the world model it learned in."""
+
     actor: Actor
     critic: CriticEnsemble
     cfg: object
@@ -108,8 +110,9 @@ def load_run(run_dir: Path, wm, table, names) -> PWMRun:
 def load_actor(run_dir: Path, wm):
     settings = yaml.safe_load((run_dir / "config.yaml").read_text())
     cfg = load_hparams(settings.get("hparams") or {})
-    actor = Actor(wm.cfg.latent_dim, wm.cfg.action_dim, list(cfg.actor_hidden), cfg.actor_logstd_init,
-                  cfg.actor_logstd_min)
+    actor = Actor(
+        wm.cfg.latent_dim, wm.cfg.action_dim, list(cfg.actor_hidden), cfg.actor_logstd_init, cfg.actor_logstd_min
+    )
     critic = CriticEnsemble(wm.cfg.latent_dim, list(cfg.critic_hidden), int(cfg.num_critics))
     learner = load_data(run_dir / "checkpoint.pt", "PWM run checkpoint")["payload"]["learner"]
     actor.load_state_dict(learner["actor"])
@@ -140,8 +143,10 @@ def policy_episodes(task, actor, mask, wm, task_id, obs_dim, act_dim, episodes, 
 
 def row(name, predicted, real):
     err = predicted - real
-    return (f"| {name} | {real.mean():.3f} | {predicted.mean():.3f} | {err.abs().mean():.3f} | {err.mean():+.3f} | "
-            f"{corr(predicted, real):.2f} |")
+    return (
+        f"| {name} | {real.mean():.3f} | {predicted.mean():.3f} | {err.abs().mean():.3f} | {err.mean():+.3f} | "
+        f"{corr(predicted, real):.2f} |"
+    )
 
 
 def main(argv=None) -> None:
@@ -169,10 +174,11 @@ def main(argv=None) -> None:
         print(row(f"{run}: data actions", offline, batch.reward[..., 0]))
         starts_obs, starts_act, starts_rew, values, to_go = [], [], [], [], []
         gamma = float(cfg.gamma)
-        for obs, acts, rews in policy_episodes(task, actor, mask, wm, task_id, obs_dim, act_dim, args.episodes,
-                                               args.seed):
+        for obs, acts, rews in policy_episodes(
+            task, actor, mask, wm, task_id, obs_dim, act_dim, args.episodes, args.seed
+        ):
             for s in range(0, len(rews) - H + 1, args.every):
-                starts_obs.append(obs[s]), starts_act.append(acts[s:s + H]), starts_rew.append(rews[s:s + H])
+                starts_obs.append(obs[s]), starts_act.append(acts[s : s + H]), starts_rew.append(rews[s : s + H])
             sym = wm_math.symlog(rews)
             for s in range(0, len(rews) - 300 + 1, args.every):
                 discounts = gamma ** torch.arange(len(rews) - s, dtype=torch.float32)
@@ -182,13 +188,18 @@ def main(argv=None) -> None:
         obs0, acts, rews = torch.stack(starts_obs), torch.stack(starts_act, 1), torch.stack(starts_rew, 1)
         print(row(f"{run}: policy actions", open_loop(wm, task_id, obs0, acts), rews))
         dream = imagined(wm, actor, mask, task_id, obs0, H)
-        print(f"| {run}: imagined {H}-step return vs real | {rews.sum(0).mean():.2f} | {dream.sum(0).mean():.2f} | "
-              f"{(dream.sum(0) - rews.sum(0)).abs().mean():.2f} | {(dream.sum(0) - rews.sum(0)).mean():+.2f} | "
-              f"{corr(dream.sum(0), rews.sum(0)):.2f} |")
+        print(
+            f"| {run}: imagined {H}-step return vs real | {rews.sum(0).mean():.2f} | {dream.sum(0).mean():.2f} | "
+            f"{(dream.sum(0) - rews.sum(0)).abs().mean():.2f} | {(dream.sum(0) - rews.sum(0)).mean():+.2f} | "
+            f"{corr(dream.sum(0), rews.sum(0)):.2f} |"
+        )
         if values:
             v, g = torch.tensor(values), torch.tensor(to_go)
-            print(f"| {run}: critic vs real return-to-go (symlog units, gamma {gamma}) | {g.mean():.2f} | {v.mean():.2f} | "
-                  f"{(v - g).abs().mean():.2f} | {(v - g).mean():+.2f} | {corr(v, g):.2f} |", flush=True)
+            print(
+                f"| {run}: critic vs real return-to-go (symlog units, gamma {gamma}) | {g.mean():.2f} | {v.mean():.2f} | "
+                f"{(v - g).abs().mean():.2f} | {(v - g).mean():+.2f} | {corr(v, g):.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

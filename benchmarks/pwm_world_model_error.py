@@ -17,6 +17,7 @@ error along the rollouts it imagines. This prints, per horizon step t = 1..H:
         --data results/single-laptop/runs/shac/hopper/seed1/rollouts.pt \
         --checkpoint results/single-laptop/runs/pwm/hopper/seed1/checkpoint.pt
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,15 @@ def open_loop(wm, rew_rms, obs, actions, rewards, valid, clip=5.0):
         m = valid[t] > 0
         imagined += torch.where(m, r_hat, torch.zeros_like(r_hat))
         actual += torch.where(m, real[t], torch.zeros_like(r_hat))
-        rows.append(((r_hat - real[t]).abs()[m].mean().item(), (r_hat - real[t])[m].mean().item(), corr(r_hat[m], real[t][m]),
-                     (z - target).pow(2).mean(-1)[m].mean().item(), int(m.sum())))
+        rows.append(
+            (
+                (r_hat - real[t]).abs()[m].mean().item(),
+                (r_hat - real[t])[m].mean().item(),
+                corr(r_hat[m], real[t][m]),
+                (z - target).pow(2).mean(-1)[m].mean().item(),
+                int(m.sum()),
+            )
+        )
     return rows, imagined, actual
 
 
@@ -96,8 +104,10 @@ def print_table(name, rows, imagined, actual):
     print(f"{'t':>3s} {'reward MAE':>11s} {'reward bias':>12s} {'reward corr':>12s} {'latent err':>11s} {'n':>6s}")
     for t, (mae, bias, c, lat, n) in enumerate(rows, 1):
         print(f"{t:3d} {mae:11.4f} {bias:+12.4f} {c:12.3f} {lat:11.5f} {n:6d}")
-    print(f"H-step return: imagined {imagined.mean():.3f} vs real {actual.mean():.3f} "
-          f"(corr {corr(imagined, actual):.3f}, mean gap {float((imagined - actual).mean()):+.3f})")
+    print(
+        f"H-step return: imagined {imagined.mean():.3f} vs real {actual.mean():.3f} "
+        f"(corr {corr(imagined, actual):.3f}, mean gap {float((imagined - actual).mean()):+.3f})"
+    )
 
 
 def main():
@@ -113,13 +123,17 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     wm, rew_rms = load_world_model(args.world_model)
-    print(f"world model {args.world_model}: latent {wm.cfg.latent_dim}; rew_rms mean {float(rew_rms.mean):.3f} "
-          f"std {float(rew_rms.var.sqrt()):.3f}")
-    print_table("offline windows", *open_loop(wm, rew_rms, *offline_windows(args.data, args.horizon, args.windows,
-                                                                              args.seed)))
+    print(
+        f"world model {args.world_model}: latent {wm.cfg.latent_dim}; rew_rms mean {float(rew_rms.mean):.3f} "
+        f"std {float(rew_rms.var.sqrt()):.3f}"
+    )
+    print_table(
+        "offline windows", *open_loop(wm, rew_rms, *offline_windows(args.data, args.horizon, args.windows, args.seed))
+    )
     if args.checkpoint:
-        windows = on_policy_windows(args.task, args.checkpoint, wm.cfg.latent_dim, args.horizon, args.envs,
-                                    args.seed, wm)
+        windows = on_policy_windows(
+            args.task, args.checkpoint, wm.cfg.latent_dim, args.horizon, args.envs, args.seed, wm
+        )
         print_table(f"on-policy ({args.checkpoint})", *open_loop(wm, rew_rms, *windows))
 
 

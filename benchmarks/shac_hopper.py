@@ -5,6 +5,7 @@ steps per iteration) for ``--iterations`` iterations, then prints eval.csv and t
 
     python benchmarks/shac_hopper.py --iterations 300 --threads 2 --out results/bench/shac_hopper
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,28 @@ def main() -> None:
     parser.add_argument("--out", default="results/bench/shac_hopper")
     args = parser.parse_args()
     per_iteration = args.num_envs * 32
-    cmd = ["pwm-bench", "train", "--algo", "shac", "--task", "hopper", "--seed", str(args.seed),
-           "--out", args.out, "--steps", str(args.iterations * per_iteration),
-           "--eval-every", str(args.eval_every_iterations * per_iteration),
-           "--eval-episodes", str(args.eval_episodes), "--threads", str(args.threads),
-           "--hparams", json.dumps({"num_envs": args.num_envs})]
+    cmd = [
+        "pwm-bench",
+        "train",
+        "--algo",
+        "shac",
+        "--task",
+        "hopper",
+        "--seed",
+        str(args.seed),
+        "--out",
+        args.out,
+        "--steps",
+        str(args.iterations * per_iteration),
+        "--eval-every",
+        str(args.eval_every_iterations * per_iteration),
+        "--eval-episodes",
+        str(args.eval_episodes),
+        "--threads",
+        str(args.threads),
+        "--hparams",
+        json.dumps({"num_envs": args.num_envs}),
+    ]
     print(" ".join(cmd), flush=True)
     start = time.time()
     subprocess.run(cmd, check=True)
@@ -40,8 +58,10 @@ def main() -> None:
     curve = pd.read_csv(Path(args.out) / "eval.csv")
     curve["iteration"] = curve["env_steps"] // per_iteration
     print(curve[["iteration", "env_steps", "wall_time_s", "episode_reward"]].to_string(index=False))
-    print(f"wall time {wall / 60:.1f} min for {args.iterations} iterations "
-          f"({wall / args.iterations:.2f} s/iteration including evaluations)")
+    print(
+        f"wall time {wall / 60:.1f} min for {args.iterations} iterations "
+        f"({wall / args.iterations:.2f} s/iteration including evaluations)"
+    )
     sys.stdout.flush()
 
 

@@ -7,6 +7,7 @@ whole iteration and of its actor part (simulation with FD Jacobians + backward),
 gradient-free simulation speed. Timings on a shared machine are noisy: compare minima, and note
 the load average printed with the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)  # as baselines/shac.py does: the thread budget goes to the physics pool
-    print(f"load average before: {os.getloadavg()[0]:.2f}; {args.num_envs} envs, {args.threads} physics threads",
-          flush=True)
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f}; {args.num_envs} envs, {args.threads} physics threads",
+        flush=True,
+    )
     print(f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'no-grad env steps/s':>20s}", flush=True)
     for task in args.tasks:
         cfg = config_for(task, {"num_envs": args.num_envs})
@@ -53,8 +56,11 @@ def main() -> None:
         actor = [s["actor_time"] for s in stats]
         agent.env.close()
         rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
-        print(f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
-              f"{rate:20.0f}", flush=True)
+        print(
+            f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
+            f"{rate:20.0f}",
+            flush=True,
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
 
 

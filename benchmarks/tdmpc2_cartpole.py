@@ -8,6 +8,7 @@ planning call per step, so on a shared 2-core CPU the number of evaluation episo
 
     nohup python benchmarks/tdmpc2_cartpole.py > results/bench/tdmpc2_cartpole/log.txt 2>&1 &
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,31 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    main(["train", "--algo", "tdmpc2", "--task", "cartpole-balance", "--seed", str(args.seed),
-          "--out", args.out, "--steps", str(args.steps), "--eval-every", str(args.eval_every),
-          "--eval-episodes", str(args.eval_episodes), "--threads", str(args.threads),
-          "--set", "model_size=1", "--set", "checkpoint_interval_s=300", "--set", "progress_every=250"])
+    main(
+        [
+            "train",
+            "--algo",
+            "tdmpc2",
+            "--task",
+            "cartpole-balance",
+            "--seed",
+            str(args.seed),
+            "--out",
+            args.out,
+            "--steps",
+            str(args.steps),
+            "--eval-every",
+            str(args.eval_every),
+            "--eval-episodes",
+            str(args.eval_episodes),
+            "--threads",
+            str(args.threads),
+            "--set",
+            "model_size=1",
+            "--set",
+            "checkpoint_interval_s=300",
+            "--set",
+            "progress_every=250",
+        ]
+    )
     sys.exit(0)

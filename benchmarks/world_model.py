@@ -10,6 +10,7 @@ measured in the same run, so ``time/floor`` travels between machines.
 
     python benchmarks/world_model.py [--threads 1] [--sizes 1 5] [--iters 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,7 @@ def world_model_loss(model: WorldModel, obs, action, reward, task, discount=0.99
     zs, consistency = [z], 0.0
     for t in range(H):
         z = model.next(z, action[t], task)
-        consistency = consistency + F.mse_loss(z, next_z[t]) * RHO ** t
+        consistency = consistency + F.mse_loss(z, next_z[t]) * RHO**t
         zs.append(z)
     zs = torch.stack(zs)
     _zs = zs[:-1]
@@ -62,9 +63,12 @@ def world_model_loss(model: WorldModel, obs, action, reward, task, discount=0.99
     reward_logits = model.reward(_zs, action, task)
     weights = RHO ** torch.arange(H, device=obs.device, dtype=obs.dtype)
     reward_loss = (math.soft_ce(reward_logits, reward).mean(dim=(1, 2)) * weights).sum()
-    value_loss = (math.soft_ce(qs, td_target.unsqueeze(0).expand(qs.shape[0], -1, -1, -1)).mean(dim=(2, 3)) * weights).sum()
-    total = (COEF["consistency"] * consistency + COEF["reward"] * reward_loss
-             + COEF["value"] * value_loss / model.cfg.num_q) / H
+    value_loss = (
+        math.soft_ce(qs, td_target.unsqueeze(0).expand(qs.shape[0], -1, -1, -1)).mean(dim=(2, 3)) * weights
+    ).sum()
+    total = (
+        COEF["consistency"] * consistency + COEF["reward"] * reward_loss + COEF["value"] * value_loss / model.cfg.num_q
+    ) / H
     return total, zs
 
 
@@ -129,7 +133,7 @@ def matmul_peak_gflops(n: int = 2048, iters: int = 5) -> float:
     t0 = time.perf_counter()
     for _ in range(iters):
         a @ b
-    return 2 * n ** 3 * iters / (time.perf_counter() - t0) / 1e9
+    return 2 * n**3 * iters / (time.perf_counter() - t0) / 1e9
 
 
 def main() -> None:
@@ -146,9 +150,13 @@ def main() -> None:
     torch.manual_seed(0)
     device = torch.device(args.device)
     peak = matmul_peak_gflops()
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
-          f"device={device}, batch={args.batch}, horizon={args.horizon}, matmul peak {peak:.0f} GFLOP/s")
-    print("| task | size | params | fwd+bwd GFLOP | fwd+bwd ms | fwd+bwd time/floor | update GFLOP | update ms | update time/floor |")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
+        f"device={device}, batch={args.batch}, horizon={args.horizon}, matmul peak {peak:.0f} GFLOP/s"
+    )
+    print(
+        "| task | size | params | fwd+bwd GFLOP | fwd+bwd ms | fwd+bwd time/floor | update GFLOP | update ms | update time/floor |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         for task_set in (None, "mt30"):
@@ -159,8 +167,11 @@ def main() -> None:
             ms_up = median_ms(update, args.iters, args.warmup)
             floor = lambda g: 1e3 * g / peak  # noqa: E731
             name = "mt30" if task_set else "walker-walk"
-            print(f"| {name} | {size} | {model.total_params:,} | {g_fb:.1f} | {ms_fb:.0f} | {ms_fb / floor(g_fb):.2f} "
-                  f"| {g_up:.1f} | {ms_up:.0f} | {ms_up / floor(g_up):.2f} |", flush=True)
+            print(
+                f"| {name} | {size} | {model.total_params:,} | {g_fb:.1f} | {ms_fb:.0f} | {ms_fb / floor(g_fb):.2f} "
+                f"| {g_up:.1f} | {ms_up:.0f} | {ms_up / floor(g_up):.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ MuJoCo rendering is never needed for state-based runs; defaulting ``MUJOCO_GL`` 
 before dm_control is imported keeps headless machines (laptops over SSH, CI, cluster nodes)
 from failing or printing GLFW warnings. Set ``MUJOCO_GL=egl`` yourself to render.
 """
+
 import os
 
 os.environ.setdefault("MUJOCO_GL", "disable")

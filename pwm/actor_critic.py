@@ -13,6 +13,7 @@ critic costs (the reference vmaps 3 separate modules with functorch).
 their weight-gradient GEMMs entirely, which is ~30% of the reference's actor step
 (spec/performance.md).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,9 @@ class Actor(nn.Module):
     ``clamp_std``), so the gradient w.r.t. the log-std is the plain one, not a clamp's zero.
     """
 
-    def __init__(self, latent_dim: int, action_dim: int, hidden: list[int], logstd_init: float = -1.0,
-                 logstd_min: float = -1.427):
+    def __init__(
+        self, latent_dim: int, action_dim: int, hidden: list[int], logstd_init: float = -1.0, logstd_min: float = -1.427
+    ):
         super().__init__()
         self.mu = mlp(latent_dim, list(hidden), action_dim)
         self.logstd = nn.Parameter(torch.full((action_dim,), float(logstd_init)))

@@ -13,6 +13,7 @@ rollouts (``pwm.policy_learning``). Two settings, chosen by the task:
 Hyperparameters: ``pwm/configs/pwm.yaml`` (every key documented there), overridden by
 ``run.settings.hparams``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

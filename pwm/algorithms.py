@@ -4,6 +4,7 @@ PWM is this package's method (``pwm.agent``); every other name is a module in ``
 Looking baselines up by module name is what lets a new baseline be added without touching the
 harness: write ``baselines/<name>.py`` and its Snakemake rule.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,8 +18,11 @@ PACKAGE_ALGORITHMS = {"pwm": "pwm.agent"}
 
 
 def available() -> list[str]:
-    names = {m.name for m in pkgutil.iter_modules(baselines.__path__) if hasattr(
-        importlib.import_module(f"baselines.{m.name}"), "train")}
+    names = {
+        m.name
+        for m in pkgutil.iter_modules(baselines.__path__)
+        if hasattr(importlib.import_module(f"baselines.{m.name}"), "train")
+    }
     names |= {name for name, mod in PACKAGE_ALGORITHMS.items() if importlib.util.find_spec(mod)}
     return sorted(names)
 

@@ -4,6 +4,7 @@ Each writer writes to a temporary file in the destination directory and renames 
 target; a rename within one file system is atomic on POSIX, so a job killed mid-write leaves the
 previous version intact.
 """
+
 from __future__ import annotations
 
 import errno
@@ -55,8 +56,9 @@ def write_error(path: Path, err: BaseException) -> WriteError:
         cause = os.strerror(code)
     else:
         cause = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-    return WriteError(code or errno.EIO, f"could not write {path}: {cause}; the previous version (if any) is left "
-                      "intact", str(path))
+    return WriteError(
+        code or errno.EIO, f"could not write {path}: {cause}; the previous version (if any) is left intact", str(path)
+    )
 
 
 def temp_prefix(path: Path) -> str:

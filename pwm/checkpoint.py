@@ -14,6 +14,7 @@ Everything is converted to the current layout, the architecture is inferred from
 (unless the caller pins it), and the load is strict: any missing, unexpected or mis-shaped
 tensor raises :class:`CheckpointError` naming the key, the shapes and the size the file looks like.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,10 @@ def read_state_dict(source) -> tuple[dict, str]:
         except UntrustedFileError as err:
             raise CheckpointError(str(err)) from None
         except Exception as err:
-            raise CheckpointError(f"{name}: cannot read the checkpoint (truncated, corrupt or not a torch "
-                                  f"file): {type(err).__name__}: {err}") from None
+            raise CheckpointError(
+                f"{name}: cannot read the checkpoint (truncated, corrupt or not a torch "
+                f"file): {type(err).__name__}: {err}"
+            ) from None
     elif isinstance(source, Mapping):
         name, data = "<state dict>", source
     else:
@@ -74,7 +77,7 @@ def checkpoint_format(sd: Mapping) -> str:
 
 def _index_path(key: str, prefix: str) -> tuple:
     """Sort key of a Sequential parameter name: numeric path, then weight before bias."""
-    parts = key[len(prefix):].split(".")
+    parts = key[len(prefix) :].split(".")
     return tuple(int(p) for p in parts[:-1] if p.isdigit()), 0 if parts[-1] == "weight" else 1
 
 
@@ -147,8 +150,13 @@ def to_current_format(sd: Mapping) -> tuple[dict, str]:
             out.update(converted)
     if not any(k.startswith(("_target_Qs_params.", "_target_Qs.")) for k in list(out) + list(sd)):
         warnings.warn("legacy checkpoint has no target Q ensemble; the target starts as a copy of the online Q")
-        out.update({"_target_Qs_params." + k[len("_Qs.params."):]: v.clone()
-                    for k, v in out.items() if k.startswith("_Qs.params.")})
+        out.update(
+            {
+                "_target_Qs_params." + k[len("_Qs.params.") :]: v.clone()
+                for k, v in out.items()
+                if k.startswith("_Qs.params.")
+            }
+        )
     for key, value in sd.items():
         if key not in consumed:
             out[key] = value
@@ -173,8 +181,11 @@ def match_model_size(cfg: WorldModelConfig) -> int | None:
     """The named TD-MPC2 size with this architecture (mt30-19M's latent 512 included), or None."""
     for size, arch in MODEL_SIZES.items():
         latents = {arch["latent_dim"], 512} if size == 19 else {arch["latent_dim"]}
-        if (cfg.enc_dim, cfg.mlp_dim, cfg.num_q) == (arch["enc_dim"], arch["mlp_dim"], arch["num_q"]) \
-                and cfg.latent_dim in latents and max(cfg.num_enc_layers, 2) == max(arch["num_enc_layers"], 2):
+        if (
+            (cfg.enc_dim, cfg.mlp_dim, cfg.num_q) == (arch["enc_dim"], arch["mlp_dim"], arch["num_q"])
+            and cfg.latent_dim in latents
+            and max(cfg.num_enc_layers, 2) == max(arch["num_enc_layers"], 2)
+        ):
             return size
     return None
 
@@ -195,47 +206,76 @@ def infer_config(sd: Mapping, name: str = "<state dict>", action_dims=None) -> W
     action_dim = dyn_in - latent_dim - task_dim
     pi_out = _shape(sd, f"_pi.{_count_layers(sd, '_pi.') - 1}.weight", name)[0]
     if pi_out != 2 * action_dim:
-        raise CheckpointError(f"{name}: '_pi' outputs {pi_out} values but '_dynamics.0.weight' implies "
-                              f"action_dim {action_dim}; the file is inconsistent")
+        raise CheckpointError(
+            f"{name}: '_pi' outputs {pi_out} values but '_dynamics.0.weight' implies "
+            f"action_dim {action_dim}; the file is inconsistent"
+        )
     num_q = _shape(sd, "_Qs.params.0.weight" if "_Qs.params.0.weight" in sd else "_target_Qs_params.0.weight", name)[0]
-    num_bins = _shape(sd, "_reward.2.weight" if "_reward.2.weight" in sd else "_Qs.params.2.weight", name)[-2 if
-                      "_reward.2.weight" not in sd else 0]
+    num_bins = _shape(sd, "_reward.2.weight" if "_reward.2.weight" in sd else "_Qs.params.2.weight", name)[
+        -2 if "_reward.2.weight" not in sd else 0
+    ]
     if "_action_masks" in sd and sd["_action_masks"].device.type != "meta":
         action_dims = tuple(int(x) for x in sd["_action_masks"].sum(-1).round().tolist())
     elif num_tasks and action_dims is None:
         from pwm.config_io import TASK_SETS
+
         for table in TASK_SETS.values():
             if len(table) == num_tasks and max(a for _, _, a in table) == action_dim:
                 action_dims = tuple(a for _, _, a in table)
         if action_dims is None:
-            warnings.warn(f"{name}: no _action_masks and {num_tasks} tasks match no TD-MPC2 task set; "
-                          "using all-ones action masks")
+            warnings.warn(
+                f"{name}: no _action_masks and {num_tasks} tasks match no TD-MPC2 task set; using all-ones action masks"
+            )
     log_std = {}
     if "log_std_min" in sd and "log_std_dif" in sd and sd["log_std_min"].device.type != "meta":
         log_std = dict(log_std_min=int(sd["log_std_min"]), log_std_max=int(sd["log_std_min"] + sd["log_std_dif"]))
-    cfg = WorldModelConfig(obs_dim=enc_in - task_dim, action_dim=action_dim, latent_dim=latent_dim, enc_dim=enc_dim,
-                           mlp_dim=mlp_dim, num_enc_layers=n_enc, num_q=num_q, task_dim=task_dim, num_tasks=num_tasks,
-                           action_dims=action_dims if num_tasks else None, num_bins=num_bins,
-                           episodic="_termination.0.weight" in sd, **log_std)
+    cfg = WorldModelConfig(
+        obs_dim=enc_in - task_dim,
+        action_dim=action_dim,
+        latent_dim=latent_dim,
+        enc_dim=enc_dim,
+        mlp_dim=mlp_dim,
+        num_enc_layers=n_enc,
+        num_q=num_q,
+        task_dim=task_dim,
+        num_tasks=num_tasks,
+        action_dims=action_dims if num_tasks else None,
+        num_bins=num_bins,
+        episodic="_termination.0.weight" in sd,
+        **log_std,
+    )
     return cfg.replace(model_size=match_model_size(cfg))
 
 
 def describe(cfg: WorldModelConfig) -> str:
     size = f"model size {cfg.model_size}" if cfg.model_size is not None else "no named model size"
     tasks = f"multitask, {cfg.num_tasks} tasks, task_dim {cfg.task_dim}" if cfg.multitask else "single-task"
-    return (f"{size} (latent {cfg.latent_dim}, mlp {cfg.mlp_dim}, enc {cfg.enc_dim}, {cfg.num_enc_layers} encoder "
-            f"layers, {cfg.num_q} Qs; {tasks}; obs {cfg.obs_dim}, action {cfg.action_dim})")
+    return (
+        f"{size} (latent {cfg.latent_dim}, mlp {cfg.mlp_dim}, enc {cfg.enc_dim}, {cfg.num_enc_layers} encoder "
+        f"layers, {cfg.num_q} Qs; {tasks}; obs {cfg.obs_dim}, action {cfg.action_dim})"
+    )
 
 
 # ---------------------------------------------------------------------------------------- loading
-_CURRENT_KEY = re.compile(r"^(log_std_min|log_std_dif|_action_masks|_task_emb\.weight|"
-                          r"(_encoder\.state|_dynamics|_reward|_termination|_pi)\.\d+\.(ln\.)?(weight|bias)|"
-                          r"(_Qs\.params|_detach_Qs_params|_target_Qs_params)\.(\d+\.(ln\.)?(weight|bias)|__batch_size|__device))$")
+_CURRENT_KEY = re.compile(
+    r"^(log_std_min|log_std_dif|_action_masks|_task_emb\.weight|"
+    r"(_encoder\.state|_dynamics|_reward|_termination|_pi)\.\d+\.(ln\.)?(weight|bias)|"
+    r"(_Qs\.params|_detach_Qs_params|_target_Qs_params)\.(\d+\.(ln\.)?(weight|bias)|__batch_size|__device))$"
+)
 
 
-def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int | None = None,
-                obs_dim: int | None = None, action_dim: int | None = None, num_tasks: int | None = None,
-                task_set: str | None = None, action_dims=None, device=None) -> WorldModel:
+def load_tdmpc2(
+    source,
+    *,
+    cfg: WorldModelConfig | None = None,
+    model_size: int | None = None,
+    obs_dim: int | None = None,
+    action_dim: int | None = None,
+    num_tasks: int | None = None,
+    task_set: str | None = None,
+    action_dims=None,
+    device=None,
+) -> WorldModel:
     """Build a :class:`WorldModel` from a TD-MPC2 checkpoint (path or dict), strictly.
 
     Unspecified architecture settings are inferred from the tensors. Given settings are
@@ -260,11 +300,15 @@ def load_tdmpc2(source, *, cfg: WorldModelConfig | None = None, model_size: int 
                 model_size = base.model_size
             if model_size is None:
                 raise CheckpointError(f"{name}: pass model_size; {looks_like}")
-            dims = dict(obs_dim=pinned.pop("obs_dim", base.obs_dim), action_dim=pinned.pop("action_dim", base.action_dim),
-                        num_tasks=pinned.pop("num_tasks", base.num_tasks))
+            dims = dict(
+                obs_dim=pinned.pop("obs_dim", base.obs_dim),
+                action_dim=pinned.pop("action_dim", base.action_dim),
+                num_tasks=pinned.pop("num_tasks", base.num_tasks),
+            )
             extra = {"action_dims": pinned.pop("action_dims", base.action_dims if base.multitask else None)}
-            cfg = WorldModelConfig.for_model_size(model_size, task_set=task_set, **dims, **extra,
-                                                  episodic=base.episodic if inferred else False)
+            cfg = WorldModelConfig.for_model_size(
+                model_size, task_set=task_set, **dims, **extra, episodic=base.episodic if inferred else False
+            )
         elif inferred is None:
             raise CheckpointError(f"{name}: cannot infer the architecture: {why_not}")
         else:
@@ -289,17 +333,28 @@ def check_finite(sd: Mapping, name: str) -> None:
     for key, value in sd.items():
         if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
             count = int((~torch.isfinite(value)).sum())
-            kinds = [kind for kind, hit in (("NaN", torch.isnan(value)), ("+inf", value == float("inf")),
-                                            ("-inf", value == float("-inf"))) if bool(hit.any())]
-            raise CheckpointError(f"{name}: key '{key}' holds {count} non-finite value(s) ({', '.join(kinds)}) "
-                                  f"of {value.numel()}; a world model with non-finite weights cannot be used "
-                                  "(was it saved after training diverged?)")
+            kinds = [
+                kind
+                for kind, hit in (
+                    ("NaN", torch.isnan(value)),
+                    ("+inf", value == float("inf")),
+                    ("-inf", value == float("-inf")),
+                )
+                if bool(hit.any())
+            ]
+            raise CheckpointError(
+                f"{name}: key '{key}' holds {count} non-finite value(s) ({', '.join(kinds)}) "
+                f"of {value.numel()}; a world model with non-finite weights cannot be used "
+                "(was it saved after training diverged?)"
+            )
 
 
 def _derived_entries(cfg: WorldModelConfig) -> dict:
     """What legacy files leave out and a fresh model defines: log_std buffers, masks, ``__*`` entries."""
-    entries = {"log_std_min": torch.tensor(cfg.log_std_min),
-               "log_std_dif": torch.tensor(cfg.log_std_max) - torch.tensor(cfg.log_std_min)}
+    entries = {
+        "log_std_min": torch.tensor(cfg.log_std_min),
+        "log_std_dif": torch.tensor(cfg.log_std_max) - torch.tensor(cfg.log_std_min),
+    }
     if cfg.multitask:
         entries["_action_masks"] = action_masks(cfg)
     for prefix in ("_Qs.params.", "_detach_Qs_params.", "_target_Qs_params."):
@@ -320,12 +375,16 @@ def _check_against(expected: Mapping, found: Mapping, name: str, cfg: WorldModel
         if torch.is_tensor(value):
             if not torch.is_tensor(have) or have.shape != value.shape:
                 have_shape = tuple(have.shape) if torch.is_tensor(have) else repr(have)
-                raise CheckpointError(f"{name}: key '{key}' has shape {have_shape}, expected {tuple(value.shape)} "
-                                      f"({wanted}); {looks_like}")
+                raise CheckpointError(
+                    f"{name}: key '{key}' has shape {have_shape}, expected {tuple(value.shape)} "
+                    f"({wanted}); {looks_like}"
+                )
         elif key.endswith("__batch_size") and tuple(have) != tuple(value):
             raise CheckpointError(f"{name}: key '{key}' is {have}, expected {value}; {looks_like}")
     if unexpected:
-        raise CheckpointError(f"{name}: unexpected key '{unexpected[0]}' ({len(unexpected)} in all) for {describe(cfg)}")
+        raise CheckpointError(
+            f"{name}: unexpected key '{unexpected[0]}' ({len(unexpected)} in all) for {describe(cfg)}"
+        )
 
 
 # ---------------------------------------------------------------------------------------- saving

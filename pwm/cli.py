@@ -8,6 +8,7 @@ Exit codes: 0 done; 2 usage (unknown option, missing argument, malformed --set/-
 4 a training run diverged (non-finite loss or parameters; the last good checkpoint is kept);
 5 an output could not be written (disk full, permissions).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,11 @@ class Parser(argparse.ArgumentParser):
 
     def add_argument(self, *args, **kwargs):
         # argparse's formatter shows defaults only in help texts; give a bare option one to show it in
-        if "help" not in kwargs and kwargs.get("default") not in (None, False, []) \
-                and kwargs.get("action") not in ("store_true", "store_false", "version"):
+        if (
+            "help" not in kwargs
+            and kwargs.get("default") not in (None, False, [])
+            and kwargs.get("action") not in ("store_true", "store_false", "version")
+        ):
             kwargs["help"] = "(default: %(default)s)"
         return super().add_argument(*args, **kwargs)
 
@@ -59,10 +63,18 @@ def cmd_train(args) -> None:
         raise usage_error(f"--hparams must be a JSON object, got {args.hparams!r}")
     hparams.update(_parse_overrides(args.set))
     module = algorithms.load(args.algo)
-    settings = RunSettings(algo=args.algo, task=args.task, seed=args.seed, out_dir=args.out,
-                           steps=args.steps, eval_every=args.eval_every,
-                           eval_episodes=args.eval_episodes, device=args.device,
-                           threads=args.threads, hparams=hparams)
+    settings = RunSettings(
+        algo=args.algo,
+        task=args.task,
+        seed=args.seed,
+        out_dir=args.out,
+        steps=args.steps,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        device=args.device,
+        threads=args.threads,
+        hparams=hparams,
+    )
     module.train(Run(settings))
 
 
@@ -76,16 +88,20 @@ def cmd_tasks(args) -> None:
 
     names = suite_tasks(args.suite) if args.suite else task_names()
     id_col = f"{'id':>3s} " if args.suite else ""
-    print(f"{id_col}{'task':34s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s} "
-          f"{'term':>4s} {'domain':14s} {'family':18s}")
+    print(
+        f"{id_col}{'task':34s} {'obs':>4s} {'act':>4s} {'ep_len':>6s} {'repeat':>6s} "
+        f"{'term':>4s} {'domain':14s} {'family':18s}"
+    )
     for task_id, name in enumerate(names):
         spec = get_spec(name)
         env = make(name, 0)
         id_col = f"{task_id:3d} " if args.suite else ""
-        print(f"{id_col}{name:34s} {env.observation_space.shape[0]:4d} {env.action_space.shape[0]:4d} "
-              f"{spec.episode_length:6d} {spec.action_repeat:6d} {'yes' if spec.early_termination else 'no':>4s} "
-              f"{spec.domain:14s} {spec.family:18s}",
-              flush=True)
+        print(
+            f"{id_col}{name:34s} {env.observation_space.shape[0]:4d} {env.action_space.shape[0]:4d} "
+            f"{spec.episode_length:6d} {spec.action_repeat:6d} {'yes' if spec.early_termination else 'no':>4s} "
+            f"{spec.domain:14s} {spec.family:18s}",
+            flush=True,
+        )
         env.close()
 
 
@@ -136,13 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch threads (Snakemake: the rule's threads)")
     p.add_argument("--hparams", help="algorithm hyperparameters as a JSON object")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one hyperparameter (dotted keys allowed), repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one hyperparameter (dotted keys allowed), repeatable",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tasks", help="list every task with its dimensions")
-    p.add_argument("--task-set", "--suite", dest="suite",
-                   help="list only this task set's tasks (mt30, mt80), in task-id order")
+    p.add_argument(
+        "--task-set", "--suite", dest="suite", help="list only this task set's tasks (mt30, mt80), in task-id order"
+    )
     p.set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("collect", help="eval.csv files -> one tidy scores.csv")
@@ -173,8 +195,13 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except (ValueError, DivergedError, WriteError) as err:
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
-        code = EXIT_DIVERGED if isinstance(err, DivergedError) else EXIT_WRITE if isinstance(err, WriteError) \
+        code = (
+            EXIT_DIVERGED
+            if isinstance(err, DivergedError)
+            else EXIT_WRITE
+            if isinstance(err, WriteError)
             else EXIT_BAD_INPUT
+        )
         raise SystemExit(code) from None
 
 

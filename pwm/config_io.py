@@ -6,6 +6,7 @@ so ``OmegaConf.load`` + dropping ``defaults`` + merging ``key=value`` overrides 
 ``parse_cfg`` derives (model-size architecture, task set, task_dim, dims, bin size), and
 :func:`world_model_config` turns the result into a :class:`~pwm.world_model.WorldModelConfig`.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -24,15 +25,36 @@ from pwm.world_model import MODEL_SIZES, WorldModelConfig, task_dim_for
 # (obs_dim, action_dim) of every MT80 task as TD-MPC2 records them; the task order (= task id)
 # lives once, in pwm.envs.suites.
 _DMC_DIMS = {
-    "walker-stand": (24, 6), "walker-walk": (24, 6), "walker-run": (24, 6), "cheetah-run": (17, 6),
-    "reacher-easy": (6, 2), "reacher-hard": (6, 2), "acrobot-swingup": (6, 1), "pendulum-swingup": (3, 1),
-    "cartpole-balance": (5, 1), "cartpole-balance-sparse": (5, 1), "cartpole-swingup": (5, 1),
-    "cartpole-swingup-sparse": (5, 1), "cup-catch": (8, 2), "finger-spin": (9, 2), "finger-turn-easy": (12, 2),
-    "finger-turn-hard": (12, 2), "fish-swim": (24, 5), "hopper-stand": (15, 4), "hopper-hop": (15, 4),
-    "walker-walk-backwards": (24, 6), "walker-run-backwards": (24, 6), "cheetah-run-backwards": (17, 6),
-    "cheetah-run-front": (17, 6), "cheetah-run-back": (17, 6), "cheetah-jump": (17, 6),
-    "hopper-hop-backwards": (15, 4), "reacher-three-easy": (8, 3), "reacher-three-hard": (8, 3),
-    "cup-spin": (8, 2), "pendulum-spin": (3, 1),
+    "walker-stand": (24, 6),
+    "walker-walk": (24, 6),
+    "walker-run": (24, 6),
+    "cheetah-run": (17, 6),
+    "reacher-easy": (6, 2),
+    "reacher-hard": (6, 2),
+    "acrobot-swingup": (6, 1),
+    "pendulum-swingup": (3, 1),
+    "cartpole-balance": (5, 1),
+    "cartpole-balance-sparse": (5, 1),
+    "cartpole-swingup": (5, 1),
+    "cartpole-swingup-sparse": (5, 1),
+    "cup-catch": (8, 2),
+    "finger-spin": (9, 2),
+    "finger-turn-easy": (12, 2),
+    "finger-turn-hard": (12, 2),
+    "fish-swim": (24, 5),
+    "hopper-stand": (15, 4),
+    "hopper-hop": (15, 4),
+    "walker-walk-backwards": (24, 6),
+    "walker-run-backwards": (24, 6),
+    "cheetah-run-backwards": (17, 6),
+    "cheetah-run-front": (17, 6),
+    "cheetah-run-back": (17, 6),
+    "cheetah-jump": (17, 6),
+    "hopper-hop-backwards": (15, 4),
+    "reacher-three-easy": (8, 3),
+    "reacher-three-hard": (8, 3),
+    "cup-spin": (8, 2),
+    "pendulum-spin": (3, 1),
 }
 _METAWORLD_DIMS = (39, 4)
 
@@ -42,7 +64,8 @@ def _dims(task: str) -> tuple[int, int]:
 
 
 TASK_SETS: dict[str, list[tuple[str, int, int]]] = {
-    suite: [(task, *_dims(task)) for task in tasks] for suite, tasks in SUITES.items()}
+    suite: [(task, *_dims(task)) for task in tasks] for suite, tasks in SUITES.items()
+}
 TASK_DIMS: dict[str, tuple[int, int]] = {name: (o, a) for name, o, a in TASK_SETS["mt80"]}
 
 
@@ -86,8 +109,16 @@ _ARITHMETIC = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([+\-*/])\s*(-?\d+(?:\.\d+)?)
 # Types a default's own type does not tell (a default of "auto" that also takes true/false).
 EXTRA_TYPES: dict[str, dict[str, tuple[type, ...]]] = {"tdmpc2": {"episodic": (bool,)}}
 _BASIC = (bool, int, float, str, list, tuple, dict, type(None))
-_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-               tuple: "a list", dict: "a mapping", type(None): "null"}
+_TYPE_NAMES = {
+    bool: "true/false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    tuple: "a list",
+    dict: "a mapping",
+    type(None): "null",
+}
 
 
 def types_of_default(value: Any) -> tuple[type, ...] | None:
@@ -135,8 +166,9 @@ def describe_types(types_: tuple[type, ...]) -> str:
     return " or ".join(names) if names else "nothing a config can express"
 
 
-def check_hparam_values(hparams: Mapping, expected: Mapping[str, tuple[type, ...] | None], name: str,
-                        where: str = "") -> None:
+def check_hparam_values(
+    hparams: Mapping, expected: Mapping[str, tuple[type, ...] | None], name: str, where: str = ""
+) -> None:
     """Every key of ``hparams`` is one of ``expected`` (close matches suggested) and has one of its types.
 
     Raises ValueError: "<where>: unknown <name> hyperparameters ['x'] ('x': did you mean ...?); known: ..." or
@@ -146,7 +178,9 @@ def check_hparam_values(hparams: Mapping, expected: Mapping[str, tuple[type, ...
     if unknown:
         close = difflib.get_close_matches(str(unknown[0]), list(expected), n=3)
         hint = f" ({unknown[0]!r}: did you mean {', '.join(close)}?)" if close else ""
-        raise ValueError(f"{prefix}unknown {name} hyperparameters {unknown}{hint}; known: {', '.join(sorted(expected))}")
+        raise ValueError(
+            f"{prefix}unknown {name} hyperparameters {unknown}{hint}; known: {', '.join(sorted(expected))}"
+        )
     for key, value in hparams.items():
         if not accepts(expected[key], value):
             got = "a float" if type(value) is float else _TYPE_NAMES.get(type(value), type(value).__name__)
@@ -155,8 +189,10 @@ def check_hparam_values(hparams: Mapping, expected: Mapping[str, tuple[type, ...
                 hint = f" (YAML reads {value} as text: write it with a decimal point, e.g. {float(value)!r})"
             elif type(value) is float and value.is_integer() and int in expected[key]:
                 hint = f" (write {int(value)}, without the decimal point)"
-            raise ValueError(f"{prefix}{name} hyperparameter {key}={value!r} is {got}, expected "
-                             f"{describe_types(expected[key])}{hint}")
+            raise ValueError(
+                f"{prefix}{name} hyperparameter {key}={value!r} is {got}, expected "
+                f"{describe_types(expected[key])}{hint}"
+            )
 
 
 def default_types(defaults: Mapping, name: str = "") -> dict[str, tuple[type, ...] | None]:
@@ -227,8 +263,10 @@ def load_tdmpc2_config(path: str | Path, overrides: Iterable[str] = ()) -> DictC
 
 def world_model_config(cfg: DictConfig, obs_dim: int | None = None, action_dim: int | None = None) -> WorldModelConfig:
     """The world-model settings of a (derived) TD-MPC2 config; dims default to the task table's."""
+
     def get(key, default=None):
         return default if key not in cfg or OmegaConf.is_missing(cfg, key) else cfg[key]
+
     obs_dim = obs_dim if obs_dim is not None else get("obs_dim")
     action_dim = action_dim if action_dim is not None else get("action_dim")
     if obs_dim is None or action_dim is None:
@@ -236,13 +274,25 @@ def world_model_config(cfg: DictConfig, obs_dim: int | None = None, action_dim: 
     multitask = bool(get("multitask", False))
     size = get("model_size")
     return WorldModelConfig(
-        obs_dim=int(obs_dim), action_dim=int(action_dim), latent_dim=int(cfg.latent_dim), enc_dim=int(cfg.enc_dim),
-        mlp_dim=int(cfg.mlp_dim), num_enc_layers=int(cfg.num_enc_layers), num_q=int(cfg.num_q),
-        task_dim=int(cfg.task_dim) if multitask else 0, num_tasks=len(cfg.tasks) if multitask else 0,
+        obs_dim=int(obs_dim),
+        action_dim=int(action_dim),
+        latent_dim=int(cfg.latent_dim),
+        enc_dim=int(cfg.enc_dim),
+        mlp_dim=int(cfg.mlp_dim),
+        num_enc_layers=int(cfg.num_enc_layers),
+        num_q=int(cfg.num_q),
+        task_dim=int(cfg.task_dim) if multitask else 0,
+        num_tasks=len(cfg.tasks) if multitask else 0,
         action_dims=tuple(int(a) for a in get("action_dims")) if multitask and get("action_dims") else None,
-        num_bins=int(cfg.num_bins), vmin=float(cfg.vmin), vmax=float(cfg.vmax), simnorm_dim=int(cfg.simnorm_dim),
-        dropout=float(cfg.dropout), log_std_min=int(cfg.log_std_min), log_std_max=int(cfg.log_std_max),
-        episodic=bool(get("episodic", False)), model_size=int(size) if size is not None else None,
+        num_bins=int(cfg.num_bins),
+        vmin=float(cfg.vmin),
+        vmax=float(cfg.vmax),
+        simnorm_dim=int(cfg.simnorm_dim),
+        dropout=float(cfg.dropout),
+        log_std_min=int(cfg.log_std_min),
+        log_std_max=int(cfg.log_std_max),
+        episodic=bool(get("episodic", False)),
+        model_size=int(size) if size is not None else None,
     )
 
 
@@ -261,9 +311,11 @@ def load_yaml_strict(path: str | Path):
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
-                raise ValueError(f"{path}, line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}: "
-                                 f"duplicate key {key!r} (first at line {seen[key] + 1}); YAML would silently keep "
-                                 "only the last value")
+                raise ValueError(
+                    f"{path}, line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}: "
+                    f"duplicate key {key!r} (first at line {seen[key] + 1}); YAML would silently keep "
+                    "only the last value"
+                )
             seen[key] = key_node.start_mark.line
         return loader.construct_mapping(node, deep=deep)
 
@@ -274,8 +326,10 @@ def load_yaml_strict(path: str | Path):
     except UnicodeDecodeError as err:  # e.g. saved as Latin-1 by an editor
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise ValueError(f"{path}, line {line}, column {column}: not UTF-8 text (byte {data[err.start]:#04x}); "
-                         "save the file as UTF-8") from None
+        raise ValueError(
+            f"{path}, line {line}, column {column}: not UTF-8 text (byte {data[err.start]:#04x}); "
+            "save the file as UTF-8"
+        ) from None
     try:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as err:

@@ -13,6 +13,7 @@ What the score means depends on the checkpoint. The workflow's ``eval_tdmpc2`` r
 the TD-MPC2 paper's score (its agents are trained with horizon 3, rho 0.5 and plan with the same
 horizon they were trained on). Given one of TD-MPC2's own checkpoints, it measures that agent.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,9 @@ class PlanningPolicy:
     Episode starts (which reset the warm start) are announced by ``pwm.evaluate`` through
     :meth:`begin_episode`; counting steps modulo the episode length is the fallback."""
 
-    def __init__(self, planner: MPPIPlanner, obs_dim: int, action_dim: int, episode_length: int,
-                 task: int | None = None):
+    def __init__(
+        self, planner: MPPIPlanner, obs_dim: int, action_dim: int, episode_length: int, task: int | None = None
+    ):
         self.planner, self.obs_dim, self.action_dim = planner, obs_dim, action_dim
         self.episode_length, self.task, self.t = episode_length, task, 0
 
@@ -53,9 +55,19 @@ class PlanningPolicy:
         return action[: self.action_dim].cpu().numpy()
 
 
-def eval_planning(checkpoint, tasks: list[str], out, task_set: str | None = None, episodes: int = 10,
-                  seed: int = 1, step: int = 0, algo: str = "tdmpc2-planning", planner: dict | None = None,
-                  device: str = "cpu", threads: int = 1) -> pd.DataFrame:
+def eval_planning(
+    checkpoint,
+    tasks: list[str],
+    out,
+    task_set: str | None = None,
+    episodes: int = 10,
+    seed: int = 1,
+    step: int = 0,
+    algo: str = "tdmpc2-planning",
+    planner: dict | None = None,
+    device: str = "cpu",
+    threads: int = 1,
+) -> pd.DataFrame:
     """One eval.csv row per task (written atomically to ``out``)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -68,8 +80,10 @@ def eval_planning(checkpoint, tasks: list[str], out, task_set: str | None = None
         raise ValueError(f"{checkpoint} has {model.cfg.num_tasks} tasks but {task_set} has {len(table)}")
     names = [name for name, _, _ in table] if table else []
     cfg = PlannerConfig(**(planner or {}))
-    log(f"[eval-planning] MPPI horizon {cfg.horizon}, {planning_iterations(cfg.iterations, model.cfg.action_dim)} "
-        f"iterations (action dim {model.cfg.action_dim}), {cfg.num_samples} samples, {cfg.num_elites} elites")
+    log(
+        f"[eval-planning] MPPI horizon {cfg.horizon}, {planning_iterations(cfg.iterations, model.cfg.action_dim)} "
+        f"iterations (action dim {model.cfg.action_dim}), {cfg.num_samples} samples, {cfg.num_elites} elites"
+    )
     start, rows = time.time(), []
     for task in tasks:
         spec = get_spec(task)
@@ -82,14 +96,26 @@ def eval_planning(checkpoint, tasks: list[str], out, task_set: str | None = None
             action_dim = action_dims[task_id]
         else:
             task_id, discount, action_dim = None, discount_heuristic(spec.episode_length), model.cfg.action_dim
-        policy = PlanningPolicy(MPPIPlanner(model, cfg, discount), model.cfg.obs_dim, action_dim,
-                                spec.episode_length, task_id)
+        policy = PlanningPolicy(
+            MPPIPlanner(model, cfg, discount), model.cfg.obs_dim, action_dim, spec.episode_length, task_id
+        )
         result = evaluate(policy, task, episodes=episodes, seed=seed + EVAL_SEED_OFFSET)
-        rows.append(dict(algo=algo, task=task, seed=seed, step=step, env_steps=step,
-                         wall_time_s=round(time.time() - start, 3), episode_reward=result.episode_reward,
-                         episode_success=result.episode_success))
-        log(f"[eval-planning] {task}: episode_reward={result.episode_reward:.1f} "
-            f"episode_success={result.episode_success:.2f} (over {episodes} episodes)")
+        rows.append(
+            dict(
+                algo=algo,
+                task=task,
+                seed=seed,
+                step=step,
+                env_steps=step,
+                wall_time_s=round(time.time() - start, 3),
+                episode_reward=result.episode_reward,
+                episode_success=result.episode_success,
+            )
+        )
+        log(
+            f"[eval-planning] {task}: episode_reward={result.episode_reward:.1f} "
+            f"episode_success={result.episode_success:.2f} (over {episodes} episodes)"
+        )
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
     atomic.write_csv(Path(out), frame)
     return frame

@@ -6,6 +6,7 @@ summed reward, and success read from the *last* step (TD-MPC2's Meta-World rule)
 are derived from one evaluation seed so that an evaluation is reproducible and independent of the
 training environment's state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ symlog space on [vmin, vmax] ("two-hot" discrete regression); these helpers conv
 scalars and those distributions. ``num_bins`` 0 means plain scalar regression and 1 means a
 scalar in symlog space, as in TD-MPC2.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,9 @@ def two_hot(x: torch.Tensor, num_bins: int = 101, vmin: float = -10.0, vmax: flo
     return out.scatter(-1, (lower + 1) % num_bins, upper_weight)
 
 
-def two_hot_inv(logits: torch.Tensor, vmin: float = -10.0, vmax: float = 10.0,
-                num_bins: int | None = None) -> torch.Tensor:
+def two_hot_inv(
+    logits: torch.Tensor, vmin: float = -10.0, vmax: float = 10.0, num_bins: int | None = None
+) -> torch.Tensor:
     """Logits ``[..., num_bins]`` -> scalars ``[..., 1]``: expected bin value, then symexp.
 
     ``num_bins`` defaults to the logits' last dimension; pass 0 explicitly for scalar heads.

@@ -9,6 +9,7 @@ the reference), encodes their first observations with the task id, and runs one
 Units in eval.csv: ``step`` counts policy iterations (the budget ``--steps`` is iterations) and
 ``env_steps`` is 0, because learning never steps an environment.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,16 +60,18 @@ class MultitaskPolicy:
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         self.padded.zero_()
-        self.padded[0, :len(obs)] = torch.as_tensor(obs, dtype=torch.float32)
+        self.padded[0, : len(obs)] = torch.as_tensor(obs, dtype=torch.float32)
         action = self.learner.act(self.padded, self.task_id)
-        return action[0, :self.action_dim].cpu().numpy()
+        return action[0, : self.action_dim].cpu().numpy()
 
 
 def train_multitask(run: Run, cfg) -> None:
     s = run.settings
     if not cfg.world_model or not cfg.data_dir:
-        raise ValueError("multitask PWM needs hparams world_model (a TD-MPC2-format multitask checkpoint) and "
-                         "data_dir (TD-MPC2 dataset chunks with this task's episodes)")
+        raise ValueError(
+            "multitask PWM needs hparams world_model (a TD-MPC2-format multitask checkpoint) and "
+            "data_dir (TD-MPC2 dataset chunks with this task's episodes)"
+        )
     device = torch.device(s.device)
     torch.manual_seed(s.seed)
     np.random.seed(s.seed % 2**32)
@@ -91,19 +94,22 @@ def train_multitask(run: Run, cfg) -> None:
 
     def checkpoint() -> None:
         run.check_parameters(learner.iteration, actor=learner.actor, critic=learner.critic)
-        run.save_checkpoint(learner.iteration, {"learner": learner.state_dict(),
-                                                "sampler_rng": sampler.generator.get_state(),
-                                                "rng": rng.get_state()})
+        run.save_checkpoint(
+            learner.iteration,
+            {"learner": learner.state_dict(), "sampler_rng": sampler.generator.get_state(), "rng": rng.get_state()},
+        )
 
     payload = run.load_checkpoint()
     if payload is not None:
         learner.load_state_dict(payload["learner"])
         sampler.generator.set_state(payload["sampler_rng"])
         rng.set_state(payload["rng"])
-    log(f"training pwm on {s.task} (task {task_id} of {task_set}, seed {s.seed}): {s.steps} policy iterations "
+    log(
+        f"training pwm on {s.task} (task {task_id} of {task_set}, seed {s.seed}): {s.steps} policy iterations "
         f"from {learner.iteration}, {B} rollouts x H{H}, world model {cfg.world_model} "
         f"({sum(p.numel() for p in wm.parameters()):,} params, latent {wm.cfg.latent_dim}), {sampler.num_episodes} offline episodes in "
-        f"{cfg.data_dir}, critic targets {learner.critic_target}, on {s.device} with {s.threads} thread(s)")
+        f"{cfg.data_dir}, critic targets {learner.critic_target}, on {s.device} with {s.threads} thread(s)"
+    )
 
     last_checkpoint, t0, it0 = time.time(), time.time(), learner.iteration
     while True:

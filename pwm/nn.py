@@ -7,6 +7,7 @@
   all members with batched matmuls (no Python loop over members), so the Q ensemble costs a few
   large GEMMs instead of ``num_q`` small ones.
 """
+
 from __future__ import annotations
 
 import torch
@@ -95,7 +96,9 @@ class NormedLinear(nn.Linear):
         return self.act(self.ln(x))
 
 
-def mlp(in_dim: int, hidden: list[int], out_dim: int, act: nn.Module | None = None, dropout: float = 0.0) -> nn.Sequential:
+def mlp(
+    in_dim: int, hidden: list[int], out_dim: int, act: nn.Module | None = None, dropout: float = 0.0
+) -> nn.Sequential:
     """NormedLinear hidden layers, then a plain Linear head, or a NormedLinear with ``act`` (e.g. SimNorm).
 
     Only the first hidden layer gets dropout, as in TD-MPC2."""
@@ -172,7 +175,9 @@ class StackedMLP(nn.Module):
         state_dict[prefix + "__batch_size"] = torch.Size([module.members])
         state_dict[prefix + "__device"] = None
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         for name in ("__batch_size", "__device"):
             key = prefix + name
             if key not in state_dict:
@@ -182,10 +187,13 @@ class StackedMLP(nn.Module):
             value = state_dict.pop(key)
             if name == "__batch_size" and tuple(value) != (self.members,):
                 error_msgs.append(f"{key}: expected torch.Size([{self.members}]), found {value}")
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
-    def forward(self, x: torch.Tensor, dropout: float = 0.0, detach: bool = False,
-                members: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, dropout: float = 0.0, detach: bool = False, members: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Run every member on the same input ``x [..., in]`` -> ``[members, ..., out]``.
 
         ``dropout`` is applied after the first Linear (independent masks per member);

@@ -9,6 +9,7 @@ shifted by one step to warm-start the next decision of the same episode.
 It lives in ``pwm`` rather than ``baselines`` because any world model checkpoint (TD-MPC2's own,
 or PWM's pretrained ones) can be evaluated by planning with it (``pwm-bench eval-planning``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ class PlannerConfig:
         if self.horizon < 1 or self.iterations < 1:
             raise ValueError(f"planning needs horizon >= 1 and iterations >= 1, got {self.horizon}, {self.iterations}")
         if not 0 < self.num_elites <= self.num_samples or not 0 <= self.num_pi_trajs < self.num_samples:
-            raise ValueError(f"need 0 < num_elites <= num_samples and 0 <= num_pi_trajs < num_samples, got "
-                             f"{self.num_elites}, {self.num_samples}, {self.num_pi_trajs}")
+            raise ValueError(
+                f"need 0 < num_elites <= num_samples and 0 <= num_pi_trajs < num_samples, got "
+                f"{self.num_elites}, {self.num_samples}, {self.num_pi_trajs}"
+            )
 
     @classmethod
     def from_mapping(cls, cfg) -> PlannerConfig:
@@ -122,7 +125,9 @@ class MPPIPlanner:
         return G + discount * alive * m.Q(z, a, task, "avg")
 
     @torch.no_grad()
-    def plan(self, obs: torch.Tensor, task: int | None = None, t0: bool = False, eval_mode: bool = False) -> torch.Tensor:
+    def plan(
+        self, obs: torch.Tensor, task: int | None = None, t0: bool = False, eval_mode: bool = False
+    ) -> torch.Tensor:
         """One action ``[A]`` in [-1, 1] for observation ``obs [O]`` (task id for multitask models)."""
         c, m = self.cfg, self.model
         was_training = m.training
@@ -151,8 +156,11 @@ class MPPIPlanner:
             score = torch.exp(c.temperature * (elite_value - elite_value.max()))
             score = score / score.sum()
             mean = (score[None, :, None] * elite_actions).sum(1) / (score.sum() + 1e-9)
-            std = ((score[None, :, None] * (elite_actions - mean.unsqueeze(1)) ** 2).sum(1)
-                   / (score.sum() + 1e-9)).sqrt().clamp(c.min_std, c.max_std)
+            std = (
+                ((score[None, :, None] * (elite_actions - mean.unsqueeze(1)) ** 2).sum(1) / (score.sum() + 1e-9))
+                .sqrt()
+                .clamp(c.min_std, c.max_std)
+            )
             if mask is not None:
                 mean, std = mean * mask, std * mask
         # Gumbel-max: draw one elite with probability proportional to its score.

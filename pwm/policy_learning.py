@@ -17,6 +17,7 @@ observation with the discount restarted, as in the reference's dflex loop.
 Critic targets are TD(λ) over the rollout segments, or one-step TD (what the reference's
 multitask code actually computes, §8.1).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -54,19 +55,30 @@ def decode_reward(logits: torch.Tensor, wm: WorldModel, symexp: bool) -> torch.T
 @dataclass
 class Rollout:
     """What one imagined rollout leaves for the critic (all detached) and the actor loss."""
-    loss: torch.Tensor         # scalar, differentiable w.r.t. the actor
-    raw_loss: torch.Tensor     # [B] per-rollout loss before normalisation (detached)
-    latents: torch.Tensor      # [H, B, L] ẑ_t, the critic's inputs
-    rewards: torch.Tensor      # [H, B] r̂_t
+
+    loss: torch.Tensor  # scalar, differentiable w.r.t. the actor
+    raw_loss: torch.Tensor  # [B] per-rollout loss before normalisation (detached)
+    latents: torch.Tensor  # [H, B, L] ẑ_t, the critic's inputs
+    rewards: torch.Tensor  # [H, B] r̂_t
     next_values: torch.Tensor  # [H, B] min_k V_k(ẑ_{t+1}) (0 where the real env terminated)
-    dones: torch.Tensor        # [H, B] 1 where a real episode ended after step t (last row: see targets)
-    nan_rewards: int           # model rewards that were NaN (replaced by 0)
+    dones: torch.Tensor  # [H, B] 1 where a real episode ended after step t (last row: see targets)
+    nan_rewards: int  # model rewards that were NaN (replaced by 0)
 
 
-def imagine(wm: WorldModel, actor: Actor, critic: CriticEnsemble, z: torch.Tensor, task, horizon: int,
-            gamma: float, reward_symexp: bool = False, terminal_discount_offset: int = 1,
-            ret_rms: RunningMeanStd | None = None, step_env: EnvStep | None = None,
-            action_mask: torch.Tensor | None = None) -> Rollout:
+def imagine(
+    wm: WorldModel,
+    actor: Actor,
+    critic: CriticEnsemble,
+    z: torch.Tensor,
+    task,
+    horizon: int,
+    gamma: float,
+    reward_symexp: bool = False,
+    terminal_discount_offset: int = 1,
+    ret_rms: RunningMeanStd | None = None,
+    step_env: EnvStep | None = None,
+    action_mask: torch.Tensor | None = None,
+) -> Rollout:
     """Roll the actor through the world model from latents ``z [B, L]`` and build the actor loss.
 
     Call it with the world model and critic frozen (see :meth:`PolicyLearner.actor_step`).
@@ -74,8 +86,8 @@ def imagine(wm: WorldModel, actor: Actor, critic: CriticEnsemble, z: torch.Tenso
     ``action_mask`` (``[A]`` or ``[B, A]``) zeroes padded action dims before the world model sees them."""
     B = z.shape[0]
     latents, rewards, next_values, dones = [], [], [], []
-    ret = z.new_zeros(B)      # discounted reward of the current segment
-    disc = z.new_ones(B)      # γ^(steps so far in the segment): the weight of this step's reward
+    ret = z.new_zeros(B)  # discounted reward of the current segment
+    disc = z.new_ones(B)  # γ^(steps so far in the segment): the weight of this step's reward
     loss = z.new_zeros(B)
     nan_rewards = 0
     for t in range(horizon):
@@ -129,13 +141,21 @@ def imagine(wm: WorldModel, actor: Actor, critic: CriticEnsemble, z: torch.Tenso
         loss = loss / ret_rms.std().to(loss.dtype)
     else:
         loss = loss / horizon
-    return Rollout(loss=loss.mean(), raw_loss=raw, latents=torch.stack(latents), rewards=torch.stack(rewards),
-                   next_values=torch.stack(next_values), dones=torch.stack(dones), nan_rewards=nan_rewards)
+    return Rollout(
+        loss=loss.mean(),
+        raw_loss=raw,
+        latents=torch.stack(latents),
+        rewards=torch.stack(rewards),
+        next_values=torch.stack(next_values),
+        dones=torch.stack(dones),
+        nan_rewards=nan_rewards,
+    )
 
 
 @torch.no_grad()
-def td_lambda_targets(rewards: torch.Tensor, next_values: torch.Tensor, dones: torch.Tensor,
-                      gamma: float, lam: float) -> torch.Tensor:
+def td_lambda_targets(
+    rewards: torch.Tensor, next_values: torch.Tensor, dones: torch.Tensor, gamma: float, lam: float
+) -> torch.Tensor:
     """λ-returns ``[H, B]``: G_t = r_t + γ((1-λ)V_{t+1} + λG_{t+1}), and G_t = r_t + γV_{t+1}
     where an episode ended after step t and at the last step (the rollout's end)."""
     H = rewards.shape[0]
@@ -172,7 +192,9 @@ class PolicyLearner:
         self.wm, self.cfg, self.multitask = wm, cfg, multitask
         self.device = torch.device(device)
         L = wm.cfg.latent_dim
-        self.actor = Actor(L, action_dim, list(cfg.actor_hidden), cfg.actor_logstd_init, cfg.actor_logstd_min).to(self.device)
+        self.actor = Actor(L, action_dim, list(cfg.actor_hidden), cfg.actor_logstd_init, cfg.actor_logstd_min).to(
+            self.device
+        )
         self.critic = CriticEnsemble(L, list(cfg.critic_hidden), int(cfg.num_critics)).to(self.device)
         betas = tuple(float(b) for b in cfg.betas)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=float(cfg.actor_lr), betas=betas)
@@ -198,8 +220,11 @@ class PolicyLearner:
     def set_learning_rates(self, total_iterations: int) -> dict[str, float]:
         c, lrs = self.cfg, {}
         for name, opt, lr0 in (("actor_lr", self.actor_opt, c.actor_lr), ("critic_lr", self.critic_opt, c.critic_lr)):
-            lr = linear_lr(float(lr0), float(c.lr_min), self.iteration, total_iterations) \
-                if c.lr_schedule == "linear" else float(lr0)
+            lr = (
+                linear_lr(float(lr0), float(c.lr_min), self.iteration, total_iterations)
+                if c.lr_schedule == "linear"
+                else float(lr0)
+            )
             for group in opt.param_groups:
                 group["lr"] = lr
             lrs[name] = lr
@@ -209,9 +234,20 @@ class PolicyLearner:
         c = self.cfg
         self.actor_opt.zero_grad(set_to_none=True)
         with frozen(self.wm, self.critic):
-            rollout = imagine(self.wm, self.actor, self.critic, z0, task, int(c.horizon), float(c.gamma),
-                              bool(c.reward_symexp), int(c.terminal_discount_offset), self.ret_rms, step_env,
-                              self.action_mask(task))
+            rollout = imagine(
+                self.wm,
+                self.actor,
+                self.critic,
+                z0,
+                task,
+                int(c.horizon),
+                float(c.gamma),
+                bool(c.reward_symexp),
+                int(c.terminal_discount_offset),
+                self.ret_rms,
+                step_env,
+                self.action_mask(task),
+            )
             rollout.loss.backward()
         params = list(self.actor.parameters())
         norm = clip_grad_norm_(params, float(c.actor_grad_norm))
@@ -245,7 +281,7 @@ class PolicyLearner:
         total, steps, norm = 0.0, 0, torch.tensor(0.0)
         for _ in range(int(c.critic_iterations)):
             for start in range(0, n, size):
-                xb, yb = x[start:start + size], y[start:start + size]
+                xb, yb = x[start : start + size], y[start : start + size]
                 self.critic_opt.zero_grad(set_to_none=True)
                 loss = (self.critic(xb) - yb).pow(2).mean()
                 loss.backward()
@@ -263,10 +299,16 @@ class PolicyLearner:
         rollout, actor_norm = self.actor_step(z0, task, step_env)
         value_loss, critic_norm = self.fit_critic(rollout.latents, self.critic_targets(rollout))
         self.iteration += 1
-        return {"actor_loss": float(rollout.loss.detach()), "value_loss": value_loss,
-                "actor_grad_norm": actor_norm, "critic_grad_norm": critic_norm,
-                "imagined_return": float(-rollout.raw_loss.mean()), "nan_rewards": rollout.nan_rewards,
-                "actor_std": float(self.actor.logstd.detach().exp().mean()), **lrs}
+        return {
+            "actor_loss": float(rollout.loss.detach()),
+            "value_loss": value_loss,
+            "actor_grad_norm": actor_norm,
+            "critic_grad_norm": critic_norm,
+            "imagined_return": float(-rollout.raw_loss.mean()),
+            "nan_rewards": rollout.nan_rewards,
+            "actor_std": float(self.actor.logstd.detach().exp().mean()),
+            **lrs,
+        }
 
     # ---- acting --------------------------------------------------------------------------------
     @torch.no_grad()
@@ -276,10 +318,14 @@ class PolicyLearner:
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
-                "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
-                "ret_rms": self.ret_rms.state_dict() if self.ret_rms is not None else None,
-                "iteration": self.iteration}
+        return {
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "ret_rms": self.ret_rms.state_dict() if self.ret_rms is not None else None,
+            "iteration": self.iteration,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.actor.load_state_dict(state["actor"])

@@ -16,6 +16,7 @@ Files in ``out_dir``:
 A non-finite loss or gradient norm stops the job with ``DivergedError`` (naming the step and the
 last good checkpoint) before anything is saved, so ``state.pt`` keeps pointing at finite weights.
 """
+
 from __future__ import annotations
 
 import time
@@ -76,8 +77,9 @@ def task_discounts(task_set: str, denom=5.0, low=0.95, high=0.995) -> torch.Tens
 
 def build_model(s: PretrainSettings, obs_dim: int, action_dim: int) -> WorldModel:
     table = TASK_SETS[s.task_set]
-    cfg = WorldModelConfig.for_model_size(s.model_size, obs_dim, action_dim, task_set=s.task_set,
-                                          action_dims=tuple(a for _, _, a in table))
+    cfg = WorldModelConfig.for_model_size(
+        s.model_size, obs_dim, action_dim, task_set=s.task_set, action_dims=tuple(a for _, _, a in table)
+    )
     if s.init_checkpoint:
         return load_tdmpc2(s.init_checkpoint, cfg=cfg)
     return WorldModel(cfg)
@@ -91,8 +93,16 @@ class Pretrainer:
         self.s, self.dir = s, Path(s.out_dir)
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
-        self.cfg = load_hparams({**s.hparams, "horizon": s.horizon, "rho": s.rho, "batch_size": s.batch_size,
-                                 "model_size": s.model_size, "mpc": False})
+        self.cfg = load_hparams(
+            {
+                **s.hparams,
+                "horizon": s.horizon,
+                "rho": s.rho,
+                "batch_size": s.batch_size,
+                "model_size": s.model_size,
+                "mpc": False,
+            }
+        )
         num_tasks = len(TASK_SETS[s.task_set])
         chunks = [c for d in s.data_dirs for c in load_chunks(d, num_tasks=num_tasks)]
         obs_dim, action_dim = chunks[0]["obs"].shape[-1], chunks[0]["action"].shape[-1]
@@ -101,8 +111,9 @@ class Pretrainer:
         self.sampler = SliceSampler(chunks, s.horizon, s.batch_size, tasks=s.tasks, device=s.device, seed=s.seed)
         model = build_model(s, obs_dim, action_dim)
         d = self.cfg
-        self.agent = TDMPC2Agent(model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min,
-                                                          d.discount_max), device=s.device)
+        self.agent = TDMPC2Agent(
+            model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min, d.discount_max), device=s.device
+        )
         self.step, self.history = 0, []
         self.saved_step: int | None = None  # step of the checkpoint state.pt points at
         self._resume()
@@ -126,15 +137,18 @@ class Pretrainer:
         if state is None:
             return
         if any(k not in state for k in ("settings", "step", "agent", "sampler_rng", "torch_rng", "history")):
-            raise ValueError(f"{self.state_path}: not a pwm-bench pretraining state (expected a dict with settings, "
-                             "step, agent, sampler_rng, torch_rng, history); delete it to start over")
+            raise ValueError(
+                f"{self.state_path}: not a pwm-bench pretraining state (expected a dict with settings, "
+                "step, agent, sampler_rng, torch_rng, history); delete it to start over"
+            )
         old = {k: state["settings"][k] for k in ("task_set", "model_size", "horizon", "rho", "batch_size")}
         new = {k: getattr(self.s, k) for k in old}
         if old != new:
             raise ValueError(f"{self.state_path} was written with {old}, not {new}; use another out_dir")
         result = {k: getattr(self.s, k) for k in RESULT_SETTINGS}
-        if (set_aside_changed(self.state_path, state["settings"], result, plog, job="pretraining")
-                or set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining")):
+        if set_aside_changed(
+            self.state_path, state["settings"], result, plog, job="pretraining"
+        ) or set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining"):
             return
         model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
         self.agent.model.load_state_dict(model.state_dict(), strict=True)
@@ -147,11 +161,16 @@ class Pretrainer:
 
     def diverged(self, reason: str) -> DivergedError:
         """The error that stops a diverged job: where, when, why, and which checkpoint survives."""
-        kept = (f"the last good checkpoint (step {self.saved_step}) is kept at {self.checkpoint_path(self.saved_step)}"
-                f" and {self.state_path} resumes from it" if self.saved_step is not None
-                else "no checkpoint had been written yet")
-        return DivergedError(f"pretraining in {self.dir} diverged at step {self.step}: {reason}; {kept}. "
-                             "Lower the learning rate or check the data.")
+        kept = (
+            f"the last good checkpoint (step {self.saved_step}) is kept at {self.checkpoint_path(self.saved_step)}"
+            f" and {self.state_path} resumes from it"
+            if self.saved_step is not None
+            else "no checkpoint had been written yet"
+        )
+        return DivergedError(
+            f"pretraining in {self.dir} diverged at step {self.step}: {reason}; {kept}. "
+            "Lower the learning rate or check the data."
+        )
 
     def check_update(self, info: dict[str, float]) -> None:
         reason = nonfinite_loss_reason(info)
@@ -163,19 +182,28 @@ class Pretrainer:
         if reason:  # never overwrite the last good checkpoint with broken weights
             raise self.diverged(reason)
         save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))  # first: state.pt points at it
-        atomic.torch_save(self.state_path, {
-            "settings": asdict(self.s), "step": self.step, "agent": self.agent.state_dict(),
-            "sampler_rng": self.sampler.generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "history": self.history})
+        atomic.torch_save(
+            self.state_path,
+            {
+                "settings": asdict(self.s),
+                "step": self.step,
+                "agent": self.agent.state_dict(),
+                "sampler_rng": self.sampler.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "history": self.history,
+            },
+        )
         atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
         self.saved_step = self.step
 
     # ---- loop ---------------------------------------------------------------------------------
     def train(self) -> Path:
         s = self.s
-        log(f"[pretrain] {s.task_set} model_size {s.model_size} ({self.agent.model.total_params:,} params), "
+        log(
+            f"[pretrain] {s.task_set} model_size {s.model_size} ({self.agent.model.total_params:,} params), "
             f"{self.sampler.num_episodes} episode rows, horizon {s.horizon}, rho {s.rho}, batch {s.batch_size}, "
-            f"steps {self.step} -> {s.steps} on {s.device} with {s.threads} thread(s)")
+            f"steps {self.step} -> {s.steps} on {s.device} with {s.threads} thread(s)"
+        )
         sums, count, t0, step0 = {}, 0, time.time(), self.step
         while self.step < s.steps:
             info = self.agent.update(self.sampler.sample())
@@ -188,9 +216,11 @@ class Pretrainer:
                 means = {k: v / count for k, v in sums.items()}
                 rate = (self.step - step0) / max(time.time() - t0, 1e-9)
                 self.history.append({"step": self.step, **means})
-                log(f"[pretrain] step {self.step}/{s.steps} " + " ".join(
-                    f"{k}={means[k]:.4g}" for k in ("consistency", "reward", "value", "pi_loss", "total"))
-                    + f" rate={rate:.2f} it/s")
+                log(
+                    f"[pretrain] step {self.step}/{s.steps} "
+                    + " ".join(f"{k}={means[k]:.4g}" for k in ("consistency", "reward", "value", "pi_loss", "total"))
+                    + f" rate={rate:.2f} it/s"
+                )
                 sums, count = {}, 0
             if self.step % s.checkpoint_every == 0 or self.step == s.steps:
                 self.save()

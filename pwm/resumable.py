@@ -9,6 +9,7 @@ which file nor what to do, and deleting it would destroy what someone may want t
 that would need code to load is different: :class:`~pwm.signing.UntrustedFileError` stops the job
 and the file stays where it is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,8 +31,9 @@ def set_aside(path: str | Path, kind: str) -> Path:
     return target
 
 
-def set_aside_past_budget(path: str | Path, step: int, steps: int, log: Callable[[str], None],
-                          job: str = "the run") -> bool:
+def set_aside_past_budget(
+    path: str | Path, step: int, steps: int, log: Callable[[str], None], job: str = "the run"
+) -> bool:
     """True, after setting ``path`` aside as ``<name>.stale.pt`` and logging one line, when its state
     is at ``step`` past a shorter budget ``steps``: no state of step ``steps`` was kept, so only
     starting over gives what a fresh job of this budget gives (finishing at once would hand back
@@ -39,13 +41,14 @@ def set_aside_past_budget(path: str | Path, step: int, steps: int, log: Callable
     if step <= steps:
         return False
     stale = set_aside(path, "stale")
-    log(f"not resuming: {path} is at step {step}, past the budget steps={steps}; it is kept as {stale} and "
-        f"{job} starts from step 0")
+    log(
+        f"not resuming: {path} is at step {step}, past the budget steps={steps}; it is kept as {stale} and "
+        f"{job} starts from step 0"
+    )
     return True
 
 
-def set_aside_changed(path: str | Path, old: dict, new: dict, log: Callable[[str], None],
-                      job: str = "the run") -> bool:
+def set_aside_changed(path: str | Path, old: dict, new: dict, log: Callable[[str], None], job: str = "the run") -> bool:
     """True, after setting ``path`` aside as ``<name>.stale.pt`` and logging what changed, when a
     setting that changes the result differs (``old``: the state's, a missing key unchanged):
     Snakemake reruns a job whose params changed in the same folder, and continuing would mix two
@@ -54,9 +57,11 @@ def set_aside_changed(path: str | Path, old: dict, new: dict, log: Callable[[str
     if not changed:
         return False
     stale = set_aside(path, "stale")
-    log(f"not resuming: {path} was written with other settings ("
+    log(
+        f"not resuming: {path} was written with other settings ("
         + "; ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
-        + f"); it is kept as {stale} and {job} starts from step 0")
+        + f"); it is kept as {stale} and {job} starts from step 0"
+    )
     return True
 
 
@@ -76,8 +81,9 @@ def unreadable_reason(path: str | Path, what: str, map_location="cpu") -> tuple[
     return data, None
 
 
-def read_or_set_aside(path: str | Path, what: str, log: Callable[[str], None], job: str = "the run",
-                      map_location="cpu") -> dict | None:
+def read_or_set_aside(
+    path: str | Path, what: str, log: Callable[[str], None], job: str = "the run", map_location="cpu"
+) -> dict | None:
     """The state in ``path`` as data, or None after setting an unreadable one aside as
     ``<name>.corrupt.pt`` and logging one line saying so (``job`` then starts from step 0)."""
     data, problem = unreadable_reason(path, what, map_location)
@@ -86,8 +92,8 @@ def read_or_set_aside(path: str | Path, what: str, log: Callable[[str], None], j
     try:
         target = set_aside(path, "corrupt")
     except OSError as err:
-        raise ValueError(f"{path}: cannot be read ({problem}) and cannot be set aside ({err}); "
-                         f"delete it to start {job} over") from None
-    log(f"not resuming: {path} cannot be read ({problem}); it is kept as {target} and {job} starts "
-        "from step 0")
+        raise ValueError(
+            f"{path}: cannot be read ({problem}) and cannot be set aside ({err}); delete it to start {job} over"
+        ) from None
+    log(f"not resuming: {path} cannot be read ({problem}); it is kept as {target} and {job} starts from step 0")
     return None

@@ -3,6 +3,7 @@
 A resumed run can only reproduce the uninterrupted one if Python's, NumPy's and torch's global
 generators continue where they were when the checkpoint was written.
 """
+
 from __future__ import annotations
 
 import random

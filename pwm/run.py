@@ -14,6 +14,7 @@ Files in ``out_dir``:
   export one (:meth:`Run.export_dataset`; TD-MPC2, SAC).
 - ``config.yaml``: the resolved run settings.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,7 @@ from pwm.resumable import read_or_set_aside, set_aside
 if TYPE_CHECKING:
     from pwm.data.replay import EpisodeReplay
 
-EVAL_COLUMNS = ["algo", "task", "seed", "step", "env_steps", "wall_time_s",
-                "episode_reward", "episode_success"]
+EVAL_COLUMNS = ["algo", "task", "seed", "step", "env_steps", "wall_time_s", "episode_reward", "episode_success"]
 CHECKPOINT_FORMAT = "pwm-bench-run/1"
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training episodes
 
@@ -95,13 +95,13 @@ def nonfinite_parameters(**modules: torch.nn.Module) -> list[str]:
 
 
 def nonfinite_loss_reason(values: Mapping[str, Any], what: str = "loss") -> str | None:
-    """"non-finite <what> k=v, ..." for the NaN/infinite entries of ``values``, or None if all are finite."""
+    """ "non-finite <what> k=v, ..." for the NaN/infinite entries of ``values``, or None if all are finite."""
     bad = nonfinite(values)
     return f"non-finite {what} " + ", ".join(f"{k}={v}" for k, v in bad.items()) if bad else None
 
 
 def nonfinite_weights_reason(**modules: torch.nn.Module) -> str | None:
-    """"non-finite weights in a, b, c and N more" for the modules' broken tensors, or None."""
+    """ "non-finite weights in a, b, c and N more" for the modules' broken tensors, or None."""
     bad = nonfinite_parameters(**modules)
     if not bad:
         return None
@@ -126,8 +126,10 @@ class Run:
         self._last_progress = (time.time(), 0)
         torch.set_num_threads(settings.threads)
         if settings.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {settings.device!r} requested but CUDA is not available on this machine "
-                             f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node")
+            raise ValueError(
+                f"device {settings.device!r} requested but CUDA is not available on this machine "
+                f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node"
+            )
         for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "dataset"):
             log(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
         atomic.write_text(self.dir / "config.yaml", yaml.safe_dump(asdict(settings), sort_keys=False))
@@ -158,14 +160,22 @@ class Run:
     def evaluate(self, policy: Policy, step: int, env_steps: int | None = None) -> dict:
         s = self.settings
         result = evaluate(policy, s.task, episodes=s.eval_episodes, seed=s.seed + EVAL_SEED_OFFSET)
-        row = dict(algo=s.algo, task=s.task, seed=s.seed, step=int(step),
-                   env_steps=int(step if env_steps is None else env_steps),
-                   wall_time_s=round(self.wall_time(), 3),
-                   episode_reward=result.episode_reward, episode_success=result.episode_success)
+        row = dict(
+            algo=s.algo,
+            task=s.task,
+            seed=s.seed,
+            step=int(step),
+            env_steps=int(step if env_steps is None else env_steps),
+            wall_time_s=round(self.wall_time(), 3),
+            episode_reward=result.episode_reward,
+            episode_success=result.episode_success,
+        )
         self.rows.append(row)
         atomic.write_csv(self.dir / "progress.csv", pd.DataFrame(self.rows, columns=EVAL_COLUMNS))
-        log(f"[eval] step {step}/{s.steps} episode_reward={result.episode_reward:.1f} "
-            f"episode_success={result.episode_success:.2f} (over {s.eval_episodes} episodes)")
+        log(
+            f"[eval] step {step}/{s.steps} episode_reward={result.episode_reward:.1f} "
+            f"episode_success={result.episode_success:.2f} (over {s.eval_episodes} episodes)"
+        )
         return row
 
     def progress(self, step: int, train_return: float | None = None) -> None:
@@ -176,15 +186,24 @@ class Run:
         remaining = self.settings.steps - step
         eta = remaining / rate if rate > 0 else float("nan")
         ret = "n/a" if train_return is None or not np.isfinite(train_return) else f"{train_return:.1f}"
-        log(f"[progress] step {step}/{self.settings.steps} ({100 * step / self.settings.steps:.0f}%) "
-            f"train_return={ret} rate={rate:.1f} steps/s eta={eta / 60:.1f} min")
+        log(
+            f"[progress] step {step}/{self.settings.steps} ({100 * step / self.settings.steps:.0f}%) "
+            f"train_return={ret} rate={rate:.1f} steps/s eta={eta / 60:.1f} min"
+        )
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def save_checkpoint(self, step: int, payload: dict) -> None:
-        atomic.torch_save(self.checkpoint_path, {
-            "format": CHECKPOINT_FORMAT, "settings": asdict(self.settings), "step": int(step),
-            "eval_rows": self.rows, "wall_time_s": self.wall_time(), "payload": payload,
-        })
+        atomic.torch_save(
+            self.checkpoint_path,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "settings": asdict(self.settings),
+                "step": int(step),
+                "eval_rows": self.rows,
+                "wall_time_s": self.wall_time(),
+                "payload": payload,
+            },
+        )
         self.checkpoint_step = int(step)
 
     def set_aside(self, kind: str) -> Path:
@@ -201,40 +220,48 @@ class Run:
         if ckpt is None:
             return None
         if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{self.checkpoint_path}: not a pwm-bench run checkpoint "
-                             f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})")
+            raise ValueError(
+                f"{self.checkpoint_path}: not a pwm-bench run checkpoint "
+                f"(format {ckpt.get('format')!r}, expected {CHECKPOINT_FORMAT!r})"
+            )
         old = {k: ckpt["settings"][k] for k in ("algo", "task", "seed")}
         new = {k: getattr(self.settings, k) for k in ("algo", "task", "seed")}
         if old != new:
-            raise ValueError(f"{self.checkpoint_path} belongs to run {old}, not {new}; "
-                             "delete it or choose another output directory")
+            raise ValueError(
+                f"{self.checkpoint_path} belongs to run {old}, not {new}; delete it or choose another output directory"
+            )
         changed = [k for k in RESULT_SETTINGS if ckpt["settings"].get(k) != getattr(self.settings, k)]
         if changed:
             # The same run with other hyperparameters or another evaluation schedule (e.g. Snakemake
             # reruns a job after a config change): continuing would mix two settings in one result.
             stale = self.set_aside("stale")
-            log("not resuming: the checkpoint was written with other settings ("
+            log(
+                "not resuming: the checkpoint was written with other settings ("
                 + "; ".join(f"{k}: {ckpt['settings'].get(k)!r} -> {getattr(self.settings, k)!r}" for k in changed)
-                + f"); it is kept as {stale} and the run starts from step 0")
+                + f"); it is kept as {stale} and the run starts from step 0"
+            )
             return None
         if int(ckpt["step"]) > self.settings.steps:
             # A shorter budget: the run has trained past it, and no state of step `steps` is kept.
             # Starting over is the only way to get what a fresh run of this budget gives.
             stale = self.set_aside("stale")
-            log(f"not resuming: the checkpoint is at step {ckpt['step']}, past the budget steps={self.settings.steps} "
+            log(
+                f"not resuming: the checkpoint is at step {ckpt['step']}, past the budget steps={self.settings.steps} "
                 f"(it was written with steps={ckpt['settings'].get('steps')}); it is kept as {stale} and the run "
-                "starts from step 0")
+                "starts from step 0"
+            )
             return None
         schedule = set(self.eval_steps())
         rows = list(ckpt["eval_rows"])
         self.rows = [r for r in rows if r["step"] in schedule]
         if len(self.rows) != len(rows):  # a larger budget: the old final evaluation is off the new schedule
-            log(f"dropping the evaluations at steps {[r['step'] for r in rows if r['step'] not in schedule]}: "
-                f"not on the schedule of steps={self.settings.steps}")
+            log(
+                f"dropping the evaluations at steps {[r['step'] for r in rows if r['step'] not in schedule]}: "
+                f"not on the schedule of steps={self.settings.steps}"
+            )
         self.checkpoint_step = int(ckpt["step"])
         self.elapsed_before = float(ckpt["wall_time_s"])
-        log(f"resuming from {self.checkpoint_path} at step {ckpt['step']} "
-            f"({len(self.rows)} evaluations already done)")
+        log(f"resuming from {self.checkpoint_path} at step {ckpt['step']} ({len(self.rows)} evaluations already done)")
         return ckpt["payload"]
 
     # ---- divergence ------------------------------------------------------------------------------
@@ -243,10 +270,15 @@ class Run:
 
         Raise it *before* the next ``save_checkpoint``, so the checkpoint on disk keeps finite weights."""
         s = self.settings
-        kept = (f"the last good checkpoint (step {self.checkpoint_step}) is kept at {self.checkpoint_path}"
-                if self.checkpoint_step is not None else "no checkpoint had been written yet")
-        return DivergedError(f"{s.algo} diverged on {s.task} (seed {s.seed}) at step {step}: {reason}; {kept}. "
-                             "Lower the learning rate or check the rewards.")
+        kept = (
+            f"the last good checkpoint (step {self.checkpoint_step}) is kept at {self.checkpoint_path}"
+            if self.checkpoint_step is not None
+            else "no checkpoint had been written yet"
+        )
+        return DivergedError(
+            f"{s.algo} diverged on {s.task} (seed {s.seed}) at step {step}: {reason}; {kept}. "
+            "Lower the learning rate or check the rewards."
+        )
 
     @contextmanager
     def guard(self, step: int) -> Iterator[None]:
@@ -284,8 +316,10 @@ class Run:
     def finish(self) -> Path:
         frame = pd.DataFrame(self.rows, columns=EVAL_COLUMNS).sort_values("step")
         atomic.write_csv(self.eval_path, frame)
-        log(f"done: {len(frame)} evaluations, final episode_reward="
+        log(
+            f"done: {len(frame)} evaluations, final episode_reward="
             f"{frame['episode_reward'].iloc[-1]:.1f}, wall time {self.wall_time() / 60:.1f} min "
-            f"-> {self.eval_path}")
+            f"-> {self.eval_path}"
+        )
         sys.stdout.flush()
         return self.eval_path

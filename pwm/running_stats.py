@@ -5,6 +5,7 @@ PWM divides its actor loss by the running standard deviation of the per-rollout 
 task, and normalises single-task rewards by running statistics (``rew_rms``). The reference's
 conventions are kept: initial count 1e-4, initial variance 1, epsilon 1e-5 inside the sqrt.
 """
+
 from __future__ import annotations
 
 import torch

@@ -13,6 +13,7 @@ secret key that lives outside every results folder (``PWM_BENCH_KEY_FILE``, defa
 tag before unpickling, so only blobs written by this user's own pwm-bench (same key) are ever
 unpickled; a copied folder's blobs, or any edited blob, are refused with the file's name.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,10 @@ def _key() -> bytes:
                 handle.write(secrets.token_bytes(32))
     key = path.read_bytes()
     if len(key) < 16:
-        raise UntrustedFileError(f"{path}: the pwm-bench signing key is {len(key)} bytes, expected 32; "
-                                 f"delete it (a new one is made) or set {KEY_ENV} to another key file")
+        raise UntrustedFileError(
+            f"{path}: the pwm-bench signing key is {len(key)} bytes, expected 32; "
+            f"delete it (a new one is made) or set {KEY_ENV} to another key file"
+        )
     return key
 
 
@@ -71,15 +74,21 @@ def seal_bytes(blob: bytes) -> dict:
 
 
 def _verified(sealed: Any, field: str, path, what: str) -> bytes:
-    if not isinstance(sealed, dict) or not isinstance(sealed.get(field), bytes) or not isinstance(sealed.get("hmac"), str):
+    if (
+        not isinstance(sealed, dict)
+        or not isinstance(sealed.get(field), bytes)
+        or not isinstance(sealed.get("hmac"), str)
+    ):
         raise UntrustedFileError(
             f"{path}: its {what} is not a signed blob (written by an older pwm-bench, or not by pwm-bench); "
-            "refusing to unpickle it. Delete the file to start the run over.")
+            "refusing to unpickle it. Delete the file to start the run over."
+        )
     if not hmac.compare_digest(tag(sealed[field]), sealed["hmac"]):
         raise UntrustedFileError(
             f"{path}: the signature of its {what} does not match this user's key ({key_path()}): the file was "
             "written with another key (copied from another user or machine) or modified; refusing to unpickle "
-            f"it. Delete the file to start the run over, or set {KEY_ENV} to the key that wrote it if you trust it.")
+            f"it. Delete the file to start the run over, or set {KEY_ENV} to the key that wrote it if you trust it."
+        )
     return sealed[field]
 
 
@@ -101,9 +110,19 @@ def numpy_globals() -> list:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # NumPy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    return [np.ndarray, np.dtype, _reconstruct, scalar, type(np.dtype(np.float32)), type(np.dtype(np.float64)),
-            type(np.dtype(np.int64)), type(np.dtype(np.int32)), type(np.dtype(np.uint32)),
-            type(np.dtype(np.uint8)), type(np.dtype(np.bool_))]
+    return [
+        np.ndarray,
+        np.dtype,
+        _reconstruct,
+        scalar,
+        type(np.dtype(np.float32)),
+        type(np.dtype(np.float64)),
+        type(np.dtype(np.int64)),
+        type(np.dtype(np.int32)),
+        type(np.dtype(np.uint32)),
+        type(np.dtype(np.uint8)),
+        type(np.dtype(np.bool_)),
+    ]
 
 
 def load_data(path, what: str = "file", map_location="cpu", **kwargs) -> Any:
@@ -120,11 +139,18 @@ def load_data(path, what: str = "file", map_location="cpu", **kwargs) -> Any:
         except pickle.UnpicklingError as err:
             # "Unsupported global: GLOBAL posix.system ..." is a foreign object; "Unsupported operand 0"
             # is an opcode no pickle has: damaged bytes (a garbled file), which the caller sets aside.
-            detail = next((line.strip() for line in str(err).splitlines()
-                           if "unsupported" in line.lower() and "unsupported operand" not in line.lower()), None)
+            detail = next(
+                (
+                    line.strip()
+                    for line in str(err).splitlines()
+                    if "unsupported" in line.lower() and "unsupported operand" not in line.lower()
+                ),
+                None,
+            )
             if detail is None:
                 raise  # a damaged pickle, not a foreign object: the caller treats it as corrupt
             raise UntrustedFileError(
                 f"{path}: refusing to load this {what}: it holds objects that only a pickle could rebuild "
                 f"({detail[:200]}), and pwm-bench writes tensors and plain data only; it was not written by "
-                "pwm-bench (or was modified). Nothing in it was run.") from None
+                "pwm-bench (or was modified). Nothing in it was run."
+            ) from None

@@ -15,6 +15,7 @@ statistics, sampler RNG and step; a killed job resumes from it; an unreadable on
 logging interval). Every file is written atomically; a non-finite loss stops the job with
 ``DivergedError`` before anything is saved.
 """
+
 from __future__ import annotations
 
 import time
@@ -94,14 +95,25 @@ def read_state(path: Path, device="cpu") -> dict | None:
     """``state.pt`` as data, or None (start over) after setting an unreadable one aside."""
     state = read_or_set_aside(path, "pretraining state", slog, job="pre-training", map_location=device)
     if state is not None and any(k not in state for k in STATE_KEYS):
-        raise ValueError(f"{path}: not a pwm-bench single-task pretraining state (expected a dict with "
-                         f"{', '.join(STATE_KEYS)}); delete it to start over")
+        raise ValueError(
+            f"{path}: not a pwm-bench single-task pretraining state (expected a dict with "
+            f"{', '.join(STATE_KEYS)}); delete it to start over"
+        )
     return state
 
 
-def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, seed: int = 1,
-                    checkpoint_every: int = 5000, log_every: int | None = None, device: str = "cpu",
-                    threads: int = 1) -> Path:
+def pretrain_single(
+    task: str,
+    data: list[str],
+    out_dir: str,
+    cfg,
+    steps: int,
+    seed: int = 1,
+    checkpoint_every: int = 5000,
+    log_every: int | None = None,
+    device: str = "cpu",
+    threads: int = 1,
+) -> Path:
     """Pre-train the single-task world model of ``task`` on ``data`` (chunk files or directories)."""
     out = Path(out_dir)
     torch.set_num_threads(threads)
@@ -110,16 +122,19 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     obs_dim, act_dim = task_dims(task)
     for c in chunks:
         if c["obs"].shape[-1] != obs_dim or c["action"].shape[-1] != act_dim:
-            raise ValueError(f"offline data for {task} has obs {c['obs'].shape[-1]} / action {c['action'].shape[-1]} "
-                             f"dims; {task} has obs {obs_dim} / action {act_dim}. Is it another task's data?")
+            raise ValueError(
+                f"offline data for {task} has obs {c['obs'].shape[-1]} / action {c['action'].shape[-1]} "
+                f"dims; {task} has obs {obs_dim} / action {act_dim}. Is it another task's data?"
+            )
     horizon, batch = int(cfg.horizon), int(cfg.wm_batch_size)
     sampler = SliceSampler(chunks, horizon, batch, device=device, seed=seed)
     wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
     rewards = offline_rewards(chunks)
     rew_rms = RunningMeanStd((1,)).to(device)
     rew_rms.update(rewards.to(device))
-    trainer = WorldModelTrainer(wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma),
-                                float(cfg.reward_clip))
+    trainer = WorldModelTrainer(
+        wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma), float(cfg.reward_clip)
+    )
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
     training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {"data": [str(d) for d in data]}
     step, history, saved = 0, [], None
@@ -130,10 +145,14 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
     # unreadable state.pt is set aside as state.corrupt.pt and pre-training starts over.
     state = read_state(state_path, device) if state_path.exists() else None
     if state is not None and state["settings"] != settings:
-        raise ValueError(f"{state_path} was written with {state['settings']}, not {settings}; "
-                         "delete the directory or use another one")
-    if state is not None and (set_aside_changed(state_path, state.get("training", {}), training, slog, "pre-training")
-                              or set_aside_past_budget(state_path, int(state["step"]), steps, slog, "pre-training")):
+        raise ValueError(
+            f"{state_path} was written with {state['settings']}, not {settings}; "
+            "delete the directory or use another one"
+        )
+    if state is not None and (
+        set_aside_changed(state_path, state.get("training", {}), training, slog, "pre-training")
+        or set_aside_past_budget(state_path, int(state["step"]), steps, slog, "pre-training")
+    ):
         state = None
     if state is not None:
         wm.load_state_dict(state["model"])
@@ -146,26 +165,40 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
 
     def diverged(reason: str) -> DivergedError:
         kept = f"{state_path} (step {saved}) is kept and resumes" if saved is not None else "nothing was saved yet"
-        return DivergedError(f"world-model pre-training in {out} diverged at step {step}: {reason}; {kept}. "
-                             "Lower wm_lr or check the data.")
+        return DivergedError(
+            f"world-model pre-training in {out} diverged at step {step}: {reason}; {kept}. "
+            "Lower wm_lr or check the data."
+        )
 
     def save() -> None:
         nonlocal saved
         reason = nonfinite_weights_reason(world_model=wm)
         if reason:
             raise diverged(reason)
-        atomic.torch_save(state_path, {
-            "settings": settings, "training": training, "step": step, "model": cpu_state(wm),
-            "rew_rms": rew_rms.state_dict(), "trainer": trainer.state_dict(),
-            "sampler_rng": sampler.generator.get_state(), "torch_rng": torch.get_rng_state(), "history": history})
+        atomic.torch_save(
+            state_path,
+            {
+                "settings": settings,
+                "training": training,
+                "step": step,
+                "model": cpu_state(wm),
+                "rew_rms": rew_rms.state_dict(),
+                "trainer": trainer.state_dict(),
+                "sampler_rng": sampler.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "history": history,
+            },
+        )
         atomic.write_csv(out / "losses.csv", pd.DataFrame(history))
         saved = step
 
     log_every = log_every or max(1, steps // 50)
-    log(f"[pretrain-single] {task}: world model latent {wm.cfg.latent_dim} ({wm.total_params:,} params) on "
+    log(
+        f"[pretrain-single] {task}: world model latent {wm.cfg.latent_dim} ({wm.total_params:,} params) on "
         f"{sampler.num_episodes} episode rows ({rewards.numel()} transitions) from "
         f"{', '.join(map(str, data))}; horizon {horizon}, batch {batch}, steps {step} -> {steps} on {device} "
-        f"with {threads} thread(s)")
+        f"with {threads} thread(s)"
+    )
     sums, count, t0, step0 = {}, 0, time.time(), step
     while step < steps:
         info = trainer.step(sampler.sample())
@@ -180,8 +213,11 @@ def pretrain_single(task: str, data: list[str], out_dir: str, cfg, steps: int, s
             means = {k: v / count for k, v in sums.items()}
             rate = (step - step0) / max(time.time() - t0, 1e-9)
             history.append({"step": step, **means})
-            log(f"[pretrain-single] step {step}/{steps} " + " ".join(f"{k}={v:.4g}" for k, v in means.items())
-                + f" rate={rate:.1f} it/s eta={(steps - step) / max(rate, 1e-9) / 60:.1f} min")
+            log(
+                f"[pretrain-single] step {step}/{steps} "
+                + " ".join(f"{k}={v:.4g}" for k, v in means.items())
+                + f" rate={rate:.1f} it/s eta={(steps - step) / max(rate, 1e-9) / 60:.1f} min"
+            )
             sums, count = {}, 0
         if step % checkpoint_every == 0 or step == steps:
             save()

@@ -17,6 +17,7 @@ Units in eval.csv: ``step`` and ``env_steps`` are real environment steps (H x nu
 iteration), the reference's x-axis. Evaluation uses the shared protocol (deterministic actor mean,
 real rewards), not the reference's training-episode returns.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,8 +48,16 @@ class ReplayWindows:
     index over the same tensors, nothing copied; ``rebuilds`` counts them). One generator (saved in
     checkpoints) draws every batch."""
 
-    def __init__(self, offline: list[TensorDict], recorder: RolloutRecorder, horizon: int, batch_size: int,
-                 capacity_rows: int, generator: torch.Generator, device):
+    def __init__(
+        self,
+        offline: list[TensorDict],
+        recorder: RolloutRecorder,
+        horizon: int,
+        batch_size: int,
+        capacity_rows: int,
+        generator: torch.Generator,
+        device,
+    ):
         self.offline, self.recorder, self.horizon, self.batch_size = offline, recorder, horizon, batch_size
         self.capacity, self.generator, self.device = max(capacity_rows, 1), generator, device
         self.ring: TensorDict | None = None
@@ -58,10 +67,12 @@ class ReplayWindows:
     def _store(self, rows: dict[str, torch.Tensor]) -> None:
         n = len(rows["obs"])
         if self.ring is None:
-            self.ring = TensorDict({k: torch.zeros((self.capacity, *v.shape[1:]), dtype=v.dtype) for k, v in rows.items()},
-                                   batch_size=[self.capacity, rows["obs"].shape[1]])
+            self.ring = TensorDict(
+                {k: torch.zeros((self.capacity, *v.shape[1:]), dtype=v.dtype) for k, v in rows.items()},
+                batch_size=[self.capacity, rows["obs"].shape[1]],
+            )
         if n > self.capacity:
-            rows, n = {k: v[n - self.capacity:] for k, v in rows.items()}, self.capacity
+            rows, n = {k: v[n - self.capacity :] for k, v in rows.items()}, self.capacity
         slots = (self.next + torch.arange(n)) % self.capacity
         for k, v in rows.items():
             self.ring[k][slots] = v
@@ -111,36 +122,61 @@ def train_singletask(run: Run, cfg) -> None:
         model_path = cfg.pretrained_world_model
     elif offline:  # no shared pre-trained model: pre-train one in the run directory first
         log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
-        model_path = pretrain_single(s.task, [cfg.offline_data], str(run.dir / "pretrain"), cfg,
-                                     int(cfg.pretrain_steps), seed=s.seed, device=s.device, threads=s.threads)
+        model_path = pretrain_single(
+            s.task,
+            [cfg.offline_data],
+            str(run.dir / "pretrain"),
+            cfg,
+            int(cfg.pretrain_steps),
+            seed=s.seed,
+            device=s.device,
+            threads=s.threads,
+        )
     else:
-        raise ValueError("single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
-                         "rollouts.pt) or pretrained_world_model (a world_model.pt of pwm-bench pretrain-single "
-                         "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
-                         "pipeline")
+        raise ValueError(
+            "single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
+            "rollouts.pt) or pretrained_world_model (a world_model.pt of pwm-bench pretrain-single "
+            "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
+            "pipeline"
+        )
     wm, rew_rms = load_world_model(model_path, device=device)
     if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
-        raise ValueError(f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
-                         f"(obs {obs_dim}, act {act_dim})")
+        raise ValueError(
+            f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
+            f"(obs {obs_dim}, act {act_dim})"
+        )
     learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=device)
-    trainer = WorldModelTrainer(wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma),
-                                float(cfg.reward_clip))
+    trainer = WorldModelTrainer(
+        wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma), float(cfg.reward_clip)
+    )
     recorder = RolloutRecorder(N, int(cfg.wm_segment))
     generator = torch.Generator().manual_seed(s.seed)
-    replay = ReplayWindows(offline, recorder, H, int(cfg.wm_batch_size), int(cfg.wm_buffer_size) // int(cfg.wm_segment),
-                           generator, device)
+    replay = ReplayWindows(
+        offline, recorder, H, int(cfg.wm_batch_size), int(cfg.wm_buffer_size) // int(cfg.wm_segment), generator, device
+    )
     obs = env.reset()
     recorder.start(obs)
     tracker = {"ep_return": torch.zeros(N), "returns": []}
 
     def checkpoint() -> None:
-        run.check_parameters(learner.iteration * per_iteration, world_model=wm, actor=learner.actor,
-                             critic=learner.critic)
-        run.save_checkpoint(learner.iteration * per_iteration, {
-            "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
-            "wm_trainer": trainer.state_dict(), "learner": learner.state_dict(), "rew_rms": rew_rms.state_dict(),
-            "recorder": recorder.state_dict(), "replay": replay.state_dict(), "env": env.get_state(), "generator": generator.get_state(),
-            "rng": rng.get_state(), "tracker": tracker})
+        run.check_parameters(
+            learner.iteration * per_iteration, world_model=wm, actor=learner.actor, critic=learner.critic
+        )
+        run.save_checkpoint(
+            learner.iteration * per_iteration,
+            {
+                "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
+                "wm_trainer": trainer.state_dict(),
+                "learner": learner.state_dict(),
+                "rew_rms": rew_rms.state_dict(),
+                "recorder": recorder.state_dict(),
+                "replay": replay.state_dict(),
+                "env": env.get_state(),
+                "generator": generator.get_state(),
+                "rng": rng.get_state(),
+                "tracker": tracker,
+            },
+        )
 
     payload = run.load_checkpoint()
     if payload is not None:
@@ -156,9 +192,11 @@ def train_singletask(run: Run, cfg) -> None:
         generator.set_state(payload["generator"])
         rng.set_state(payload["rng"])
         tracker.update(payload["tracker"])
-    log(f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
+    log(
+        f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
         f"steps) from iteration {learner.iteration}, world model latent {wm.cfg.latent_dim}, critic targets "
-        f"{learner.critic_target}, on {s.device} with {s.threads} thread(s)")
+        f"{learner.critic_target}, on {s.device} with {s.threads} thread(s)"
+    )
 
     def step_env(actions: torch.Tensor):
         nonlocal obs
@@ -187,8 +225,11 @@ def train_singletask(run: Run, cfg) -> None:
             last_checkpoint = time.time()
         if learner.iteration >= total or run.next_eval_step() is None:
             break
-        trainer.set_lr(linear_lr(float(cfg.wm_lr), float(cfg.lr_min), learner.iteration, total)
-                       if cfg.lr_schedule == "linear" else float(cfg.wm_lr))
+        trainer.set_lr(
+            linear_lr(float(cfg.wm_lr), float(cfg.lr_min), learner.iteration, total)
+            if cfg.lr_schedule == "linear"
+            else float(cfg.wm_lr)
+        )
         with torch.no_grad():
             z0 = wm.encode(obs.to(device))
         with run.guard((learner.iteration + 1) * per_iteration):

@@ -6,6 +6,7 @@ expanded in place to their ordered task lists first), and every algorithm must h
 ``train_<name>`` rule in the workflow (so adding a rule is what makes a baseline available).
 Errors name the key, the bad value and what is allowed, before any job starts.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -54,14 +55,18 @@ def validate_config(config: dict, configfiles=(), schema_path: str | Path = SCHE
     unconditional = [e for e in errors if not {"then", "else"} & set(e.absolute_schema_path)]
     error = jsonschema.exceptions.best_match(unconditional or errors)
     if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "config"
+        where = (
+            "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "config"
+        )
         if error.validator == "additionalProperties":
             allowed = sorted(_resolve(error.schema, schema).get("properties", {}))
             extra = sorted(set(error.instance) - set(allowed))
             close = difflib.get_close_matches(str(extra[0]), allowed, n=3) if extra else []
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ConfigError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}{hint}; "
-                              f"allowed: {', '.join(allowed)}")
+            raise ConfigError(
+                f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}{hint}; "
+                f"allowed: {', '.join(allowed)}"
+            )
         raise ConfigError(f"{where}: {error.message}")
     validate(config, str(schema_path))
 
@@ -74,9 +79,11 @@ def check_device(config: dict, local_exec: bool = True) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise ConfigError(f"device: {device!r}, but CUDA is not available on this machine (torch "
-                              f"{torch.__version__}) and the jobs run here; set device: cpu, or run with a cluster "
-                              "executor (--profile workflow/profiles/slurm) whose nodes have GPUs")
+            raise ConfigError(
+                f"device: {device!r}, but CUDA is not available on this machine (torch "
+                f"{torch.__version__}) and the jobs run here; set device: cpu, or run with a cluster "
+                "executor (--profile workflow/profiles/slurm) whose nodes have GPUs"
+            )
 
 
 def _schema() -> dict:
@@ -179,7 +186,8 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
                 raise ConfigError(
                     f"unknown algorithm {algo!r} at experiments.{exp}.algorithms{hint}; allowed: "
                     f"{', '.join(sorted(algorithms))} (each needs a rule train_<name> in "
-                    "workflow/rules/algorithms.smk)")
+                    "workflow/rules/algorithms.smk)"
+                )
         for algo in spec["algorithms"]:
             families = getattr(load_algorithm(algo), "TASK_FAMILIES", None)
             for task in spec["tasks"] if families else []:
@@ -187,7 +195,8 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
                     raise ConfigError(
                         f"algorithm {algo!r} cannot train on task {task!r} of experiment {exp!r}: it "
                         f"needs tasks of family {', '.join(families)}, and {task!r} is "
-                        f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family")
+                        f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family"
+                    )
         for algo, budget in spec["algorithms"].items():
             check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
             check_budget_hparams(algo, budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")
@@ -195,7 +204,8 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
             raise ConfigError(
                 f"experiments.{exp}: kind multitask needs a world_model block (suite, and collect_algo / collect, "
                 "dataset or checkpoint): its PWM and planning runs use one world model of the whole suite. "
-                "For independent per-task runs use kind: single-task")
+                "For independent per-task runs use kind: single-task"
+            )
     for exp, spec in config["experiments"].items():
         if spec["kind"] == "single-task":
             check_single_task_world_model(config, exp, spec)
@@ -217,7 +227,9 @@ def _check_task_keys(keys, tasks: list[str], where: str) -> None:
         if task not in tasks:
             close = difflib.get_close_matches(task, tasks, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ConfigError(f"{where}: {task!r} is not a task of this experiment{hint}; its tasks: {', '.join(tasks)}")
+            raise ConfigError(
+                f"{where}: {task!r} is not a task of this experiment{hint}; its tasks: {', '.join(tasks)}"
+            )
 
 
 def check_budget(budget: dict, tasks: list[str], where: str) -> None:
@@ -227,8 +239,10 @@ def check_budget(budget: dict, tasks: list[str], where: str) -> None:
         b = task_budget(budget, task)
         if b["eval_every"] > b["steps"]:
             at = f"{where}.per_task.{task}" if task in budget.get("per_task", {}) else where
-            raise ConfigError(f"{at}: eval_every={b['eval_every']} exceeds steps={b['steps']}"
-                              + (f" (task {task})" if at == where and budget.get("per_task") else ""))
+            raise ConfigError(
+                f"{at}: eval_every={b['eval_every']} exceeds steps={b['steps']}"
+                + (f" (task {task})" if at == where and budget.get("per_task") else "")
+            )
 
 
 SINGLE_TASK_PWM_INPUTS = ("offline_data", "pretrained_world_model")
@@ -271,8 +285,9 @@ def check_single_task_world_model(config: dict, exp: str, spec: dict) -> None:
             others = [e for e, v in experiments.items() if e != exp and v["kind"] == "single-task"]
             close = difflib.get_close_matches(source, others, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ConfigError(f"{where}.collect_from={source!r} is not another single-task experiment of this "
-                              f"config{hint}")
+            raise ConfigError(
+                f"{where}.collect_from={source!r} is not another single-task experiment of this config{hint}"
+            )
         if "shac" not in experiments[source]["algorithms"]:
             raise ConfigError(f"{where}.collect_from={source!r}: that experiment does not run shac")
         missing = [t for t in need_runs if t not in experiments[source]["tasks"]]
@@ -286,11 +301,14 @@ def check_single_task_world_model(config: dict, exp: str, spec: dict) -> None:
         raise ConfigError(
             f"{where}: single-task PWM pre-trains its world model of {', '.join(need_runs)} on a SHAC run's "
             "rollouts, but shac is not among the experiment's algorithms and no world_model.collect budget is "
-            "given (or give world_model.data / world_model.checkpoint per task)")
+            "given (or give world_model.data / world_model.checkpoint per task)"
+        )
     seed = single_task_collection(config, exp)[1]
     if "shac" in spec["algorithms"] and "collect" not in wm and seed not in spec["seeds"]:
-        raise ConfigError(f"{where}.collect_seed={seed} is not a seed of experiment {exp!r} "
-                          f"(seeds: {spec['seeds']}); its SHAC run supplies the data")
+        raise ConfigError(
+            f"{where}.collect_seed={seed} is not a seed of experiment {exp!r} "
+            f"(seeds: {spec['seeds']}); its SHAC run supplies the data"
+        )
 
 
 def check_collection(config: dict, exp: str, spec: dict) -> None:
@@ -308,8 +326,10 @@ def check_collection(config: dict, exp: str, spec: dict) -> None:
     where = f"experiments.{exp}.world_model"
     if source is None:
         if algo not in spec["algorithms"] and "collect" not in wm:
-            raise ConfigError(f"{where}: the dataset comes from {algo} runs, but {algo} is not among the "
-                              f"experiment's algorithms and no collect budget is given")
+            raise ConfigError(
+                f"{where}: the dataset comes from {algo} runs, but {algo} is not among the "
+                f"experiment's algorithms and no collect budget is given"
+            )
         return
     experiments = config["experiments"]
     if source not in experiments or source == exp:
@@ -317,8 +337,10 @@ def check_collection(config: dict, exp: str, spec: dict) -> None:
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(f"{where}.collect_from={source!r} is not another experiment of this config{hint}")
     if algo not in experiments[source]["algorithms"]:
-        raise ConfigError(f"{where}.collect_from={source!r}: that experiment does not run {algo} "
-                          f"(collect_algo); its algorithms: {', '.join(experiments[source]['algorithms'])}")
+        raise ConfigError(
+            f"{where}.collect_from={source!r}: that experiment does not run {algo} "
+            f"(collect_algo); its algorithms: {', '.join(experiments[source]['algorithms'])}"
+        )
     missing = [t for t in spec["tasks"] if t not in experiments[source]["tasks"]]
     if missing:
         raise ConfigError(f"{where}.collect_from={source!r}: that experiment has no runs on {', '.join(missing)}")

@@ -9,6 +9,7 @@ is exactly TD-MPC2's current format, including the ``_detach_Qs_params`` copy an
 tensordict ``__batch_size``/``__device`` entries. Unlike TD-MPC2, ``.to()`` does *not* re-clone
 the target Q from the online Q (TD-MPC2 pitfall: moving a loaded model discards its EMA target).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ class WorldModelConfig:
     lists each task's real action dimension; it defines the action masks (all ``action_dim``
     when omitted).
     """
+
     obs_dim: int
     action_dim: int
     latent_dim: int = 512
@@ -69,8 +71,15 @@ class WorldModelConfig:
         return self.num_tasks > 0
 
     @classmethod
-    def for_model_size(cls, model_size: int, obs_dim: int, action_dim: int, task_set: str | None = None,
-                       num_tasks: int = 0, **overrides) -> WorldModelConfig:
+    def for_model_size(
+        cls,
+        model_size: int,
+        obs_dim: int,
+        action_dim: int,
+        task_set: str | None = None,
+        num_tasks: int = 0,
+        **overrides,
+    ) -> WorldModelConfig:
         """Settings of a named TD-MPC2 size; ``task_set`` ('mt30'/'mt80'/None) sets the task_dim rule
         and mt30-19M's smaller latent (512)."""
         if model_size not in MODEL_SIZES:
@@ -148,22 +157,27 @@ class WorldModel(nn.Module):
             if not detach_written and k.startswith(prefix + "_target_Qs_params."):
                 for k2, v2 in items:
                     if k2.startswith(online):
-                        state_dict[prefix + "_detach_Qs_params." + k2[len(online):]] = \
+                        state_dict[prefix + "_detach_Qs_params." + k2[len(online) :]] = (
                             v2.detach() if torch.is_tensor(v2) else v2
+                        )
                 detach_written = True
             state_dict[k] = v
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         """Drop the ``_detach_Qs_params`` copy (it shares the online Q's storage) after checking it is complete."""
         detach, online = prefix + "_detach_Qs_params.", prefix + "_Qs.params."
-        detach_keys = {k[len(detach):] for k in list(state_dict) if k.startswith(detach)}
-        online_keys = {k[len(online):] for k in state_dict if k.startswith(online)}
+        detach_keys = {k[len(detach) :] for k in list(state_dict) if k.startswith(detach)}
+        online_keys = {k[len(online) :] for k in state_dict if k.startswith(online)}
         if strict:
             missing_keys.extend(detach + k for k in sorted(online_keys - detach_keys))
             unexpected_keys.extend(detach + k for k in sorted(detach_keys - online_keys))
         for k in detach_keys:
             state_dict.pop(detach + k)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -259,8 +273,15 @@ class WorldModel(nn.Module):
         info = {"mean": mean, "log_std": log_std, "entropy": -log_prob, "scaled_entropy": -log_prob * entropy_scale}
         return action, info
 
-    def Q(self, z: torch.Tensor, a: torch.Tensor, task=None, return_type: str = "min",
-          target: bool = False, detach: bool = False) -> torch.Tensor:
+    def Q(
+        self,
+        z: torch.Tensor,
+        a: torch.Tensor,
+        task=None,
+        return_type: str = "min",
+        target: bool = False,
+        detach: bool = False,
+    ) -> torch.Tensor:
         """State-action value.
 
         ``return_type='all'``: logits of every member ``[num_q, ..., num_bins]``. ``'min'``/``'avg'``:
@@ -276,8 +297,7 @@ class WorldModel(nn.Module):
         if target:
             logits = self._target_Qs_params(x, members=pair)
         else:
-            logits = self._Qs.params(x, dropout=self.cfg.dropout if self.training else 0.0, detach=detach,
-                                     members=pair)
+            logits = self._Qs.params(x, dropout=self.cfg.dropout if self.training else 0.0, detach=detach, members=pair)
         if return_type == "all":
             return logits
         q = math.two_hot_inv(logits, self.cfg.vmin, self.cfg.vmax, self.cfg.num_bins)

@@ -6,6 +6,7 @@
     pwm-bench eval-planning --checkpoint OUT/model.pt --task-set mt30 --tasks cartpole-balance --out eval.csv
     pwm-bench pretrain-single --task hopper --data RUN/rollouts.pt --out OUT --steps 50000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ def _overrides(items: list[str]) -> dict:
 
 
 def _task_ids(text: str | None, task_set: str) -> list[int] | None:
-    """"8,10" or "cartpole-balance,cartpole-swingup" -> task ids of the set."""
+    """ "8,10" or "cartpole-balance,cartpole-swingup" -> task ids of the set."""
     if not text:
         return None
     from pwm.config_io import task_names
@@ -39,8 +40,9 @@ def _task_ids(text: str | None, task_set: str) -> list[int] | None:
 def cmd_build_dataset(args) -> None:
     from pwm.data.build import build_dataset
 
-    paths = build_dataset(args.runs, args.suite, args.out, row_length=args.row_length,
-                          rows_per_chunk=args.rows_per_chunk)
+    paths = build_dataset(
+        args.runs, args.suite, args.out, row_length=args.row_length, rows_per_chunk=args.rows_per_chunk
+    )
     print(f"wrote {', '.join(map(str, paths))}", flush=True)
 
 
@@ -48,11 +50,23 @@ def cmd_pretrain(args) -> None:
     from pwm.pretrain import PretrainSettings, pretrain
 
     settings = PretrainSettings(
-        data_dirs=args.data, out_dir=args.out, task_set=args.task_set,
-        tasks=_task_ids(args.tasks, args.task_set), model_size=args.model_size, horizon=args.horizon,
-        rho=args.rho, batch_size=args.batch_size, steps=args.steps, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, seed=args.seed, device=args.device, threads=args.threads,
-        hparams=_overrides(args.set), init_checkpoint=args.init_checkpoint)
+        data_dirs=args.data,
+        out_dir=args.out,
+        task_set=args.task_set,
+        tasks=_task_ids(args.tasks, args.task_set),
+        model_size=args.model_size,
+        horizon=args.horizon,
+        rho=args.rho,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        hparams=_overrides(args.set),
+        init_checkpoint=args.init_checkpoint,
+    )
     pretrain(settings)
 
 
@@ -66,24 +80,44 @@ def cmd_pretrain_single(args) -> None:
     if not isinstance(hparams, dict):
         raise ValueError(f"--hparams must be a JSON object, got {args.hparams!r}")
     cfg = load_hparams({**hparams, **_overrides(args.set)})
-    pretrain_single(args.task, args.data, args.out, cfg, args.steps, seed=args.seed,
-                    checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads)
+    pretrain_single(
+        args.task,
+        args.data,
+        args.out,
+        cfg,
+        args.steps,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        device=args.device,
+        threads=args.threads,
+    )
 
 
 def cmd_eval_planning(args) -> None:
     from pwm.envs.suites import expand_tasks
     from pwm.eval_planning import eval_planning
 
-    eval_planning(args.checkpoint, expand_tasks(args.tasks.split(",")), args.out, task_set=args.task_set,
-                  episodes=args.episodes, seed=args.seed, step=args.step, algo=args.algo,
-                  planner=_overrides(args.set), device=args.device, threads=args.threads)
+    eval_planning(
+        args.checkpoint,
+        expand_tasks(args.tasks.split(",")),
+        args.out,
+        task_set=args.task_set,
+        episodes=args.episodes,
+        seed=args.seed,
+        step=args.step,
+        algo=args.algo,
+        planner=_overrides(args.set),
+        device=args.device,
+        threads=args.threads,
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-dataset", help="merge tdmpc2 runs' replay buffers into a suite dataset")
     p.add_argument("runs", nargs="+", help="run directories of `train --algo tdmpc2` (with dataset/)")
-    p.add_argument("--task-set", "--suite", dest="suite", required=True,
-                   help="mt30 or mt80: task ids, padding and row length")
+    p.add_argument(
+        "--task-set", "--suite", dest="suite", required=True, help="mt30 or mt80: task ids, padding and row length"
+    )
     p.add_argument("--out", required=True, help="dataset directory (chunk_0.pt, ...)")
     p.add_argument("--row-length", type=int, help="rows per episode row (none: the task set's, 501 / 101)")
     p.add_argument("--rows-per-chunk", type=int, default=200_000)
@@ -105,14 +139,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init-checkpoint", help="start from this TD-MPC2 checkpoint")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable",
+    )
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("pretrain-single", help="offline pre-training of PWM's single-task world model")
     p.add_argument("--task", required=True, help="differentiable task the data come from (hopper, ant, ...)")
-    p.add_argument("--data", action="append", required=True,
-                   help="chunk file or directory of *.pt chunks (e.g. a SHAC run's rollouts.pt), repeatable")
+    p.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="chunk file or directory of *.pt chunks (e.g. a SHAC run's rollouts.pt), repeatable",
+    )
     p.add_argument("--out", required=True, help="output directory (world_model.pt, state.pt, losses.csv)")
     p.add_argument("--steps", type=int, required=True, help="gradient steps")
     p.add_argument("--checkpoint-every", type=int, default=5000)
@@ -120,8 +163,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--hparams", help="PWM hyperparameters as a JSON object (wm_latent_dim, wm_lr, horizon, ...)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key of pwm/configs/pwm.yaml, repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of pwm/configs/pwm.yaml, repeatable",
+    )
     p.set_defaults(func=cmd_pretrain_single)
 
     p = sub.add_parser("eval-planning", help="evaluate a world-model checkpoint per task by MPPI planning")
@@ -135,6 +183,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algo", default="tdmpc2_planning", help="value of the algo column")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="planner setting (iterations, num_samples, num_elites, ...), repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="planner setting (iterations, num_samples, num_elites, ...), repeatable",
+    )
     p.set_defaults(func=cmd_eval_planning)

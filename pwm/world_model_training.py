@@ -12,6 +12,7 @@ the dynamics term summed, as in the reference, so the reward weighs ~H times les
 batch flags invalid (``Batch.valid``: past the end of an episode shorter than H) add nothing; the
 means keep their denominators, so full windows weigh as in the reference.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,13 +26,22 @@ from pwm.world_model import WorldModel, WorldModelConfig
 def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
     """The reference's ``pwm.yaml`` world model: encoder [enc_dim], dynamics/reward [mlp_dim]*2,
     SimNorm latent, scalar reward head (num_bins 0), no task embedding."""
-    return WorldModelConfig(obs_dim=obs_dim, action_dim=action_dim, latent_dim=int(cfg.wm_latent_dim),
-                            enc_dim=int(cfg.wm_enc_dim), mlp_dim=int(cfg.wm_mlp_dim), num_enc_layers=2,
-                            num_q=2, num_bins=0, dropout=0.0)
+    return WorldModelConfig(
+        obs_dim=obs_dim,
+        action_dim=action_dim,
+        latent_dim=int(cfg.wm_latent_dim),
+        enc_dim=int(cfg.wm_enc_dim),
+        mlp_dim=int(cfg.wm_mlp_dim),
+        num_enc_layers=2,
+        num_q=2,
+        num_bins=0,
+        dropout=0.0,
+    )
 
 
-def world_model_loss(wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamma: float,
-                     reward_clip: float = 5.0) -> tuple[torch.Tensor, dict[str, float]]:
+def world_model_loss(
+    wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamma: float, reward_clip: float = 5.0
+) -> tuple[torch.Tensor, dict[str, float]]:
     H = batch.action.shape[0]
     valid = torch.ones_like(batch.reward[..., 0]) if batch.valid is None else batch.valid[..., 0]  # [H, B]
     reward = rew_rms.normalize(batch.reward[..., 0], clip=reward_clip) * valid
@@ -42,18 +52,28 @@ def world_model_loss(wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamm
     for t in range(H):
         r_pred = wm.reward(z, batch.action[t])[..., 0]
         z = wm.next(z, batch.action[t])
-        dyn = dyn + gamma ** t * ((z - targets[t]).pow(2).mean(-1) * valid[t]).mean()
-        rew = rew + gamma ** t * ((r_pred - reward[t]).pow(2) * valid[t]).mean() / H
+        dyn = dyn + gamma**t * ((z - targets[t]).pow(2).mean(-1) * valid[t]).mean()
+        rew = rew + gamma**t * ((r_pred - reward[t]).pow(2) * valid[t]).mean() / H
     total = (dyn + rew) / H
-    return total, {"wm_loss": float(total.detach()), "dynamics_loss": float(dyn.detach()),
-                   "reward_loss": float(rew.detach())}
+    return total, {
+        "wm_loss": float(total.detach()),
+        "dynamics_loss": float(dyn.detach()),
+        "reward_loss": float(rew.detach()),
+    }
 
 
 class WorldModelTrainer:
     """Adam (default betas) with global-norm clipping; NaN gradients are zeroed as the reference does."""
 
-    def __init__(self, wm: WorldModel, rew_rms: RunningMeanStd, lr: float, grad_norm: float, gamma: float,
-                 reward_clip: float = 5.0):
+    def __init__(
+        self,
+        wm: WorldModel,
+        rew_rms: RunningMeanStd,
+        lr: float,
+        grad_norm: float,
+        gamma: float,
+        reward_clip: float = 5.0,
+    ):
         self.wm, self.rew_rms, self.grad_norm, self.gamma, self.reward_clip = wm, rew_rms, grad_norm, gamma, reward_clip
         self.params = [p for name, p in wm.named_parameters() if not name.startswith(("_Qs", "_pi"))]
         self.opt = torch.optim.Adam(self.params, lr=lr)

@@ -4,6 +4,7 @@ Reference files (real TD-MPC2 checkpoints, a dataset chunk, the PWM paper's scor
 ``../shared/reference`` beside the project clone. They are never copied into the project; a test
 that needs them skips with a reason when the folder is absent (e.g. in a user's clone).
 """
+
 import os
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Helpers for tests that run the CLI or Snakemake in a subprocess."""
+
 import os
 import shutil
 import subprocess
@@ -24,8 +25,7 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, env=subprocess_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(cmd, cwd=cwd, env=subprocess_env(), capture_output=True, text=True, timeout=timeout)
 
 
 def run_to_end(cmd: list[str]) -> str:

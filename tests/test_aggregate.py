@@ -1,4 +1,5 @@
 """Aggregation equals rliable called directly on the same arrays; bad inputs fail loudly."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +20,18 @@ def make_scores(rng, algos=("ppo", "sac"), seeds=(1, 2, 3, 4, 5), steps=(0, 100,
             for seed in seeds:
                 for step in steps:
                     reward = float(rng.uniform(0, 1000) * (1 + a) / len(algos))
-                    rows.append(dict(algo=algo, task=task, seed=seed, step=step, env_steps=step,
-                                     wall_time_s=1.0, episode_reward=reward, episode_success=0.0))
+                    rows.append(
+                        dict(
+                            algo=algo,
+                            task=task,
+                            seed=seed,
+                            step=step,
+                            env_steps=step,
+                            wall_time_s=1.0,
+                            episode_reward=reward,
+                            episode_success=0.0,
+                        )
+                    )
     return pd.DataFrame(rows, columns=EVAL_COLUMNS)
 
 
@@ -32,12 +43,20 @@ def test_matches_rliable_directly(tmp_path):
 
     # The independent computation: final step, reward / 1000, array (seeds, tasks), rliable.
     final = frame[frame.step == 200]
-    direct = {algo: rows.pivot(index="seed", columns="task", values="episode_reward")[TASKS].to_numpy() / 1000
-              for algo, rows in final.groupby("algo")}
+    direct = {
+        algo: rows.pivot(index="seed", columns="task", values="episode_reward")[TASKS].to_numpy() / 1000
+        for algo, rows in final.groupby("algo")
+    }
 
     def fn(x):
-        return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x),
-                         metrics.aggregate_median(x), metrics.aggregate_optimality_gap(x)])
+        return np.array(
+            [
+                metrics.aggregate_iqm(x),
+                metrics.aggregate_mean(x),
+                metrics.aggregate_median(x),
+                metrics.aggregate_optimality_gap(x),
+            ]
+        )
 
     np.random.seed(7)
     points, cis = rly.get_interval_estimates(direct, fn, reps=300)
@@ -73,8 +92,9 @@ def test_reproducible_and_seed_sensitive(tmp_path):
 
 
 def test_normalisation_rules():
-    frame = pd.DataFrame(dict(task=["walker-walk", "mw-assembly"], episode_reward=[500.0, 1234.0],
-                              episode_success=[0.0, 1.0]))
+    frame = pd.DataFrame(
+        dict(task=["walker-walk", "mw-assembly"], episode_reward=[500.0, 1234.0], episode_success=[0.0, 1.0])
+    )
     assert add_normalized(frame).score.tolist() == [0.5, 1.0]
 
 
@@ -113,8 +133,7 @@ def notebook_arrays(reference_dir, suite):
     pwm = pd.read_csv(d / f"mt{suite}_results.csv")
     tdmpc2 = pd.read_csv(d / f"tdmpc2_mt{suite}_scores.csv")
     for frame in (pwm, tdmpc2):
-        frame["score"] = np.where(frame.task.str.startswith("mw"), frame.episode_success,
-                                  frame.episode_reward / 1000)
+        frame["score"] = np.where(frame.task.str.startswith("mw"), frame.episode_success, frame.episode_reward / 1000)
     tasks = sorted(pwm.task)
     pwm_arr = pwm.set_index("task").loc[tasks, "score"].to_numpy()[:, None, None]
     td_arr = tdmpc2.pivot(index="task", columns="seed", values="score").loc[tasks].to_numpy()[:, :, None]
@@ -129,7 +148,7 @@ def interquartile_mean(scores: np.ndarray) -> float:
     """The mean of the middle half of all run scores, by sorting (independent of rliable and scipy)."""
     x = np.sort(scores.ravel())
     cut = int(0.25 * x.size)
-    return float(x[cut:x.size - cut].mean())
+    return float(x[cut : x.size - cut].mean())
 
 
 @pytest.mark.parametrize("suite", ["30", "80"])
@@ -140,8 +159,17 @@ def test_paper_multitask_numbers_equal_rliable(reference_dir, tmp_path, suite):
     write_import("pwm-multitask", "pwm", [d / f"mt{suite}_results.csv"], tmp_path / "pwm.csv")
     write_import("pwm-multitask", "tdmpc2", [d / f"tdmpc2_mt{suite}_scores.csv"], tmp_path / "td.csv")
     taus = np.linspace(0, 1, 100)
-    result = aggregate([tmp_path / "pwm.csv", tmp_path / "td.csv"], tmp_path / "out", group=f"mt{suite}",
-                       reps=300, seed=0, layout="paper", taus=taus, curves=False, improvement=False)
+    result = aggregate(
+        [tmp_path / "pwm.csv", tmp_path / "td.csv"],
+        tmp_path / "out",
+        group=f"mt{suite}",
+        reps=300,
+        seed=0,
+        layout="paper",
+        taus=taus,
+        curves=False,
+        improvement=False,
+    )
     arrays = notebook_arrays(reference_dir, suite)
     iqm_last_axis = lambda s: np.array([metrics.aggregate_iqm(s[..., f]) for f in range(s.shape[-1])])  # noqa: E731
     mean_last_axis = lambda s: np.array([np.mean(s[..., f]) for f in range(s.shape[-1])])  # noqa: E731
@@ -151,8 +179,9 @@ def test_paper_multitask_numbers_equal_rliable(reference_dir, tmp_path, suite):
         for algo in arrays:
             row = result.aggregates[(result.aggregates.algo == algo) & (result.aggregates.metric == metric)].iloc[0]
             assert row.value == pytest.approx(points[algo][0], abs=1e-12)
-            assert row.value == pytest.approx(plain_mean(arrays[algo]) if metric == "mean"
-                                              else interquartile_mean(arrays[algo]), abs=1e-12)
+            assert row.value == pytest.approx(
+                plain_mean(arrays[algo]) if metric == "mean" else interquartile_mean(arrays[algo]), abs=1e-12
+            )
             assert (row.ci_low, row.ci_high) == pytest.approx((cis[algo][0, 0], cis[algo][1, 0]), abs=1e-12)
     np.random.seed(0)
     prof, prof_cis = rly.create_performance_profile(arrays, taus, reps=300)
@@ -175,8 +204,9 @@ def test_canonical_layout_collapses_single_seed(reference_dir, tmp_path):
     d = reference_dir / "pwm-paper"
     write_import("pwm-multitask", "pwm", [d / "mt30_results.csv"], tmp_path / "pwm.csv")
     write_import("pwm-multitask", "tdmpc2", [d / "tdmpc2_mt30_scores.csv"], tmp_path / "td.csv")
-    result = aggregate([tmp_path / "pwm.csv", tmp_path / "td.csv"], tmp_path / "out", reps=200,
-                       curves=False, improvement=False)
+    result = aggregate(
+        [tmp_path / "pwm.csv", tmp_path / "td.csv"], tmp_path / "out", reps=200, curves=False, improvement=False
+    )
     pwm = result.aggregates[result.aggregates.algo == "pwm"]
     assert (pwm.ci_low == pwm.value).all() and (pwm.ci_high == pwm.value).all()
 
@@ -194,7 +224,9 @@ def test_probability_of_improvement_equals_rliable(tmp_path):
     np.random.seed(3)
     points, cis = rly.get_interval_estimates(
         {("a", "b"): (x, y), ("b", "a"): (y, x)},
-        lambda p, q: np.array([metrics.probability_of_improvement(p, q)]), reps=100)
+        lambda p, q: np.array([metrics.probability_of_improvement(p, q)]),
+        reps=100,
+    )
     for row in got.itertuples():
         key = (row.algo_x, row.algo_y)
         assert row.value == pytest.approx(points[key][0], abs=1e-12)
@@ -212,8 +244,18 @@ def curve_scores():
                 reward = (step / 100 + (1 if algo == "b" else 0)) * (1 + seed / 10) * 100
                 if step == 300:
                     reward *= 0.5
-                rows.append(dict(algo=algo, task="walker-walk", seed=seed, step=step, env_steps=step,
-                                 wall_time_s=0.0, episode_reward=reward, episode_success=0.0))
+                rows.append(
+                    dict(
+                        algo=algo,
+                        task="walker-walk",
+                        seed=seed,
+                        step=step,
+                        env_steps=step,
+                        wall_time_s=0.0,
+                        episode_reward=reward,
+                        episode_success=0.0,
+                    )
+                )
     return pd.DataFrame(rows, columns=EVAL_COLUMNS)
 
 
@@ -242,7 +284,9 @@ def test_score_at_equal_steps_takes_each_runs_last_evaluation_up_to_n():
     np.testing.assert_array_equal(chosen.score.to_numpy(), expected)
     assert (choose_scores(scores, "at:0")[0].env_steps == 0).all()
     short = scores[~((scores.algo == "b") & (scores.seed == 1) & (scores.step == 300))]
-    with pytest.raises(ValueError, match=r"at:300: 1 run\(s\) end before 300 environment steps: b/walker-walk/seed1 \(200\)"):
+    with pytest.raises(
+        ValueError, match=r"at:300: 1 run\(s\) end before 300 environment steps: b/walker-walk/seed1 \(200\)"
+    ):
         choose_scores(short, "at:300")
     with pytest.raises(ValueError, match=r"unknown score rule 'at:x'.*at:N"):
         choose_scores(scores, "at:x")
@@ -253,8 +297,9 @@ def test_normalisations():
 
     scores = curve_scores()
     by_algo, table = normalize(scores, "algo:a")
-    peak = trim_mean_peak = max(np.mean(sorted(r.episode_reward)[1:3]) for _, r in
-                                scores[scores.algo == "a"].groupby("step"))
+    peak = trim_mean_peak = max(
+        np.mean(sorted(r.episode_reward)[1:3]) for _, r in scores[scores.algo == "a"].groupby("step")
+    )
     assert table.scale.iloc[0] == pytest.approx(trim_mean_peak)
     assert by_algo.score.to_numpy() == pytest.approx(scores.episode_reward.to_numpy() / peak)
     scaled, _ = normalize(scores, "scales", {"walker-walk": 200.0})
@@ -276,7 +321,8 @@ def test_curves_equal_rliable():
     arr = scores[scores.algo == "a"].pivot(index="seed", columns="step", values="score").to_numpy()[:, None, :]
     np.random.seed(1)
     points, cis = rly.get_interval_estimates(
-        {"a": arr}, lambda s: np.array([metrics.aggregate_iqm(s[..., f]) for f in range(s.shape[-1])]), reps=200)
+        {"a": arr}, lambda s: np.array([metrics.aggregate_iqm(s[..., f]) for f in range(s.shape[-1])]), reps=200
+    )
     got = curves[(curves.algo == "a") & (curves.task == "walker-walk")].sort_values("env_steps")
     np.testing.assert_allclose(got.value, points["a"], atol=1e-12)
     np.testing.assert_allclose(got.ci_low, cis["a"][0], atol=1e-12)
@@ -286,11 +332,12 @@ def test_curves_equal_rliable():
 def test_uneven_seeds_are_aligned_and_reported():
     from pwm.analysis.curves import aligned_curve
 
-    runs = pd.DataFrame(dict(algo="a", task="t", seed=[0, 0, 0, 1, 1], env_steps=[0, 10, 20, 5, 15],
-                             score=[0.0, 1.0, 2.0, 10.0, 20.0]))
+    runs = pd.DataFrame(
+        dict(algo="a", task="t", seed=[0, 0, 0, 1, 1], env_steps=[0, 10, 20, 5, 15], score=[0.0, 1.0, 2.0, 10.0, 20.0])
+    )
     table, held = aligned_curve(runs)
-    assert list(table.index) == [5, 10, 15, 20]        # before seed 1's first log: dropped
-    assert table[0].tolist() == [0.5, 1.0, 1.5, 2.0]   # interpolated over the union grid
+    assert list(table.index) == [5, 10, 15, 20]  # before seed 1's first log: dropped
+    assert table[0].tolist() == [0.5, 1.0, 1.5, 2.0]  # interpolated over the union grid
     assert table[1].tolist() == [10.0, 15.0, 20.0, 20.0] and held == [1]
 
 

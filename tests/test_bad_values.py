@@ -1,6 +1,7 @@
 """Every bad value is refused before work starts, naming it (issue 17, items 2-5): a shorter budget
 never reuses a longer run; non-finite scores; hyperparameters at DAG time; corrupt checkpoints,
 temp files, full disks; CUDA without CUDA."""
+
 import copy
 import subprocess
 import sys
@@ -16,9 +17,30 @@ COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "epis
 
 
 def sac(out, steps, eval_every):
-    return [sys.executable, "-m", "pwm.cli", "train", "--algo", "sac", "--task", "cartpole-balance", "--seed", "4",
-            "--steps", str(steps), "--eval-every", str(eval_every), "--eval-episodes", "1",
-            "--set", "learning_starts=50", "--set", "batch_size=32", "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "sac",
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "4",
+        "--steps",
+        str(steps),
+        "--eval-every",
+        str(eval_every),
+        "--eval-episodes",
+        "1",
+        "--set",
+        "learning_starts=50",
+        "--set",
+        "batch_size=32",
+        "--out",
+        str(out),
+    ]
 
 
 # ------------------------------------------------------------------------------- item 2: budgets
@@ -51,16 +73,21 @@ def test_a_shorter_pretraining_budget_starts_over_and_equals_a_fresh_run(tmp_pat
     capsys.readouterr()
     shortened = train(out, 10)
     log = capsys.readouterr().out
-    assert f"not resuming: {out / 'state.pt'} is at step 20, past the budget steps=10; it is kept as " \
-           f"{out / 'state.stale.pt'}" in log
+    assert (
+        f"not resuming: {out / 'state.pt'} is at step 20, past the budget steps=10; it is kept as "
+        f"{out / 'state.stale.pt'}" in log
+    )
     assert_same_weights(fresh, shortened)
 
 
-@pytest.mark.parametrize("kind, change, changed", [
-    ("pretrain", {"seed": 7}, "seed: 1 -> 7"),
-    ("pretrain", {"hparams": {"lr": 0.01}}, "hparams: {} -> {'lr': 0.01}"),
-    ("pretrain-single", {"wm_lr": 0.01}, "wm_lr: 0.0003 -> 0.01"),
-])
+@pytest.mark.parametrize(
+    "kind, change, changed",
+    [
+        ("pretrain", {"seed": 7}, "seed: 1 -> 7"),
+        ("pretrain", {"hparams": {"lr": 0.01}}, "hparams: {} -> {'lr': 0.01}"),
+        ("pretrain-single", {"wm_lr": 0.01}, "wm_lr: 0.0003 -> 0.01"),
+    ],
+)
 def test_a_pretraining_state_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys, kind, change, changed):
     """Snakemake reruns a pretraining job whose params changed in the same folder: the job starts
     over (= a fresh job of the new settings) instead of continuing the old one with the new ones."""
@@ -71,16 +98,19 @@ def test_a_pretraining_state_of_other_settings_is_set_aside_not_resumed(tmp_path
     capsys.readouterr()
     rerun = train(out, 20, **change)
     log = capsys.readouterr().out
-    assert f"not resuming: {out / 'state.pt'} was written with other settings ({changed}); it is kept as " \
-           f"{out / 'state.stale.pt'}" in log
+    assert (
+        f"not resuming: {out / 'state.pt'} was written with other settings ({changed}); it is kept as "
+        f"{out / 'state.stale.pt'}" in log
+    )
     assert_same_weights(fresh, rerun)
 
 
 def settings(out, **kw):
     from pwm.run import RunSettings
 
-    return RunSettings(**{**dict(algo="sac", task="cartpole-balance", seed=1, out_dir=str(out), steps=100,
-                                 eval_every=50), **kw})
+    return RunSettings(
+        **{**dict(algo="sac", task="cartpole-balance", seed=1, out_dir=str(out), steps=100, eval_every=50), **kw}
+    )
 
 
 def test_set_aside_checkpoints_never_overwrite_earlier_ones(tmp_path, capsys):
@@ -140,9 +170,21 @@ def multitask_pretraining(root):
     build_dataset([fake_run(root / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", root / "data")
 
     def train(out, steps, **settings):
-        final = pretrain(PretrainSettings(data_dirs=[str(root / "data")], out_dir=str(out), model_size=1, horizon=4,
-                                          batch_size=8, steps=steps, checkpoint_every=10, log_every=10, **settings))
+        final = pretrain(
+            PretrainSettings(
+                data_dirs=[str(root / "data")],
+                out_dir=str(out),
+                model_size=1,
+                horizon=4,
+                batch_size=8,
+                steps=steps,
+                checkpoint_every=10,
+                log_every=10,
+                **settings,
+            )
+        )
         return load_tdmpc2(final).state_dict()
+
     return train
 
 
@@ -159,6 +201,7 @@ def single_task_pretraining(root):
         cfg = load_hparams({**tiny, **hparams})
         final = pretrain_single("cartpole", [str(root / "data")], str(out), cfg, steps, checkpoint_every=5)
         return torch.load(final, weights_only=True)["model"]
+
     return train
 
 
@@ -266,19 +309,46 @@ def test_an_unwritable_destination_names_the_file_and_the_cause(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_one_clear_line(tmp_path):
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "random_policy", "--task", "cartpole-balance",
-           "--seed", "1", "--steps", "10", "--eval-every", "10", "--device", "cuda", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "random_policy",
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "1",
+        "--steps",
+        "10",
+        "--eval-every",
+        "10",
+        "--device",
+        "cuda",
+        "--out",
+        str(tmp_path),
+    ]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [
         "pwm-bench train: error: device 'cuda' requested but CUDA is not available on this machine "
-        f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node"]
+        f"(torch {torch.__version__}); run with --device cpu (config: device: cpu) or on a GPU node"
+    ]
 
 
 # ------------------------------------------------------------------- item 4: config, hyperparameters
-BASE = {"device": "cpu", "experiments": {"e": {"kind": "single-task", "tasks": ["cartpole-balance"], "seeds": [1],
-                                               "algorithms": {"sac": {"steps": 2000, "eval_every": 1000,
-                                                                      "eval_episodes": 10, "hparams": {}}}}}}
+BASE = {
+    "device": "cpu",
+    "experiments": {
+        "e": {
+            "kind": "single-task",
+            "tasks": ["cartpole-balance"],
+            "seeds": [1],
+            "algorithms": {"sac": {"steps": 2000, "eval_every": 1000, "eval_episodes": 10, "hparams": {}}},
+        }
+    },
+}
 ALGORITHMS = ["pwm", "ppo", "random_policy", "sac", "shac", "tdmpc2"]
 
 
@@ -294,18 +364,31 @@ def check(change=None, algo="sac", budget=None, **experiment):
     check_experiments(config, ALGORITHMS, local_exec=True)
 
 
-@pytest.mark.parametrize("algo, hparams, message", [
-    ("sac", {"batch_size": "big"}, "experiments.e.algorithms.sac: sac hyperparameter batch_size='big' is a string, "
-                                   "expected an integer"),
-    ("sac", {"learning_startz": 10}, "unknown sac hyperparameters ['learning_startz'] ('learning_startz': did you "
-                                     "mean learning_starts"),
-    ("ppo", {"n_steps": 256.0}, "ppo hyperparameter n_steps=256.0 is a float, expected an integer (write 256"),
-    ("tdmpc2", {"batch_size": "big"}, "experiments.e.algorithms.tdmpc2.hparams (task cartpole-balance): tdmpc2 "
-                                      "hyperparameter batch_size='big' is a string, expected an integer"),
-    ("tdmpc2", {"horizn": 3}, "unknown tdmpc2 hyperparameters ['horizn'] ('horizn': did you mean horizon"),
-    ("pwm", {"batch_size": "big"}, "pwm hyperparameter batch_size='big' is a string, expected an integer"),
-    ("random_policy", {"x": 1}, "experiments.e.algorithms.random_policy: random_policy takes no hyperparameters"),
-])
+@pytest.mark.parametrize(
+    "algo, hparams, message",
+    [
+        (
+            "sac",
+            {"batch_size": "big"},
+            "experiments.e.algorithms.sac: sac hyperparameter batch_size='big' is a string, expected an integer",
+        ),
+        (
+            "sac",
+            {"learning_startz": 10},
+            "unknown sac hyperparameters ['learning_startz'] ('learning_startz': did you mean learning_starts",
+        ),
+        ("ppo", {"n_steps": 256.0}, "ppo hyperparameter n_steps=256.0 is a float, expected an integer (write 256"),
+        (
+            "tdmpc2",
+            {"batch_size": "big"},
+            "experiments.e.algorithms.tdmpc2.hparams (task cartpole-balance): tdmpc2 "
+            "hyperparameter batch_size='big' is a string, expected an integer",
+        ),
+        ("tdmpc2", {"horizn": 3}, "unknown tdmpc2 hyperparameters ['horizn'] ('horizn': did you mean horizon"),
+        ("pwm", {"batch_size": "big"}, "pwm hyperparameter batch_size='big' is a string, expected an integer"),
+        ("random_policy", {"x": 1}, "experiments.e.algorithms.random_policy: random_policy takes no hyperparameters"),
+    ],
+)
 def test_hyperparameters_are_checked_when_the_dag_is_built(algo, hparams, message):
     from pwm.workflow_config import ConfigError
 
@@ -320,8 +403,11 @@ def test_shac_hyperparameters_follow_the_preset_and_per_task_merges():
     check(algo="shac", budget={"hparams": {"preset": "pwm", "num_envs": 8}}, tasks=["cartpole"])
     with pytest.raises(ConfigError, match="SHAC hyperparameter num_envs='8' is a string, expected an integer"):
         check(algo="shac", budget={"hparams": {"num_envs": "8"}}, tasks=["cartpole"])
-    with pytest.raises(ConfigError, match=r"experiments.e.algorithms.sac.per_task.cartpole-balance: sac "
-                                          r"hyperparameter tau='x'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"experiments.e.algorithms.sac.per_task.cartpole-balance: sac "
+        r"hyperparameter tau='x'",
+    ):
         check(budget={"per_task": {"cartpole-balance": {"hparams": {"tau": "x"}}}})
     check(budget={"hparams": {"ent_coef": 0.1, "train_freq": [1, "episode"], "learning_rate": 0.001}})
 
@@ -329,18 +415,30 @@ def test_shac_hyperparameters_follow_the_preset_and_per_task_merges():
 def test_a_scientific_number_read_as_text_gets_a_hint():
     from pwm.workflow_config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"learning_rate='1e-3' is a string, expected a number \(YAML reads 1e-3 "
-                                          r"as text: write it with a decimal point, e.g. 0.001\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"learning_rate='1e-3' is a string, expected a number \(YAML reads 1e-3 "
+        r"as text: write it with a decimal point, e.g. 0.001\)",
+    ):
         check(budget={"hparams": {"learning_rate": "1e-3"}})
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["experiments"]["e"]["algorithms"]["sac"].update(steps=2000.0),
-     "experiments.e.algorithms.sac.steps=2000.0: expected an integer, got a float (write 2000)"),
-    (lambda c: c["experiments"]["e"].update(seeds=[1.0]), "experiments.e.seeds[0]=1.0: expected an integer"),
-    (lambda c: c["experiments"]["e"]["algorithms"]["sac"].update(per_task={"cartpole-balance": {"eval_every": 5.5}}),
-     "experiments.e.algorithms.sac.per_task.cartpole-balance.eval_every=5.5: expected an integer, got a float"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c["experiments"]["e"]["algorithms"]["sac"].update(steps=2000.0),
+            "experiments.e.algorithms.sac.steps=2000.0: expected an integer, got a float (write 2000)",
+        ),
+        (lambda c: c["experiments"]["e"].update(seeds=[1.0]), "experiments.e.seeds[0]=1.0: expected an integer"),
+        (
+            lambda c: c["experiments"]["e"]["algorithms"]["sac"].update(
+                per_task={"cartpole-balance": {"eval_every": 5.5}}
+            ),
+            "experiments.e.algorithms.sac.per_task.cartpole-balance.eval_every=5.5: expected an integer, got a float",
+        ),
+    ],
+)
 def test_integer_settings_reject_floats(change, message):
     from pwm.workflow_config import ConfigError
 
@@ -359,8 +457,11 @@ def test_multitask_needs_a_world_model_block():
 def test_collect_budgets_are_checked_with_the_collecting_algorithm():
     from pwm.workflow_config import ConfigError
 
-    world_model = {"suite": "mt30", "collect_algo": "sac", "collect": {"steps": 10, "eval_every": 10,
-                                                                         "hparams": {"batch_size": "big"}}}
+    world_model = {
+        "suite": "mt30",
+        "collect_algo": "sac",
+        "collect": {"steps": 10, "eval_every": 10, "hparams": {"batch_size": "big"}},
+    }
     with pytest.raises(ConfigError, match="experiments.e.world_model.collect: sac hyperparameter batch_size='big'"):
         check(kind="multitask", world_model=world_model)
 
@@ -383,12 +484,31 @@ def test_a_bad_sac_value_fails_before_any_step_is_trained(tmp_path):
 
 
 def test_a_bad_shac_value_fails_in_one_line_at_run_start(tmp_path):
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "shac", "--task", "cartpole", "--seed", "1",
-           "--steps", "256", "--eval-every", "128", "--set", 'num_envs="8"', "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "shac",
+        "--task",
+        "cartpole",
+        "--seed",
+        "1",
+        "--steps",
+        "256",
+        "--eval-every",
+        "128",
+        "--set",
+        'num_envs="8"',
+        "--out",
+        str(tmp_path),
+    ]
     result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
-        "pwm-bench train: error: SHAC hyperparameter num_envs='8' is a string, expected an integer"]
+        "pwm-bench train: error: SHAC hyperparameter num_envs='8' is a string, expected an integer"
+    ]
     assert not (tmp_path / "checkpoint.pt").exists()
 
 
@@ -417,7 +537,9 @@ def test_import_refuses_fractional_steps_and_seeds(tmp_path, column, cell):
     from pwm.analysis.importers import MalformedInput, import_published
 
     row = {"step": "2", "reward": "1.0", "seed": "1", column: cell}
-    path = write(tmp_path / "walker-walk.csv", f"step,reward,seed\n0,1,1\n{row['step']},{row['reward']},{row['seed']}\n")
+    path = write(
+        tmp_path / "walker-walk.csv", f"step,reward,seed\n0,1,1\n{row['step']},{row['reward']},{row['seed']}\n"
+    )
     with pytest.raises(MalformedInput, match=rf"line 3, column \d '{column}': '{cell}' is not an integer"):
         import_published("tdmpc2-results", "tdmpc2", [path])
 
@@ -431,9 +553,18 @@ def test_import_names_an_undecodable_file(tmp_path):
 
 
 def scores_file(path, rewards):
-    frame = pd.DataFrame(dict(algo="sac", task="cartpole-balance", seed=[1, 1, 2, 2], step=[0, 10, 0, 10],
-                              env_steps=[0, 10, 0, 10], wall_time_s=1.0, episode_reward=rewards,
-                              episode_success=0.0))
+    frame = pd.DataFrame(
+        dict(
+            algo="sac",
+            task="cartpole-balance",
+            seed=[1, 1, 2, 2],
+            step=[0, 10, 0, 10],
+            env_steps=[0, 10, 0, 10],
+            wall_time_s=1.0,
+            episode_reward=rewards,
+            episode_success=0.0,
+        )
+    )
     frame.to_csv(path, index=False)
     return path
 
@@ -456,8 +587,13 @@ def test_aggregate_refuses_infinite_scores_naming_the_run_and_step(tmp_path):
 
 def test_aggregate_command_exits_with_an_error_on_inf(tmp_path):
     path = scores_file(tmp_path / "s.csv", [1.0, 2.0, 3.0, float("inf")])
-    result = subprocess.run([sys.executable, "-m", "pwm.cli", "aggregate", str(path), "--out-dir", str(tmp_path / "agg"),
-                             "--reps", "10"], env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pwm.cli", "aggregate", str(path), "--out-dir", str(tmp_path / "agg"), "--reps", "10"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "is not a finite number" in result.stderr
     assert not (tmp_path / "agg" / "aggregates.csv").exists()

@@ -1,4 +1,5 @@
 """TD-MPC2 checkpoints load strictly in every layout, save back exactly, and bad files fail clearly."""
+
 import pytest
 import torch
 
@@ -15,8 +16,15 @@ def state_dicts_equal(a, b):
             assert a[key] == b[key], key
 
 
-@pytest.mark.parametrize("name,fmt,tasks", [("walker-walk-size1", "current", 0), ("mt30-size1", "current", 30),
-                                            ("walker-walk-size1-legacy", "flat-q", 0), ("mt30-size1-legacy", "flat-q", 30)])
+@pytest.mark.parametrize(
+    "name,fmt,tasks",
+    [
+        ("walker-walk-size1", "current", 0),
+        ("mt30-size1", "current", 30),
+        ("walker-walk-size1-legacy", "flat-q", 0),
+        ("mt30-size1-legacy", "flat-q", 30),
+    ],
+)
 def test_reference_checkpoints_load_and_save_as_current_format(reference_dir, tmp_path, name, fmt, tasks):
     raw = torch.load(reference_dir / "tdmpc2" / f"{name}.pt", weights_only=True)["model"]
     assert checkpoint_format(raw) == fmt
@@ -30,7 +38,9 @@ def test_reference_checkpoints_load_and_save_as_current_format(reference_dir, tm
     current = torch.load(reference_dir / "tdmpc2" / f"{name.replace('-legacy', '')}.pt", weights_only=True)["model"]
     state_dicts_equal(saved["model"], current)
     assert saved["model"]["log_std_min"].dtype == torch.int64
-    assert saved["model"]["_Qs.params.__batch_size"] == torch.Size([2]) and saved["model"]["_Qs.params.__device"] is None
+    assert (
+        saved["model"]["_Qs.params.__batch_size"] == torch.Size([2]) and saved["model"]["_Qs.params.__device"] is None
+    )
 
 
 def test_saved_checkpoint_round_trips_bitwise(tmp_path):
@@ -97,7 +107,7 @@ def nested_sequential(sd, nested):
     for key, value in sd.items():
         for head in ("_encoder.state.", "_dynamics.", "_reward.", "_pi."):
             if key.startswith(head):
-                layer, field = key[len(head):].split(".", 1)
+                layer, field = key[len(head) :].split(".", 1)
                 layer = int(layer)
                 if nested:  # Sequential(Sequential(Linear, LayerNorm, Mish), ...)
                     new = f"{layer}.1.{field[3:]}" if field.startswith("ln.") else f"{layer}.0.{field}"
@@ -108,7 +118,11 @@ def nested_sequential(sd, nested):
         else:
             if key.startswith(("_Qs.params.", "_target_Qs_params.")) and "__" not in key:  # flat numbered Qs
                 prefix = "_Qs.params." if key.startswith("_Qs.") else "_target_Qs.params."
-                layer, field = key.split(".", 2)[-1].split(".", 1) if prefix == "_Qs.params." else key.split(".", 1)[1].split(".", 1)
+                layer, field = (
+                    key.split(".", 2)[-1].split(".", 1)
+                    if prefix == "_Qs.params."
+                    else key.split(".", 1)[1].split(".", 1)
+                )
                 out[prefix + str(4 * int(layer) + ["weight", "bias", "ln.weight", "ln.bias"].index(field))] = value
     return out
 
@@ -126,5 +140,7 @@ def test_pinned_settings_are_checked_and_inference_fills_the_rest():
     sd = WorldModel(WorldModelConfig.for_model_size(5, 17, 6)).state_dict()
     model = load_tdmpc2(sd, model_size=5)
     assert (model.cfg.obs_dim, model.cfg.latent_dim, model.cfg.num_q) == (17, 512, 5)
-    with pytest.raises(CheckpointError, match=r"'_encoder\.state\.0\.weight' has shape \(256, 17\), expected \(256, 24\)"):
+    with pytest.raises(
+        CheckpointError, match=r"'_encoder\.state\.0\.weight' has shape \(256, 17\), expected \(256, 24\)"
+    ):
         load_tdmpc2(sd, obs_dim=24)

@@ -1,4 +1,5 @@
 """The command line's conventions: --version, one help formatter, distinct exit codes."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,8 +9,19 @@ import pytest
 import pwm
 from pwm.cli import EXIT_BAD_INPUT, EXIT_USAGE, build_parser, main
 
-SUBCOMMANDS = ["train", "tasks", "collect", "check-config", "import", "aggregate", "figures",
-               "build-dataset", "pretrain", "pretrain-single", "eval-planning"]
+SUBCOMMANDS = [
+    "train",
+    "tasks",
+    "collect",
+    "check-config",
+    "import",
+    "aggregate",
+    "figures",
+    "build-dataset",
+    "pretrain",
+    "pretrain-single",
+    "eval-planning",
+]
 
 
 def exit_code(argv: list[str]) -> int:
@@ -35,8 +47,9 @@ def test_help_prints_every_default_once(command, capsys):
     assert sub.formatter_class is argparse.ArgumentDefaultsHelpFormatter
     # the formatter appends "(default: X)" itself: a help text that says its default prints it twice
     for action in sub._actions:
-        assert "(default" not in (action.help or "") or action.help == "(default: %(default)s)", \
+        assert "(default" not in (action.help or "") or action.help == "(default: %(default)s)", (
             f"{command} {action.option_strings}: {action.help}"
+        )
     assert exit_code([command, "--help"]) == 0
     assert "usage: pwm-bench " + command in capsys.readouterr().out
     formatter = sub._get_formatter()
@@ -44,22 +57,40 @@ def test_help_prints_every_default_once(command, capsys):
         if not action.option_strings or action.default in (None, False, []) or action.dest == "help":
             continue
         shown = formatter._expand_help(action)  # what --help prints for this option
-        assert shown.count("(default: ") == 1 and f"(default: {action.default})" in shown, \
-            (command, action.option_strings, shown)
+        assert shown.count("(default: ") == 1 and f"(default: {action.default})" in shown, (
+            command,
+            action.option_strings,
+            shown,
+        )
 
 
 def test_usage_errors_exit_2_and_bad_input_exits_3(tmp_path, capsys):
     assert exit_code(["train", "--algo", "sac"]) == EXIT_USAGE == 2  # missing required options
     assert exit_code(["no-such-command"]) == EXIT_USAGE
-    common = ["train", "--algo", "random_policy", "--task", "cartpole-balance", "--seed", "1", "--steps", "1",
-              "--eval-every", "1", "--out", str(tmp_path / "r")]
+    common = [
+        "train",
+        "--algo",
+        "random_policy",
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "1",
+        "--steps",
+        "1",
+        "--eval-every",
+        "1",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert exit_code(common + ["--set", "no_equals_sign"]) == EXIT_USAGE
     assert "--set expects key=value, got 'no_equals_sign'" in capsys.readouterr().err
     assert exit_code(common + ["--hparams", "{not json"]) == EXIT_USAGE
     assert "--hparams is not JSON" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
-    bad.write_text("experiments: {tiny: {kind: single-task, tasks: [cartpole-balance], seeds: [1], "
-                   "algorithms: {sac: {steps: 10, eval_every: 5}}}}\nagregate: {}\n")
+    bad.write_text(
+        "experiments: {tiny: {kind: single-task, tasks: [cartpole-balance], seeds: [1], "
+        "algorithms: {sac: {steps: 10, eval_every: 5}}}}\nagregate: {}\n"
+    )
     assert exit_code(["check-config", str(bad)]) == EXIT_BAD_INPUT == 3
     assert "unknown key 'agregate'" in capsys.readouterr().err
 
@@ -68,6 +99,7 @@ def test_one_name_per_concept_with_the_old_spellings_kept():
     parser = build_parser()
     args = parser.parse_args(["tasks", "--task-set", "mt30"])
     assert args.suite == "mt30" and parser.parse_args(["tasks", "--suite", "mt30"]).suite == "mt30"
-    args = parser.parse_args(["eval-planning", "--checkpoint", "m.pt", "--tasks", "a", "--out", "e.csv",
-                              "--eval-episodes", "3"])
+    args = parser.parse_args(
+        ["eval-planning", "--checkpoint", "m.pt", "--tasks", "a", "--out", "e.csv", "--eval-episodes", "3"]
+    )
     assert args.episodes == 3 and args.algo == "tdmpc2_planning"

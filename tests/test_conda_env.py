@@ -1,4 +1,5 @@
 """--use-conda: every rule names the conda environment, and it agrees with pyproject.toml."""
+
 import re
 import tomllib
 
@@ -35,6 +36,8 @@ def test_every_rule_that_runs_something_names_the_env():
             name = re.match(r"rule (\w+):", block)
             if not name or not re.search(r"(?m)^    (shell|script|run):", block):
                 continue
-            assert re.search(r"(?m)^    conda:\n        CONDA_ENV$", block), f"{path.name}: rule {name.group(1)} has no conda env"
+            assert re.search(r"(?m)^    conda:\n        CONDA_ENV$", block), (
+                f"{path.name}: rule {name.group(1)} has no conda env"
+            )
             checked += 1
     assert checked >= 10

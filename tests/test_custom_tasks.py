@@ -3,6 +3,7 @@
 Expected rewards are computed here from the task definitions (spec §6) with this file's own
 tolerance functions, on physics states set by hand, not by running a policy.
 """
+
 import math
 
 import numpy as np
@@ -127,8 +128,9 @@ def _one_foot_run_expected(physics, raised_foot):
     return up * (5 * speed + 1) / 6
 
 
-@pytest.mark.parametrize("task,raised_foot,pitch", [
-    ("cheetah-run-front", "bfoot", 0.5), ("cheetah-run-back", "ffoot", -0.5)])
+@pytest.mark.parametrize(
+    "task,raised_foot,pitch", [("cheetah-run-front", "bfoot", 0.5), ("cheetah-run-back", "ffoot", -0.5)]
+)
 def test_cheetah_one_foot_running(task, raised_foot, pitch):
     env = load(task)
     other = {"cheetah-run-front": "cheetah-run-back", "cheetah-run-back": "cheetah-run-front"}[task]
@@ -208,7 +210,9 @@ def test_cup_spin_pays_for_fast_far_ball_outside_the_cup():
     assert reward_at(env, qpos__ball_x=0.6, qpos__ball_z=-0.3) == pytest.approx(1 / 3)
     # Intermediate distance and speed, expected from the definition.
     reward = reward_at(env, qpos__ball_x=0.3, qpos__ball_z=0.0, qvel__ball_x=3.0, qvel__ball_z=3.0)
-    dist = np.linalg.norm(physics.named.data.site_xpos["target", ["x", "z"]] - physics.named.data.xpos["ball", ["x", "z"]])
+    dist = np.linalg.norm(
+        physics.named.data.site_xpos["target", ["x", "z"]] - physics.named.data.xpos["ball", ["x", "z"]]
+    )
     far = at_least(dist, 0.5, 0.25, "linear", 0.5)
     fast = at_least(np.hypot(3.0, 3.0), 6.0, 3.0, "linear", 0.5)
     assert 0 < far < 1 and 0 < fast < 1

@@ -1,4 +1,5 @@
 """Dataset chunks load lazily and validate; sampled windows stay inside episodes and skip the dummy step."""
+
 import subprocess
 import sys
 
@@ -19,14 +20,20 @@ def synthetic_chunk(episodes=5, length=9, obs_dim=4, action_dim=2, tasks=None):
     reward = t[None].repeat(episodes, 1) + 100 * rows[:, None]
     action[:, 0], reward[:, 0] = float("nan"), float("nan")
     task = torch.tensor(tasks if tasks is not None else [i % 3 for i in range(episodes)], dtype=torch.int32)
-    return TensorDict(obs=obs, action=action, reward=reward, task=task[:, None].repeat(1, length),
-                      batch_size=[episodes, length])
+    return TensorDict(
+        obs=obs, action=action, reward=reward, task=task[:, None].repeat(1, length), batch_size=[episodes, length]
+    )
 
 
 def bitwise_equal(a, b):
-    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.view(torch.uint8) if a.dtype == torch.bool
-                                                                     else a.contiguous().view(-1).view(torch.uint8),
-                                                                     b.contiguous().view(-1).view(torch.uint8))
+    return (
+        a.dtype == b.dtype
+        and a.shape == b.shape
+        and torch.equal(
+            a.view(torch.uint8) if a.dtype == torch.bool else a.contiguous().view(-1).view(torch.uint8),
+            b.contiguous().view(-1).view(torch.uint8),
+        )
+    )
 
 
 def test_reference_chunk_loads_memory_mapped_and_samples(reference_dir):
@@ -91,17 +98,20 @@ def broken(mutate):
     return chunk
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda c: c.pop("reward"), "missing field 'reward'"),
-    (lambda c: c.__setitem__("task", c["task"].float()), "field 'task' has dtype torch.float32"),
-    (lambda c: c.__setitem__("obs", c["obs"].long()), "field 'obs' has dtype torch.int64"),
-    (lambda c: c.__setitem__("action", c["action"][:, :-1]), "ragged lengths: field 'action'"),
-    (lambda c: c.__setitem__("reward", c["reward"][:, :, None]), "field 'reward' has shape"),
-    (lambda c: c["task"].__setitem__((slice(None), slice(None)), 7), "field 'task' has id 7, out of range"),
-    (lambda c: c["task"].__setitem__((2, 4), 1), "field 'task' changes within episode row 2"),
-    (lambda c: c["obs"].__setitem__((3, 5, 1), float("nan")), "field 'obs' has NaN or inf \\(episode row 3\\)"),
-    (lambda c: c["reward"].__setitem__((4, 2), float("nan")), "field 'reward' has NaN after the dummy first step"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda c: c.pop("reward"), "missing field 'reward'"),
+        (lambda c: c.__setitem__("task", c["task"].float()), "field 'task' has dtype torch.float32"),
+        (lambda c: c.__setitem__("obs", c["obs"].long()), "field 'obs' has dtype torch.int64"),
+        (lambda c: c.__setitem__("action", c["action"][:, :-1]), "ragged lengths: field 'action'"),
+        (lambda c: c.__setitem__("reward", c["reward"][:, :, None]), "field 'reward' has shape"),
+        (lambda c: c["task"].__setitem__((slice(None), slice(None)), 7), "field 'task' has id 7, out of range"),
+        (lambda c: c["task"].__setitem__((2, 4), 1), "field 'task' changes within episode row 2"),
+        (lambda c: c["obs"].__setitem__((3, 5, 1), float("nan")), "field 'obs' has NaN or inf \\(episode row 3\\)"),
+        (lambda c: c["reward"].__setitem__((4, 2), float("nan")), "field 'reward' has NaN after the dummy first step"),
+    ],
+)
 def test_invalid_chunks_fail_naming_file_and_field(tmp_path, mutate, message):
     path = tmp_path / "bad_chunk.pt"
     torch.save(broken(mutate), path)
@@ -139,8 +149,9 @@ def test_chunk_is_memory_mapped_not_read_into_ram(tmp_path):
     episodes, length = 128, 501  # ~62 MB of observations
     chunk = synthetic_chunk(episodes=episodes, length=length, obs_dim=240, tasks=[0] * episodes)
     save_chunk(chunk, tmp_path / "chunk_0.pt")
-    out = subprocess.run([sys.executable, "-c", RSS_PROBE, str(tmp_path / "chunk_0.pt")], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE, str(tmp_path / "chunk_0.pt")], check=True, capture_output=True, text=True
+    ).stdout.split()
     mapped_mb, read_mb = float(out[0]), float(out[1])
     assert mapped_mb < 16
     assert read_mb > 50  # the same file read normally does occupy RAM

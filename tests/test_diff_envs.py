@@ -1,5 +1,6 @@
 """Differentiable MuJoCo tasks: gradients against finite differences, formulas on hand-built
 states, episode bookkeeping, the gymnasium version, and errors. Real physics throughout."""
+
 import math
 
 import mujoco
@@ -53,8 +54,9 @@ def test_action_gradient_matches_centred_difference_of_whole_rollout(task):
             plus, minus = base.clone().reshape(-1), base.clone().reshape(-1)
             plus[i] += eps
             minus[i] -= eps
-            fd[i] = (rollout_return(env, state, plus.view_as(base))
-                     - rollout_return(env, state, minus.view_as(base))) / (2 * eps)
+            fd[i] = (
+                rollout_return(env, state, plus.view_as(base)) - rollout_return(env, state, minus.view_as(base))
+            ) / (2 * eps)
     assert torch.isfinite(actions.grad).all()
     assert cosine(actions.grad, fd) > 0.999
     assert float((actions.grad.reshape(-1) - fd).norm() / fd.norm()) < 1e-2
@@ -157,12 +159,13 @@ def test_hopper_observation_reward_termination_on_hand_built_state():
     expected = [-0.1, 0.2, -0.3, -0.4, 0.1, 1.5, -0.2, 0.3, 0.4, 0.5, 0.6]
     np.testing.assert_allclose(obs[0].numpy(), expected, atol=1e-12)
     d = min(max(-0.1 - (-0.45 + 0.15), -1.0), 0.3)  # 0.2 -> height term d
-    reward = 1.5 + d + (1 - 0.2 ** 2 / (math.pi / 6) ** 2) - 0.1 * 1.25
+    reward = 1.5 + d + (1 - 0.2**2 / (math.pi / 6) ** 2) - 0.1 * 1.25
     assert float(task.reward(obs, action)) == pytest.approx(reward, abs=1e-12)
     low = obs.clone()
     low[0, 0] = -0.4  # d = -0.1 -> -200 d^2
     assert float(task.reward(low, action)) == pytest.approx(
-        1.5 - 200 * 0.01 + (1 - 0.2 ** 2 / (math.pi / 6) ** 2) - 0.125, abs=1e-12)
+        1.5 - 200 * 0.01 + (1 - 0.2**2 / (math.pi / 6) ** 2) - 0.125, abs=1e-12
+    )
     low[0, 0] = -0.46
     assert bool(task.terminated(low)) and not bool(task.terminated(obs))
 
@@ -192,12 +195,12 @@ def test_free_body_observation_and_reward_on_hand_built_state(task_name):
     np.testing.assert_allclose(obs[1:5].numpy(), [-s, 0.0, 0.0, s], atol=1e-12)  # dflex start rotation, xyzw
     np.testing.assert_allclose(obs[5:8].numpy(), [1.0, 3.0, -2.0], atol=1e-12)  # y-up world
     np.testing.assert_allclose(obs[8:11].numpy(), [0.1, 0.3, -0.2], atol=1e-12)
-    np.testing.assert_allclose(obs[11:11 + nj].numpy(), qpos[0, 7:].numpy())
-    np.testing.assert_allclose(obs[11 + nj:base].numpy(), 0.1 * qvel[0, 6:].numpy())
+    np.testing.assert_allclose(obs[11 : 11 + nj].numpy(), qpos[0, 7:].numpy())
+    np.testing.assert_allclose(obs[11 + nj : base].numpy(), 0.1 * qvel[0, 6:].numpy())
     target = task.target_distance
     heading = (target - 2.0) / math.hypot(target - 2.0, 0.5)
     assert float(obs[base]) == pytest.approx(1.0) and float(obs[base + 1]) == pytest.approx(heading)
-    np.testing.assert_allclose(obs[base + 2:].numpy(), 0.5)
+    np.testing.assert_allclose(obs[base + 2 :].numpy(), 0.5)
     r = float(task.reward(obs.unsqueeze(0), action))
     if task_name == "ant":
         assert r == pytest.approx(1.0 + 0.1 + heading + (0.9 - 0.27))

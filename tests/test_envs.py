@@ -1,4 +1,5 @@
 """The dm_control wrapper reproduces TD-MPC2's semantics against raw dm_control."""
+
 import numpy as np
 import pytest
 from dm_control import suite
@@ -14,9 +15,15 @@ def test_names_follow_tdmpc2():
     assert get_spec("cup-catch").domain == "ball_in_cup"
 
 
-@pytest.mark.parametrize("task,obs_dim,act_dim", [
-    ("cartpole-balance", 5, 1), ("walker-walk", 24, 6), ("cup-catch", 8, 2), ("cheetah-run", 17, 6),
-])
+@pytest.mark.parametrize(
+    "task,obs_dim,act_dim",
+    [
+        ("cartpole-balance", 5, 1),
+        ("walker-walk", 24, 6),
+        ("cup-catch", 8, 2),
+        ("cheetah-run", 17, 6),
+    ],
+)
 def test_spaces_match_tdmpc2_table(task, obs_dim, act_dim):
     env = make(task, 0)
     obs, info = env.reset(seed=0)

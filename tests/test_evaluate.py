@@ -1,4 +1,5 @@
 """The shared evaluation protocol: episode count, seeding, and agreement with a hand-written loop."""
+
 import numpy as np
 import pytest
 

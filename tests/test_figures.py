@@ -1,4 +1,5 @@
 """Figures: every kind is written as PDF and PNG from aggregate outputs; colours are per algorithm."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -39,25 +40,56 @@ def outputs(tmp_path_factory):
         for task in ("walker-walk", "cup-catch"):
             for seed in (1, 2, 3):
                 for step in (0, 100, 200):
-                    rows.append(dict(algo=algo, task=task, seed=seed, step=step, env_steps=step, wall_time_s=0.0,
-                                     episode_reward=rng.uniform(0, 1000) * step / 200, episode_success=0.0))
+                    rows.append(
+                        dict(
+                            algo=algo,
+                            task=task,
+                            seed=seed,
+                            step=step,
+                            env_steps=step,
+                            wall_time_s=0.0,
+                            episode_reward=rng.uniform(0, 1000) * step / 200,
+                            episode_success=0.0,
+                        )
+                    )
     pd.DataFrame(rows, columns=EVAL_COLUMNS).to_csv(tmp / "scores.csv", index=False)
     for group in ("mt30", "mt80"):
         aggregate([tmp / "scores.csv"], tmp / group, group=group, reps=50)
     return tmp
 
 
-@pytest.mark.parametrize("kind,stems", [
-    ("experiment", ["aggregates", "curves", "improvement"]),
-    ("single-task", ["single_task", "improvement"]),
-    ("multitask", ["multitask", "multitask_tasks", "improvement"]),
-])
+@pytest.mark.parametrize(
+    "kind,stems",
+    [
+        ("experiment", ["aggregates", "curves", "improvement"]),
+        ("single-task", ["single_task", "improvement"]),
+        ("multitask", ["multitask", "multitask_tasks", "improvement"]),
+    ],
+)
 def test_every_kind_writes_pdf_and_png(outputs, tmp_path, kind, stems):
     groups = ["mt30", "mt80"] if kind == "multitask" else ["mt30"]
     files = lambda name: [str(outputs / g / f"{name}.csv") for g in groups]  # noqa: E731
-    main(["figures", "--kind", kind, "--aggregates", *files("aggregates"), "--profiles", *files("profiles"),
-          "--curves", *files("curves"), "--improvement", *files("improvement"), "--run-scores", *files("run_scores"),
-          "--tables", str(tmp_path / "tables.md"), "--out-dir", str(tmp_path)])
+    main(
+        [
+            "figures",
+            "--kind",
+            kind,
+            "--aggregates",
+            *files("aggregates"),
+            "--profiles",
+            *files("profiles"),
+            "--curves",
+            *files("curves"),
+            "--improvement",
+            *files("improvement"),
+            "--run-scores",
+            *files("run_scores"),
+            "--tables",
+            str(tmp_path / "tables.md"),
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     for stem in stems:
         pdf = (tmp_path / f"{stem}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf and pdf.rstrip().endswith(b"%%EOF")

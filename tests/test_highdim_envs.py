@@ -2,6 +2,7 @@
 rollouts against centred finite differences (for the muscles including the activation state),
 observation/reward/termination formulas on hand-built states, registry entries, and errors.
 Real physics throughout."""
+
 import math
 
 import mujoco
@@ -53,6 +54,7 @@ def centred_difference(fn, base, eps, indices=None):
 
 # ---- quadruped ------------------------------------------------------------------------------------
 
+
 def test_quadruped_action_gradient_matches_centred_difference_of_whole_rollout():
     env = f64_env("quadruped")
     state = env.get_state()
@@ -93,7 +95,7 @@ def test_quadruped_observation_reward_termination_on_hand_built_state():
     heading = (10000.0 - 3.0) / math.hypot(10000.0 - 3.0, 1.0)
     assert float(obs[35]) == pytest.approx(1.0) and float(obs[36]) == pytest.approx(heading)
     np.testing.assert_allclose(obs[37:49].numpy(), action[0].numpy())
-    penalty = 0.005 * float((action ** 2).sum())
+    penalty = 0.005 * float((action**2).sum())
     r = float(task.reward(obs.unsqueeze(0), action))
     assert r == pytest.approx(1.2 + 0.1 + heading + (0.5 - 0.3) - penalty, abs=1e-12)
     # upside down: up = -1; facing -x: heading = -1
@@ -113,8 +115,11 @@ def test_quadruped_model_has_12_motors_on_its_12_joints():
     model = get_task("quadruped").build_model()
     assert (model.nq, model.nv, model.nu, model.na) == (19, 18, 12, 0)
     joints = [model.joint(int(model.actuator_trnid[i, 0])).name for i in range(model.nu)]
-    assert joints == [f"{k}_{leg}" for leg in ("front_left", "front_right", "back_right", "back_left")
-                      for k in ("yaw", "pitch", "knee")]
+    assert joints == [
+        f"{k}_{leg}"
+        for leg in ("front_left", "front_right", "back_right", "back_left")
+        for k in ("yaw", "pitch", "knee")
+    ]
     assert model.body_subtreemass[1] == pytest.approx(50.0)
     assert np.all(model.actuator_gear[:, 0] == 100.0) and not model.actuator_ctrllimited.any()
 
@@ -135,6 +140,7 @@ def test_quadruped_stands_with_zero_action_and_terminates_when_dropped():
 
 
 # ---- muscle-legs -----------------------------------------------------------------------------------
+
 
 def test_muscle_legs_action_gradient_matches_centred_difference_of_whole_rollout():
     env = f64_env("muscle-legs")
@@ -212,10 +218,13 @@ def test_muscle_legs_model_is_myolegs_with_activation_state():
         obs, _, _, _ = env.step(torch.ones(1, 80))
     assert float(obs[0, 41:].min()) > 0.5 and float(obs[0, 41:].max()) <= 1.0
 
+
 # ---- both tasks ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("task,obs_dim,act_dim,max_return", [("quadruped", 49, 12, 12028.99),
-                                                             ("muscle-legs", 121, 80, 4246.04)])
+
+@pytest.mark.parametrize(
+    "task,obs_dim,act_dim,max_return", [("quadruped", 49, 12, 12028.99), ("muscle-legs", 121, 80, 4246.04)]
+)
 def test_registry_and_gymnasium_version(task, obs_dim, act_dim, max_return):
     spec = get_spec(task)
     assert spec.family == "differentiable" and spec.episode_length == 1000 and spec.action_repeat == 1

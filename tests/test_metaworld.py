@@ -1,4 +1,5 @@
 """Meta-World tasks: TD-MPC2 semantics checked against the raw metaworld environment."""
+
 import gymnasium as gym
 import metaworld
 import numpy as np

@@ -1,6 +1,7 @@
 """The PWM paper's figures (pwm.analysis.paper_figures): each figure's plotted values, as written to
 the CSV beside it, against an independent computation from the released file (plain pandas/numpy/
 scipy/rliable here, following the notebooks' protocol), and the behaviour with absent files."""
+
 import json
 import shutil
 import subprocess
@@ -64,8 +65,9 @@ def built(paper, tmp_path_factory):
     """Every figure built once (few reps), as the workflow does."""
     out = tmp_path_factory.mktemp("paper")
     for name in paper_data.PAPER_FIGURES:
-        paper_figures.build(name, paper, out, REPS, stats_dir=out / "stats", tables_path=out / "tables.md",
-                            log=lambda m: None)
+        paper_figures.build(
+            name, paper, out, REPS, stats_dir=out / "stats", tables_path=out / "tables.md", log=lambda m: None
+        )
     return out
 
 
@@ -97,14 +99,21 @@ def test_single_task_scores_and_iqm_equal_an_independent_computation(built, pape
     np.testing.assert_allclose(np.sort(ours), np.sort(sac), rtol=1e-9)
     assert trim_mean(sac, 0.25) == pytest.approx(0.871, abs=5e-4)  # spec/pwm.md §5
     # PWM's aggregate IQM and interval: rliable on the paper's (envs, seeds, 1) array built here.
-    scales = {"hopper": HOPPER_PPO, "ant": ANT_PPO, "anymal": 12028.991672092014,
-              "humanoid": 7292.7856852213545, "humanoidsnu": 4246.042073567708}
+    scales = {
+        "hopper": HOPPER_PPO,
+        "ant": ANT_PPO,
+        "anymal": 12028.991672092014,
+        "humanoid": 7292.7856852213545,
+        "humanoidsnu": 4246.042073567708,
+    }
     by_seed = lambda t: t[sorted(t.columns, key=lambda c: int(c.split(" - ")[0].rsplit("_", 1)[1]))]  # noqa: E731
-    pwm = np.stack([at_peak(by_seed(raw_step_table(paper / f"pwm_{e}.csv"))) / scales[e]
-                    for e in sorted(paper_data.PAPER_ENVS)])  # envs in name order, as the pipeline
+    pwm = np.stack(
+        [at_peak(by_seed(raw_step_table(paper / f"pwm_{e}.csv"))) / scales[e] for e in sorted(paper_data.PAPER_ENVS)]
+    )  # envs in name order, as the pipeline
     np.random.seed(0)
-    point, ci = rly.get_interval_estimates({"pwm": pwm[:, :, None]}, lambda s: np.array([metrics.aggregate_iqm(s)]),
-                                           reps=REPS)
+    point, ci = rly.get_interval_estimates(
+        {"pwm": pwm[:, :, None]}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=REPS
+    )
     s = series(built, "single_task")
     row = s[(s.panel == "aggregate") & (s.series == "pwm") & (s.kind == "iqm")].iloc[0]
     assert row.value == pytest.approx(point["pwm"][0], rel=1e-9) == pytest.approx(1.247, abs=5e-4)
@@ -122,17 +131,32 @@ def test_single_task_equals_the_aggregate_pipeline_for_pwm_and_tdmpc2(built, pap
 
     files = []
     for algo in ("pwm", "tdmpc2"):
-        write_import("pwm-single-task", algo, [paper / f"{algo}_{e}.csv" for e in paper_data.PAPER_ENVS],
-                     tmp_path / f"{algo}.csv")
+        write_import(
+            "pwm-single-task",
+            algo,
+            [paper / f"{algo}_{e}.csv" for e in paper_data.PAPER_ENVS],
+            tmp_path / f"{algo}.csv",
+        )
         files.append(tmp_path / f"{algo}.csv")
-    result = aggregate(files, tmp_path / "agg", group="single-task", reps=REPS, layout="paper", score_rule="iqm-peak",
-                       thin=10, normalization="scales", scales=paper_data.PPO_PEAK_IQM, curves=False,
-                       improvement=False)
+    result = aggregate(
+        files,
+        tmp_path / "agg",
+        group="single-task",
+        reps=REPS,
+        layout="paper",
+        score_rule="iqm-peak",
+        thin=10,
+        normalization="scales",
+        scales=paper_data.PPO_PEAK_IQM,
+        curves=False,
+        improvement=False,
+    )
     ours = pd.read_csv(built / "stats" / "aggregates.csv").set_index(["algo", "metric"])
     for algo in ("pwm", "tdmpc2"):
         theirs = result.aggregates.set_index(["algo", "metric"]).loc[(algo, "iqm")]
         assert ours.loc[(algo, "iqm"), ["value", "ci_low", "ci_high"]].tolist() == pytest.approx(
-            theirs[["value", "ci_low", "ci_high"]].tolist(), rel=1e-9)
+            theirs[["value", "ci_low", "ci_high"]].tolist(), rel=1e-9
+        )
 
 
 def test_locomotion_sweep_points(built, paper):
@@ -161,8 +185,10 @@ def test_multitask_experts_values(built, paper):
     row = s[(s.series == "DreamerV3") & (s.kind == "iqm")].iloc[0]
     assert row.value == pytest.approx(metrics.aggregate_iqm(dreamer), rel=1e-9)
     tasks = [t.removeprefix("dmc_").replace("ball_in_cup", "cup").replace("_", "-") for t in best]
-    sac = [pd.read_csv(paper.parent / "tdmpc2-results" / "sac" / f"{t}.csv").groupby("seed").reward.max() / 1000
-           for t in tasks]
+    sac = [
+        pd.read_csv(paper.parent / "tdmpc2-results" / "sac" / f"{t}.csv").groupby("seed").reward.max() / 1000
+        for t in tasks
+    ]
     mean = s[(s.series == "SAC") & (s.kind == "mean")].iloc[0].value
     assert mean == pytest.approx(np.mean(np.concatenate([v.to_numpy() for v in sac])), rel=1e-9)
     pwm = pd.read_csv(paper / "mt30_results.csv").set_index("task").episode_reward.loc[tasks] / 1000
@@ -229,8 +255,14 @@ def test_policy_extraction_summary(built, paper):
 def test_absent_files_are_named_and_a_dropped_in_file_completes_the_figure(paper, tmp_path):
     folder = tmp_path / "published" / "pwm-paper"
     folder.mkdir(parents=True)
-    keep = ["pwm_ant_bsz32.csv", "pwm_ant_bsz128.csv", "pwm_ant_bsz1024.csv", "pwm_ant_bsz2048.csv",
-            "pwm_hopper_stiff.csv", "ppo_hopper_stiff.csv"]
+    keep = [
+        "pwm_ant_bsz32.csv",
+        "pwm_ant_bsz128.csv",
+        "pwm_ant_bsz1024.csv",
+        "pwm_ant_bsz2048.csv",
+        "pwm_hopper_stiff.csv",
+        "ppo_hopper_stiff.csv",
+    ]
     for name in keep:
         (folder / name).symlink_to(paper / name)
     logs = []
@@ -253,12 +285,29 @@ def test_workflow_plans_every_paper_figure_from_what_exists(paper, tmp_path):
     the figure's inputs are the files present."""
     folder = tmp_path / "pub" / "pwm-paper"
     folder.mkdir(parents=True)
-    for name in ("mt30_results.csv", "mt80_results.csv", "tdmpc2_mt30_scores.csv", "tdmpc2_mt80_scores.csv",
-                 "pwm_hopper_stiff.csv"):
+    for name in (
+        "mt30_results.csv",
+        "mt80_results.csv",
+        "tdmpc2_mt30_scores.csv",
+        "tdmpc2_mt80_scores.csv",
+        "pwm_hopper_stiff.csv",
+    ):
         shutil.copy(paper / name, folder / name)
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "paper", "--config", f"results={tmp_path}/r",
-                             f"paper={{published_dir: {folder.parent}}}"], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "paper",
+            "--config",
+            f"results={tmp_path}/r",
+            f"paper={{published_dir: {folder.parent}}}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for name in paper_data.PAPER_FIGURES:
         rule = "paper_single_task" if name == "single_task" else f"paper_figure_{name}"

@@ -1,4 +1,5 @@
 """Offline multitask pretraining, suite datasets from replay exports, and planning evaluation."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +20,12 @@ def fake_run(path, task, obs_dim, action_dim, episodes=2, length=500, seed=0):
     buf = EpisodeReplay(obs_dim, action_dim, length, episodes * length)
     for _ in range(episodes):
         action = rng.uniform(-1, 1, (length, action_dim))
-        obs = np.cumsum(np.concatenate([rng.normal(size=(1, obs_dim)), 0.1 * action.sum(1, keepdims=True)
-                                        * np.ones((length, obs_dim))]), axis=0)
+        obs = np.cumsum(
+            np.concatenate(
+                [rng.normal(size=(1, obs_dim)), 0.1 * action.sum(1, keepdims=True) * np.ones((length, obs_dim))]
+            ),
+            axis=0,
+        )
         buf.add(obs, action, np.tanh(obs[1:, 0]) + 1)  # a learnable reward of the reached state
     path.mkdir(parents=True)
     (path / "config.yaml").write_text(yaml.safe_dump({"task": task}))
@@ -31,7 +36,10 @@ def fake_run(path, task, obs_dim, action_dim, episodes=2, length=500, seed=0):
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    runs = [fake_run(root / "cb", "cartpole-balance", 5, 1, seed=1), fake_run(root / "ws", "walker-stand", 24, 6, seed=2)]
+    runs = [
+        fake_run(root / "cb", "cartpole-balance", 5, 1, seed=1),
+        fake_run(root / "ws", "walker-stand", 24, 6, seed=2),
+    ]
     build_dataset(runs, "mt30", root / "data")
     return root / "data"
 
@@ -51,8 +59,8 @@ def test_build_dataset_mt80_rows_share_boundary_observations(tmp_path):
     original = load_chunk(run / "dataset" / "chunk_0.pt")
     assert tuple(chunk.batch_size) == (5, 101) and chunk["obs"].shape[-1] == 39
     for k in range(5):
-        torch.testing.assert_close(chunk["obs"][k, :, :5], original["obs"][0, 100 * k:100 * k + 101])
-        torch.testing.assert_close(chunk["reward"][k, 1:], original["reward"][0, 100 * k + 1:100 * k + 101])
+        torch.testing.assert_close(chunk["obs"][k, :, :5], original["obs"][0, 100 * k : 100 * k + 101])
+        torch.testing.assert_close(chunk["reward"][k, 1:], original["reward"][0, 100 * k + 1 : 100 * k + 101])
 
 
 def test_a_self_collected_dataset_is_compared_with_the_public_one_in_the_log(tmp_path, capsys):
@@ -65,9 +73,20 @@ def test_a_self_collected_dataset_is_compared_with_the_public_one_in_the_log(tmp
 
 
 def settings(data, out, steps, **kw):
-    return PretrainSettings(data_dirs=[str(data)], out_dir=str(out), task_set="mt30", model_size=1, horizon=4,
-                            rho=0.99, batch_size=16, steps=steps, checkpoint_every=10, log_every=10, seed=3,
-                            **kw)
+    return PretrainSettings(
+        data_dirs=[str(data)],
+        out_dir=str(out),
+        task_set="mt30",
+        model_size=1,
+        horizon=4,
+        rho=0.99,
+        batch_size=16,
+        steps=steps,
+        checkpoint_every=10,
+        log_every=10,
+        seed=3,
+        **kw,
+    )
 
 
 def test_pretrain_lowers_losses_and_saves_strict_tdmpc2_checkpoints(dataset, tmp_path):
@@ -97,8 +116,16 @@ def test_pretrain_resume_is_exact(dataset, tmp_path):
 
 def test_eval_planning_writes_eval_rows(dataset, tmp_path):
     model_path = pretrain(settings(dataset, tmp_path / "m", 5))
-    frame = eval_planning(model_path, ["cartpole-balance"], tmp_path / "eval.csv", task_set="mt30", episodes=1,
-                          seed=1, step=5, planner=dict(num_samples=16, num_elites=4, num_pi_trajs=2, iterations=1))
+    frame = eval_planning(
+        model_path,
+        ["cartpole-balance"],
+        tmp_path / "eval.csv",
+        task_set="mt30",
+        episodes=1,
+        seed=1,
+        step=5,
+        planner=dict(num_samples=16, num_elites=4, num_pi_trajs=2, iterations=1),
+    )
     saved = pd.read_csv(tmp_path / "eval.csv")
     assert saved["task"].tolist() == ["cartpole-balance"] and saved["step"].tolist() == [5]
     assert saved["episode_reward"].iloc[0] == pytest.approx(frame["episode_reward"].iloc[0])

@@ -1,5 +1,6 @@
 """PWM's policy-learning core against direct computations: actor-loss gradient paths, the return
 normalisation, TD(lambda) and one-step critic targets, the critic ensemble, the lr schedule."""
+
 import copy
 import math
 
@@ -16,14 +17,29 @@ from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel, WorldModelConfig
 
 H, B = 4, 8
-SMALL = {"horizon": H, "batch_size": B, "actor_hidden": [16, 8], "critic_hidden": [16, 8], "num_critics": 3,
-         "critic_iterations": 2, "critic_batches": 2}
+SMALL = {
+    "horizon": H,
+    "batch_size": B,
+    "actor_hidden": [16, 8],
+    "critic_hidden": [16, 8],
+    "num_critics": 3,
+    "critic_iterations": 2,
+    "critic_batches": 2,
+}
 
 
 def tiny_world_model(num_tasks=0, seed=0) -> WorldModel:
     torch.manual_seed(seed)
-    cfg = WorldModelConfig(obs_dim=5, action_dim=2, latent_dim=16, enc_dim=24, mlp_dim=24, num_q=2,
-                           task_dim=8 if num_tasks else 0, num_tasks=num_tasks)
+    cfg = WorldModelConfig(
+        obs_dim=5,
+        action_dim=2,
+        latent_dim=16,
+        enc_dim=24,
+        mlp_dim=24,
+        num_q=2,
+        task_dim=8 if num_tasks else 0,
+        num_tasks=num_tasks,
+    )
     wm = WorldModel(cfg)
     with torch.no_grad():  # the reward head starts at zero; give it a slope so rewards depend on (z, a)
         wm._reward[-1].weight.normal_(0, 0.5)
@@ -55,7 +71,7 @@ def direct_actor_loss(wm, actor, critic, z0, horizon, gamma, detach=True):
         mu = actor.mu(zin)
         a = torch.tanh(mu + actor.logstd.exp() * torch.randn_like(mu))
         r = torch.softmax(wm.reward(z, a), -1) @ centres
-        ret = ret + gamma ** t * r
+        ret = ret + gamma**t * r
         z = wm.next(z, a)
     v = torch.stack([member_value(critic, z, k) for k in range(critic.members)]).min(0).values
     return (-(ret + gamma ** (horizon + 1) * v) / horizon).mean()
@@ -116,7 +132,7 @@ def test_return_normalisation_divides_by_the_running_std():
         x = np.concatenate(seen)
         n0 = 1e-4
         mean = x.sum() / (n0 + len(x))
-        var = (n0 * (1 + mean ** 2) + ((x - mean) ** 2).sum()) / (n0 + len(x))
+        var = (n0 * (1 + mean**2) + ((x - mean) ** 2).sum()) / (n0 + len(x))
         assert float(pl.ret_rms.var) == pytest.approx(var, rel=1e-6)
         assert float(r.loss.detach()) == pytest.approx(x[-B:].mean() / math.sqrt(var + 1e-5), rel=1e-5)
 
@@ -139,7 +155,9 @@ def lambda_return_by_definition(r, v, d, gamma, lam):
         for t in range(T):
             end = next(k for k in range(t, T) if d[k, b] or k == T - 1)
             N = end - t + 1
-            nstep = [sum(gamma ** k * r[t + k, b] for k in range(n)) + gamma ** n * v[t + n - 1, b] for n in range(1, N + 1)]
+            nstep = [
+                sum(gamma**k * r[t + k, b] for k in range(n)) + gamma**n * v[t + n - 1, b] for n in range(1, N + 1)
+            ]
             out[t, b] = (1 - lam) * sum(lam ** (n - 1) * nstep[n - 1] for n in range(1, N)) + lam ** (N - 1) * nstep[-1]
     return out
 
@@ -149,8 +167,9 @@ def test_td_lambda_targets_equal_the_lambda_return_definition_and_shacs_recursio
     r, v = torch.randn(16, 6, generator=g, dtype=torch.float64), torch.randn(16, 6, generator=g, dtype=torch.float64)
     d = (torch.rand(16, 6, generator=g) < 0.15).double()
     got = td_lambda_targets(r, v, d, 0.99, 0.95)
-    np.testing.assert_allclose(got.numpy(), lambda_return_by_definition(r.numpy(), v.numpy(), d.numpy(), 0.99, 0.95),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        got.numpy(), lambda_return_by_definition(r.numpy(), v.numpy(), d.numpy(), 0.99, 0.95), rtol=1e-10
+    )
     d_end = d.clone()
     d_end[-1] = 1.0  # DiffRL's A/B recursion needs the last row marked done
     torch.testing.assert_close(got, shac_td_lambda(r, v, d_end, 0.99, 0.95).to(got.dtype))
@@ -220,6 +239,7 @@ def test_learning_rates_decay_linearly_to_the_floor():
 def test_terminal_discount_and_reward_decoding_settings():
     """gamma^(H+offset) at the horizon; reward_symexp decodes with TD-MPC2's two_hot_inv."""
     from pwm import math as wm_math
+
     wm = tiny_world_model()
     pl = learner(wm, ret_rms=False)
     z0 = wm.encode(torch.randn(B, 5)).detach()
@@ -228,7 +248,7 @@ def test_terminal_discount_and_reward_decoding_settings():
         torch.manual_seed(1)
         r = imagine(wm, pl.actor, pl.critic, z0, None, H, 0.9, terminal_discount_offset=offset)
         losses[offset] = r.raw_loss
-        disc = torch.tensor([0.9 ** t for t in range(H)])
+        disc = torch.tensor([0.9**t for t in range(H)])
         ret = (disc[:, None] * r.rewards).sum(0)
         torch.testing.assert_close(r.raw_loss, -(ret + 0.9 ** (H + offset) * r.next_values[-1]))
     torch.manual_seed(1)
@@ -240,6 +260,7 @@ def test_terminal_discount_and_reward_decoding_settings():
 
 def test_nan_actor_gradient_raises_in_multitask_and_is_zeroed_single_task():
     from pwm.run import DivergedError
+
     wm = tiny_world_model()
     z0 = wm.encode(torch.randn(B, 5)).detach()
     for multitask in (True, False):

@@ -1,5 +1,6 @@
 """Single-task PWM on a differentiable task: PWM's world-model loss against its formula, and a
 short run (offline pretraining, lockstep envs, online fine-tuning) that resumes exactly after a kill."""
+
 import sys
 
 import pandas as pd
@@ -15,8 +16,19 @@ from pwm.world_model import WorldModel
 from pwm.world_model_training import WorldModelTrainer, single_task_config, world_model_loss
 
 COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
-TINY = ["num_envs=4", "horizon=4", "wm_latent_dim=16", "wm_enc_dim=16", "wm_mlp_dim=16", "pretrain_steps=5",
-        "wm_segment=8", "wm_iterations=2", "wm_batch_size=8", "critic_iterations=1", "progress_every=1"]
+TINY = [
+    "num_envs=4",
+    "horizon=4",
+    "wm_latent_dim=16",
+    "wm_enc_dim=16",
+    "wm_mlp_dim=16",
+    "pretrain_steps=5",
+    "wm_segment=8",
+    "wm_iterations=2",
+    "wm_batch_size=8",
+    "critic_iterations=1",
+    "progress_every=1",
+]
 
 
 def tiny_model():
@@ -27,9 +39,13 @@ def tiny_model():
 
 def random_batch(H=4, B=6):
     g = torch.Generator().manual_seed(1)
-    return Batch(obs=torch.randn(H + 1, B, 5, generator=g), action=torch.rand(H, B, 1, generator=g) * 2 - 1,
-                 reward=torch.randn(H, B, 1, generator=g) * 3 + 1, terminated=torch.zeros(H, B, 1),
-                 task=torch.zeros(B, dtype=torch.long))
+    return Batch(
+        obs=torch.randn(H + 1, B, 5, generator=g),
+        action=torch.rand(H, B, 1, generator=g) * 2 - 1,
+        reward=torch.randn(H, B, 1, generator=g) * 3 + 1,
+        terminated=torch.zeros(H, B, 1),
+        task=torch.zeros(B, dtype=torch.long),
+    )
 
 
 def test_world_model_loss_is_the_reference_formula_and_training_reduces_it():
@@ -40,9 +56,9 @@ def test_world_model_loss_is_the_reference_formula_and_training_reduces_it():
     r = ((batch.reward[..., 0] - rms.mean.float()) / torch.sqrt(rms.var.float() + 1e-5)).clamp(-5, 5)
     z, dyn, rew = wm.encode(batch.obs[0]), 0.0, 0.0
     for t in range(H):
-        rew = rew + gamma ** t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).mean() / H
+        rew = rew + gamma**t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).mean() / H
         z = wm.next(z, batch.action[t])
-        dyn = dyn + gamma ** t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean()
+        dyn = dyn + gamma**t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean()
     loss, info = world_model_loss(wm, batch, rms, gamma)
     torch.testing.assert_close(loss, (dyn + rew) / H)
     assert wm.cfg.num_bins == 0 and wm.cfg.task_dim == 0  # scalar reward, no task embedding
@@ -69,14 +85,31 @@ def offline_chunk(path, steps=120, n=4):
 
 
 def command(data, out):
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "pwm", "--task", "cartpole", "--seed", "2",
-           "--steps", "64", "--eval-every", "32", "--eval-episodes", "1", "--out", str(out),
-           "--set", f"offline_data={data}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "pwm",
+        "--task",
+        "cartpole",
+        "--seed",
+        "2",
+        "--steps",
+        "64",
+        "--eval-every",
+        "32",
+        "--eval-episodes",
+        "1",
+        "--out",
+        str(out),
+        "--set",
+        f"offline_data={data}",
+    ]
     for s in TINY:
         cmd += ["--set", s]
     return cmd
-
-
 
 
 def test_single_task_run_resumes_to_the_same_rows(tmp_path):

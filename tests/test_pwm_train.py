@@ -1,5 +1,6 @@
 """Multitask PWM runs end to end on the reference mt30 checkpoint and data chunk: the CLI writes
 eval.csv, and a run killed after a checkpoint resumes to the rows of an uninterrupted run."""
+
 import subprocess
 import sys
 
@@ -16,8 +17,26 @@ TINY = ["batch_size=32", "horizon=4", "critic_iterations=2", "critic_batches=2",
 
 def command(reference_dir, data_dir, out, steps, eval_every, task="cartpole-swingup"):
     sets = [f"world_model={reference_dir / 'tdmpc2' / 'mt30-size1.pt'}", f"data_dir={data_dir}", *TINY]
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "pwm", "--task", task, "--seed", "5",
-           "--steps", str(steps), "--eval-every", str(eval_every), "--eval-episodes", "1", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "pwm",
+        "--task",
+        task,
+        "--seed",
+        "5",
+        "--steps",
+        str(steps),
+        "--eval-every",
+        str(eval_every),
+        "--eval-episodes",
+        "1",
+        "--out",
+        str(out),
+    ]
     for s in sets:
         cmd += ["--set", s]
     return cmd
@@ -30,8 +49,6 @@ def data_dir(reference_dir, tmp_path):
     d.mkdir()
     (d / "chunk_0.pt").symlink_to(reference_dir / "tdmpc2" / "mt30-sample-chunk_0.pt")
     return d
-
-
 
 
 def test_smoke_run_on_reference_checkpoint_writes_eval_csv(reference_dir, data_dir, tmp_path):
@@ -72,8 +89,29 @@ def test_hyperparameters_are_checked():
 
 
 def test_missing_world_model_is_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pwm.cli", "train", "--algo", "pwm", "--task", "walker-walk",
-                             "--seed", "1", "--steps", "2", "--eval-every", "1", "--out", str(tmp_path / "r")],
-                            env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pwm.cli",
+            "train",
+            "--algo",
+            "pwm",
+            "--task",
+            "walker-walk",
+            "--seed",
+            "1",
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 3
     assert "world_model" in result.stderr and "data_dir" in result.stderr

@@ -1,4 +1,5 @@
 """Runs are deterministic, and a run killed with SIGKILL resumes to the rows it would have had."""
+
 import json
 import subprocess
 import sys
@@ -9,27 +10,96 @@ import pytest
 from helpers import checkpoint_step, kill_after_checkpoint, run_to_end, subprocess_env
 
 RUNS = {
-    "sac": (["--task", "cartpole-balance", "--steps", "1200", "--eval-every", "400",
-             "--set", "learning_starts=100", "--set", "batch_size=64"], 400),
-    "ppo": (["--task", "cartpole-swingup", "--steps", "1024", "--eval-every", "256",
-             "--set", "n_steps=256", "--set", "batch_size=64", "--set", "n_epochs=2"], 512),
+    "sac": (
+        [
+            "--task",
+            "cartpole-balance",
+            "--steps",
+            "1200",
+            "--eval-every",
+            "400",
+            "--set",
+            "learning_starts=100",
+            "--set",
+            "batch_size=64",
+        ],
+        400,
+    ),
+    "ppo": (
+        [
+            "--task",
+            "cartpole-swingup",
+            "--steps",
+            "1024",
+            "--eval-every",
+            "256",
+            "--set",
+            "n_steps=256",
+            "--set",
+            "batch_size=64",
+            "--set",
+            "n_epochs=2",
+        ],
+        512,
+    ),
     # TD-MPC2 checkpoints at episode ends: Meta-World's 100-step episodes keep this short.
-    "tdmpc2": (["--task", "mw-reach", "--steps", "300", "--eval-every", "100", "--hparams",
-                json.dumps(dict(model_size=1, seed_steps=20, batch_size=8, num_samples=16, num_elites=4,
-                                num_pi_trajs=2, iterations=1))], 100),
-    "shac": (["--task", "cartpole", "--steps", "768", "--eval-every", "256", "--hparams",
-              json.dumps({"num_envs": 8, "horizon": 16, "critic_iterations": 2, "dataset_envs": 4,
-                          "dataset_segment": 8})], 256),
+    "tdmpc2": (
+        [
+            "--task",
+            "mw-reach",
+            "--steps",
+            "300",
+            "--eval-every",
+            "100",
+            "--hparams",
+            json.dumps(
+                dict(
+                    model_size=1,
+                    seed_steps=20,
+                    batch_size=8,
+                    num_samples=16,
+                    num_elites=4,
+                    num_pi_trajs=2,
+                    iterations=1,
+                )
+            ),
+        ],
+        100,
+    ),
+    "shac": (
+        [
+            "--task",
+            "cartpole",
+            "--steps",
+            "768",
+            "--eval-every",
+            "256",
+            "--hparams",
+            json.dumps({"num_envs": 8, "horizon": 16, "critic_iterations": 2, "dataset_envs": 4, "dataset_segment": 8}),
+        ],
+        256,
+    ),
 }
 COMPARED = ["algo", "task", "seed", "step", "env_steps", "episode_reward", "episode_success"]
 
 
-
 def command(algo, out):
     args, _ = RUNS[algo]
-    return [sys.executable, "-m", "pwm.cli", "train", "--algo", algo, "--seed", "3",
-            "--eval-episodes", "1", *args, "--out", str(out)]
-
+    return [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        algo,
+        "--seed",
+        "3",
+        "--eval-episodes",
+        "1",
+        *args,
+        "--out",
+        str(out),
+    ]
 
 
 # TD-MPC2 cannot pickle its Meta-World env: it checkpoints between episodes and seeds every training
@@ -79,8 +149,16 @@ def test_checkpoint_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys)
     from pwm.run import Run, RunSettings
 
     def settings(**hparams):
-        return RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path),
-                           steps=10, eval_every=5, eval_episodes=1, hparams=hparams)
+        return RunSettings(
+            algo="random_policy",
+            task="cartpole-balance",
+            seed=1,
+            out_dir=str(tmp_path),
+            steps=10,
+            eval_every=5,
+            eval_episodes=1,
+            hparams=hparams,
+        )
 
     first = Run(settings(mask_actions=False))
     first.rows = [dict(step=0)]
@@ -94,12 +172,39 @@ def test_checkpoint_of_other_settings_is_set_aside_not_resumed(tmp_path, capsys)
     out = capsys.readouterr()
     assert "hparams: {'mask_actions': False} -> {'mask_actions': True}" in out.out + out.err
 
-    longer = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
-                             steps=10, eval_every=5, eval_episodes=1))
+    longer = Run(
+        RunSettings(
+            algo="random_policy",
+            task="cartpole-balance",
+            seed=1,
+            out_dir=str(tmp_path / "b"),
+            steps=10,
+            eval_every=5,
+            eval_episodes=1,
+        )
+    )
     longer.save_checkpoint(5, {})
-    budget = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
-                             steps=20, eval_every=5, eval_episodes=1))
+    budget = Run(
+        RunSettings(
+            algo="random_policy",
+            task="cartpole-balance",
+            seed=1,
+            out_dir=str(tmp_path / "b"),
+            steps=20,
+            eval_every=5,
+            eval_episodes=1,
+        )
+    )
     assert budget.load_checkpoint() == {}  # a larger budget continues the run
-    schedule = Run(RunSettings(algo="random_policy", task="cartpole-balance", seed=1, out_dir=str(tmp_path / "b"),
-                               steps=20, eval_every=4, eval_episodes=1))
+    schedule = Run(
+        RunSettings(
+            algo="random_policy",
+            task="cartpole-balance",
+            seed=1,
+            out_dir=str(tmp_path / "b"),
+            steps=20,
+            eval_every=4,
+            eval_episodes=1,
+        )
+    )
     assert schedule.load_checkpoint() is None  # another evaluation schedule starts over

@@ -1,4 +1,5 @@
 """SAC runs export their replay buffer as a TD-MPC2 dataset chunk (world-model data)."""
+
 import subprocess
 import sys
 
@@ -16,11 +17,18 @@ from pwm.data.build import build_dataset
 
 def filled_buffer(size: int, transitions: int, done_at: set[int]) -> ReplayBuffer:
     """Transition t has obs (t, 0, 0), next obs (t + 0.5, 0, 0), action (t, -t), reward t."""
-    buffer = ReplayBuffer(size, spaces.Box(-np.inf, np.inf, (3,)), spaces.Box(-1, 1, (2,)), device="cpu",
-                          handle_timeout_termination=False)
+    buffer = ReplayBuffer(
+        size, spaces.Box(-np.inf, np.inf, (3,)), spaces.Box(-1, 1, (2,)), device="cpu", handle_timeout_termination=False
+    )
     for t in range(transitions):
-        buffer.add(np.array([[t, 0, 0]], dtype=np.float32), np.array([[t + 0.5, 0, 0]], dtype=np.float32),
-                   np.array([[t, -t]], dtype=np.float32), np.array([float(t)]), np.array([t in done_at]), [{}])
+        buffer.add(
+            np.array([[t, 0, 0]], dtype=np.float32),
+            np.array([[t + 0.5, 0, 0]], dtype=np.float32),
+            np.array([[t, -t]], dtype=np.float32),
+            np.array([float(t)]),
+            np.array([t in done_at]),
+            [{}],
+        )
     return buffer
 
 
@@ -52,9 +60,30 @@ def test_exactly_full_buffer_keeps_its_first_episode():
 
 def test_sac_run_exports_a_chunk_that_build_dataset_accepts(tmp_path):
     run = tmp_path / "sac"
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "sac", "--task", "cartpole-balance", "--seed", "1",
-           "--steps", "1000", "--eval-every", "1000", "--eval-episodes", "1", "--out", str(run),
-           "--set", "learning_starts=900", "--set", "batch_size=32"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "sac",
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "1",
+        "--steps",
+        "1000",
+        "--eval-every",
+        "1000",
+        "--eval-episodes",
+        "1",
+        "--out",
+        str(run),
+        "--set",
+        "learning_starts=900",
+        "--set",
+        "batch_size=32",
+    ]
     subprocess.run(cmd, check=True, capture_output=True, env=subprocess_env(), timeout=600)
     chunk = load_chunk(run / "dataset" / "chunk_0.pt", mmap=False)
     validate_chunk(chunk, "sac export")
@@ -73,15 +102,53 @@ def test_sac_run_exports_a_chunk_that_build_dataset_accepts(tmp_path):
 
 
 def test_export_needs_a_boolean(tmp_path):
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", "sac", "--task", "cartpole-balance", "--seed", "1",
-           "--steps", "10", "--eval-every", "10", "--out", str(tmp_path / "r"), "--set", "export_dataset=maybe"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        "sac",
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "1",
+        "--steps",
+        "10",
+        "--eval-every",
+        "10",
+        "--out",
+        str(tmp_path / "r"),
+        "--set",
+        "export_dataset=maybe",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert proc.returncode != 0 and "export_dataset='maybe' is a string, expected true/false" in proc.stderr
 
 
 @pytest.mark.parametrize("algo", ["ppo"])
 def test_on_policy_algorithms_refuse_to_export(tmp_path, algo):
-    cmd = [sys.executable, "-m", "pwm.cli", "train", "--algo", algo, "--task", "cartpole-balance", "--seed", "1",
-           "--steps", "10", "--eval-every", "10", "--out", str(tmp_path / "r"), "--set", "export_dataset=true"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pwm.cli",
+        "train",
+        "--algo",
+        algo,
+        "--task",
+        "cartpole-balance",
+        "--seed",
+        "1",
+        "--steps",
+        "10",
+        "--eval-every",
+        "10",
+        "--out",
+        str(tmp_path / "r"),
+        "--set",
+        "export_dataset=true",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env(), timeout=300)
-    assert proc.returncode != 0 and f"unknown {algo} hyperparameters ['export_dataset']" in proc.stderr  # refused before training
+    assert (
+        proc.returncode != 0 and f"unknown {algo} hyperparameters ['export_dataset']" in proc.stderr
+    )  # refused before training

@@ -1,5 +1,6 @@
 """SHAC: TD(λ) targets, configuration, a CLI smoke run writing eval.csv and a TD-MPC2-format
 rollout dataset, checkpoint resume, and an exact state round trip. Real physics (cartpole)."""
+
 import json
 
 import pandas as pd
@@ -16,8 +17,14 @@ from tests.helpers import PROJECT_ROOT, run
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-TINY = {"num_envs": 8, "horizon": 16, "critic_iterations": 2, "dataset_envs": 4, "dataset_segment": 8,
-        "progress_every": 1}
+TINY = {
+    "num_envs": 8,
+    "horizon": 16,
+    "critic_iterations": 2,
+    "dataset_envs": 4,
+    "dataset_segment": 8,
+    "progress_every": 1,
+}
 
 
 def test_td_lambda_targets_match_the_lambda_return_definition():
@@ -28,9 +35,9 @@ def test_td_lambda_targets_match_the_lambda_return_definition():
     targets = td_lambda_targets(rewards, values, dones, gamma, lam)
     # n-step returns from t = 0, bootstrapped with V(s_n); the window ends after 3 steps
     g1 = 1 + gamma * 10
-    g2 = 1 + gamma * 2 + gamma ** 2 * 20
-    g3 = 1 + gamma * 2 + gamma ** 2 * 3 + gamma ** 3 * 30
-    expected0 = (1 - lam) * (g1 + lam * g2) + lam ** 2 * g3
+    g2 = 1 + gamma * 2 + gamma**2 * 20
+    g3 = 1 + gamma * 2 + gamma**2 * 3 + gamma**3 * 30
+    expected0 = (1 - lam) * (g1 + lam * g2) + lam**2 * g3
     assert float(targets[0, 0]) == pytest.approx(expected0)
     assert float(targets[2, 0]) == pytest.approx(3 + gamma * 30)
     # a done in the middle cuts the return: V after the done step is its bootstrap value
@@ -65,9 +72,32 @@ def test_state_round_trip_continues_identically():
 
 
 def train_cli(out, steps):
-    return run(["pwm-bench", "train", "--algo", "shac", "--task", "cartpole", "--seed", "0",
-                "--out", str(out), "--steps", str(steps), "--eval-every", "256", "--eval-episodes", "1",
-                "--threads", "2", "--hparams", json.dumps(TINY)], cwd=PROJECT_ROOT, timeout=300)
+    return run(
+        [
+            "pwm-bench",
+            "train",
+            "--algo",
+            "shac",
+            "--task",
+            "cartpole",
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--steps",
+            str(steps),
+            "--eval-every",
+            "256",
+            "--eval-episodes",
+            "1",
+            "--threads",
+            "2",
+            "--hparams",
+            json.dumps(TINY),
+        ],
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
 
 
 def test_cli_run_writes_eval_csv_dataset_and_resumes(tmp_path, capsys):
@@ -85,8 +115,17 @@ def test_cli_run_writes_eval_csv_dataset_and_resumes(tmp_path, capsys):
     # a longer budget on the same directory resumes from the checkpoint instead of starting over
     # (in-process, to spare a second interpreter start-up)
     (out / "eval.csv").unlink()
-    settings = RunSettings(algo="shac", task="cartpole", seed=0, out_dir=str(out), steps=512, eval_every=256,
-                           eval_episodes=1, threads=2, hparams=dict(TINY))
+    settings = RunSettings(
+        algo="shac",
+        task="cartpole",
+        seed=0,
+        out_dir=str(out),
+        steps=512,
+        eval_every=256,
+        eval_episodes=1,
+        threads=2,
+        hparams=dict(TINY),
+    )
     shac.train(Run(settings))
     second = capsys.readouterr().out
     assert "resuming from" in second and "iteration 3/4" in second and "iteration 1/4" not in second

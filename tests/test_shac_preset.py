@@ -3,6 +3,7 @@ imgeorgiev/PWM src/pwm/algorithms/shac.py + scripts/cfg/alg/shac.yaml + scripts/
 
 Networks, the min over the critic ensemble (by hand), no target critic, the ±5 observation clip,
 ret_rms, short runs and resume of both presets. Real physics (cartpole), tiny sizes."""
+
 import pandas as pd
 import pytest
 import torch
@@ -15,15 +16,28 @@ from pwm.run import Run, RunSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-TINY = {"num_envs": 8, "horizon": 16, "critic_iterations": 2, "dataset_envs": 4, "dataset_segment": 8,
-        "progress_every": 1}
+TINY = {
+    "num_envs": 8,
+    "horizon": 16,
+    "critic_iterations": 2,
+    "dataset_envs": 4,
+    "dataset_segment": 8,
+    "progress_every": 1,
+}
 PWM = {"preset": "pwm", **TINY}
 
 
 def test_pwm_preset_config_follows_the_pwm_repository():
     # num_envs: scripts/cfg/env/dflex_*.yaml config.num_envs (ant 128, cartpole 1024, others 64)
-    expected_envs = {"hopper": 64, "ant": 128, "quadruped": 64, "humanoid": 64, "muscle-legs": 64,
-                     "cartpole": 1024, "cheetah": 64}
+    expected_envs = {
+        "hopper": 64,
+        "ant": 128,
+        "quadruped": 64,
+        "humanoid": 64,
+        "muscle-legs": 64,
+        "cartpole": 1024,
+        "cheetah": 64,
+    }
     for task, num_envs in expected_envs.items():
         cfg = config_for(task, {"preset": "pwm"})
         assert cfg["preset"] == "pwm" and cfg["num_envs"] == num_envs
@@ -178,8 +192,17 @@ def test_short_run_of_each_preset_trains_evaluates_and_resumes(tmp_path, capsys,
     hparams = {**TINY, "preset": preset}
 
     def settings(steps):
-        return RunSettings(algo="shac", task="cartpole", seed=0, out_dir=str(out), steps=steps, eval_every=256,
-                           eval_episodes=1, threads=1, hparams=dict(hparams))
+        return RunSettings(
+            algo="shac",
+            task="cartpole",
+            seed=0,
+            out_dir=str(out),
+            steps=steps,
+            eval_every=256,
+            eval_episodes=1,
+            threads=1,
+            hparams=dict(hparams),
+        )
 
     shac.train(Run(settings(256)))  # 2 iterations of 8 envs x 16 steps
     assert (out / "checkpoint.pt").exists() and (out / "rollouts.pt").exists()

@@ -1,5 +1,6 @@
 """PWM's single-task replay: every finished episode reaches the world model's training windows
 (short ones padded and masked), and the sampler is rebuilt only when rows arrive."""
+
 import torch
 
 from baselines.shac_rollouts import RolloutRecorder, episode_row_starts
@@ -19,8 +20,14 @@ def record_episode(recorder: RolloutRecorder, length: int, first: float, termina
     for t in range(length):
         done = torch.tensor([t == length - 1])
         obs_next = torch.full((1, OBS), first + t + 1.0)
-        recorder.record(torch.full((1, ACT), 0.5), torch.tensor([first + t]), torch.full((1, OBS), 1000.0),
-                        obs_next, done, done & terminated)
+        recorder.record(
+            torch.full((1, ACT), 0.5),
+            torch.tensor([first + t]),
+            torch.full((1, OBS), 1000.0),
+            obs_next,
+            done,
+            done & terminated,
+        )
 
 
 def new_recorder(segment=64, first=0.0) -> RolloutRecorder:
@@ -49,8 +56,15 @@ def test_a_30_step_episode_reaches_the_replay_and_is_sampled():
     assert valid.tolist() == [True] * 31 + [False] * 34
     assert recorder.rows["terminated"][0].nonzero().flatten().tolist() == [30]
 
-    replay = ReplayWindows([], recorder, horizon=16, batch_size=256, capacity_rows=10,
-                           generator=torch.Generator().manual_seed(0), device="cpu")
+    replay = ReplayWindows(
+        [],
+        recorder,
+        horizon=16,
+        batch_size=256,
+        capacity_rows=10,
+        generator=torch.Generator().manual_seed(0),
+        device="cpu",
+    )
     seen = set()
     for _ in range(20):
         batch = replay.sample()
@@ -66,16 +80,24 @@ def test_a_30_step_episode_reaches_the_replay_and_is_sampled():
 def test_an_episode_shorter_than_the_horizon_is_padded_and_masked():
     recorder = new_recorder(segment=64, first=100.0)
     record_episode(recorder, 10, first=100.0, terminated=True)
-    replay = ReplayWindows([], recorder, horizon=16, batch_size=8, capacity_rows=4,
-                           generator=torch.Generator().manual_seed(0), device="cpu")
+    replay = ReplayWindows(
+        [],
+        recorder,
+        horizon=16,
+        batch_size=8,
+        capacity_rows=4,
+        generator=torch.Generator().manual_seed(0),
+        device="cpu",
+    )
     batch = replay.sample()
     assert batch.valid[:, 0, 0].tolist() == [1.0] * 10 + [0.0] * 6
     assert torch.equal(batch.obs[:11, 0, 0], 100.0 + torch.arange(11.0))
     assert torch.isfinite(batch.action).all() and torch.isfinite(batch.reward).all()
 
     torch.manual_seed(0)
-    wm = WorldModel(single_task_config(OBS, ACT, load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16,
-                                                               "wm_mlp_dim": 16})))
+    wm = WorldModel(
+        single_task_config(OBS, ACT, load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16}))
+    )
     rms = RunningMeanStd((1,))
     rms.update(batch.reward[batch.valid > 0].reshape(-1, 1))
     loss, _ = world_model_loss(wm, batch, rms, gamma=0.9)
@@ -84,25 +106,38 @@ def test_an_episode_shorter_than_the_horizon_is_padded_and_masked():
     r = ((batch.reward[..., 0] - rms.mean.float()) / torch.sqrt(rms.var.float() + 1e-5)).clamp(-5, 5)
     z, dyn, rew = wm.encode(batch.obs[0]), 0.0, 0.0
     for t in range(10):
-        rew = rew + gamma ** t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).sum() / B / H
+        rew = rew + gamma**t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).sum() / B / H
         z = wm.next(z, batch.action[t])
-        dyn = dyn + gamma ** t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean(-1).sum() / B
+        dyn = dyn + gamma**t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean(-1).sum() / B
     torch.testing.assert_close(loss, (dyn + rew) / H)
 
 
 def test_the_sampler_is_rebuilt_only_when_rows_arrive():
     recorder = new_recorder(segment=32)
     record_episode(recorder, 40, first=0.0, terminated=False)  # 2 rows
-    replay = ReplayWindows([], recorder, horizon=4, batch_size=16, capacity_rows=3,
-                           generator=torch.Generator().manual_seed(0), device="cpu")
+    replay = ReplayWindows(
+        [],
+        recorder,
+        horizon=4,
+        batch_size=16,
+        capacity_rows=3,
+        generator=torch.Generator().manual_seed(0),
+        device="cpu",
+    )
     for _ in range(5):
         replay.sample()
     assert replay.rebuilds == 1 and replay.filled == 2
 
     recorder.start(torch.full((1, OBS), 500.0))
     for _ in range(7):  # steps of an unfinished episode cut no rows: no rebuild
-        recorder.record(torch.zeros(1, ACT), torch.zeros(1), torch.zeros(1, OBS), torch.full((1, OBS), 500.0),
-                        torch.tensor([False]), torch.tensor([False]))
+        recorder.record(
+            torch.zeros(1, ACT),
+            torch.zeros(1),
+            torch.zeros(1, OBS),
+            torch.full((1, OBS), 500.0),
+            torch.tensor([False]),
+            torch.tensor([False]),
+        )
         replay.sample()
     assert replay.rebuilds == 1
 
@@ -124,11 +159,19 @@ def test_the_sampler_is_rebuilt_only_when_rows_arrive():
 def test_replay_state_round_trip_keeps_the_ring(tmp_path):
     recorder = new_recorder(segment=8)
     record_episode(recorder, 20, first=0.0, terminated=True)
-    replay = ReplayWindows([], recorder, horizon=4, batch_size=4, capacity_rows=2,
-                           generator=torch.Generator().manual_seed(0), device="cpu")
+    replay = ReplayWindows(
+        [], recorder, horizon=4, batch_size=4, capacity_rows=2, generator=torch.Generator().manual_seed(0), device="cpu"
+    )
     replay.sample()
-    other = ReplayWindows([], new_recorder(segment=8), horizon=4, batch_size=4, capacity_rows=2,
-                          generator=torch.Generator().manual_seed(0), device="cpu")
+    other = ReplayWindows(
+        [],
+        new_recorder(segment=8),
+        horizon=4,
+        batch_size=4,
+        capacity_rows=2,
+        generator=torch.Generator().manual_seed(0),
+        device="cpu",
+    )
     other.load_state_dict(replay.state_dict())
     assert other.filled == replay.filled == 2 and other.next == replay.next
     for key in ("obs", "action", "reward", "valid", "terminated"):

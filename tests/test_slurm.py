@@ -4,6 +4,7 @@ The cluster comes from Debian's packages (installed by tests/slurm_cluster.sh wh
 Where it cannot be started (not root, no apt) the test skips with the reason, except in CI
 (CI=true), where it must run.
 """
+
 import os
 import re
 import shutil
@@ -26,8 +27,12 @@ CONFIG = {
             "tasks": ["cartpole-balance"],
             "seeds": [1],
             "algorithms": {
-                "sac": {"steps": 200, "eval_every": 100, "eval_episodes": 1,
-                        "hparams": {"learning_starts": 50, "batch_size": 32}},
+                "sac": {
+                    "steps": 200,
+                    "eval_every": 100,
+                    "eval_episodes": 1,
+                    "hparams": {"learning_starts": 50, "batch_size": 32},
+                },
                 "random_policy": {"steps": 100, "eval_every": 100, "eval_episodes": 1},
             },
         }
@@ -61,9 +66,11 @@ def cluster():
     if up.returncode != 0:
         unavailable(f"the local SLURM cluster did not start:\n{up.stdout}\n{up.stderr}")
     try:
-        yield {"SLURM_CONF": str(directory / "slurm.conf"),
-               "PATH": f"{directory / 'bin'}{os.pathsep}{subprocess_env()['PATH']}",
-               "XDG_CACHE_HOME": str(directory / "cache")}
+        yield {
+            "SLURM_CONF": str(directory / "slurm.conf"),
+            "PATH": f"{directory / 'bin'}{os.pathsep}{subprocess_env()['PATH']}",
+            "XDG_CACHE_HOME": str(directory / "cache"),
+        }
     finally:
         subprocess.run(["bash", str(script), "down"], env=env, timeout=120)
         shutil.rmtree(directory, ignore_errors=True)
@@ -73,13 +80,24 @@ def test_workflow_runs_through_the_slurm_executor(tmp_path, cluster):
     workdir = copy_workflow(tmp_path)
     (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
     env = {**subprocess_env(), **cluster}
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "workflow/profiles/slurm",
-           "--default-resources", "slurm_partition=debug",
-           "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1",
-           "--verbose"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "workflow/profiles/slurm",
+        "--default-resources",
+        "slurm_partition=debug",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--verbose",
+    ]
     # SIGTERM leaves a waiting Snakemake hanging; `timeout -s INT` stops it cleanly.
-    result = subprocess.run(["timeout", "-s", "INT", "-k", "30", "540", *cmd], cwd=workdir, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["timeout", "-s", "INT", "-k", "30", "540", *cmd], cwd=workdir, env=env, capture_output=True, text=True
+    )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
 
@@ -88,7 +106,9 @@ def test_workflow_runs_through_the_slurm_executor(tmp_path, cluster):
     assert (workdir / "results" / "tiny" / "aggregates.csv").exists()
 
     # What sbatch received: the rules' threads, memory and runtime.
-    calls = {m.group(1): m.group(0) for m in re.finditer(r"sbatch call: sbatch .*?--comment rule_(\w+?)_wildcards.*", log)}
+    calls = {
+        m.group(1): m.group(0) for m in re.finditer(r"sbatch call: sbatch .*?--comment rule_(\w+?)_wildcards.*", log)
+    }
     assert set(calls) == {"train_sac", "train_random_policy"}, log[-3000:]
     assert "-p debug" in calls["train_sac"]
     assert re.search(r"-t 1440 --mem 4000 .*--cpus-per-task=1", calls["train_sac"])

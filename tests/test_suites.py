@@ -1,4 +1,5 @@
 """MT30/MT80: order and dims against TD-MPC2's table, suite expansion, the multitask wrapper, CLI."""
+
 import numpy as np
 import pytest
 
@@ -10,15 +11,36 @@ from pwm.envs.suites import MT30, MT80, expand_tasks, suite_tasks
 
 # TD-MPC2's task table (spec §6): id -> (task, obs dim, action dim). Written out, not derived.
 MT30_TABLE = [
-    ("walker-stand", 24, 6), ("walker-walk", 24, 6), ("walker-run", 24, 6), ("cheetah-run", 17, 6),
-    ("reacher-easy", 6, 2), ("reacher-hard", 6, 2), ("acrobot-swingup", 6, 1), ("pendulum-swingup", 3, 1),
-    ("cartpole-balance", 5, 1), ("cartpole-balance-sparse", 5, 1), ("cartpole-swingup", 5, 1),
-    ("cartpole-swingup-sparse", 5, 1), ("cup-catch", 8, 2), ("finger-spin", 9, 2),
-    ("finger-turn-easy", 12, 2), ("finger-turn-hard", 12, 2), ("fish-swim", 24, 5),
-    ("hopper-stand", 15, 4), ("hopper-hop", 15, 4), ("walker-walk-backwards", 24, 6),
-    ("walker-run-backwards", 24, 6), ("cheetah-run-backwards", 17, 6), ("cheetah-run-front", 17, 6),
-    ("cheetah-run-back", 17, 6), ("cheetah-jump", 17, 6), ("hopper-hop-backwards", 15, 4),
-    ("reacher-three-easy", 8, 3), ("reacher-three-hard", 8, 3), ("cup-spin", 8, 2), ("pendulum-spin", 3, 1),
+    ("walker-stand", 24, 6),
+    ("walker-walk", 24, 6),
+    ("walker-run", 24, 6),
+    ("cheetah-run", 17, 6),
+    ("reacher-easy", 6, 2),
+    ("reacher-hard", 6, 2),
+    ("acrobot-swingup", 6, 1),
+    ("pendulum-swingup", 3, 1),
+    ("cartpole-balance", 5, 1),
+    ("cartpole-balance-sparse", 5, 1),
+    ("cartpole-swingup", 5, 1),
+    ("cartpole-swingup-sparse", 5, 1),
+    ("cup-catch", 8, 2),
+    ("finger-spin", 9, 2),
+    ("finger-turn-easy", 12, 2),
+    ("finger-turn-hard", 12, 2),
+    ("fish-swim", 24, 5),
+    ("hopper-stand", 15, 4),
+    ("hopper-hop", 15, 4),
+    ("walker-walk-backwards", 24, 6),
+    ("walker-run-backwards", 24, 6),
+    ("cheetah-run-backwards", 17, 6),
+    ("cheetah-run-front", 17, 6),
+    ("cheetah-run-back", 17, 6),
+    ("cheetah-jump", 17, 6),
+    ("hopper-hop-backwards", 15, 4),
+    ("reacher-three-easy", 8, 3),
+    ("reacher-three-hard", 8, 3),
+    ("cup-spin", 8, 2),
+    ("pendulum-spin", 3, 1),
 ]
 MW_ORDER = """assembly basketball button-press-topdown button-press-topdown-wall button-press
 button-press-wall coffee-button coffee-pull coffee-push dial-turn disassemble door-open door-close
@@ -37,8 +59,9 @@ def test_suite_order_is_tdmpc2_task_ids():
     assert suite_tasks("mt80")[30] == "mw-assembly" and suite_tasks("mt30")[29] == "pendulum-spin"
 
 
-@pytest.mark.parametrize("task_id,task,obs_dim,act_dim", [(i, *row) for i, row in enumerate(MT80_TABLE)],
-                         ids=[row[0] for row in MT80_TABLE])
+@pytest.mark.parametrize(
+    "task_id,task,obs_dim,act_dim", [(i, *row) for i, row in enumerate(MT80_TABLE)], ids=[row[0] for row in MT80_TABLE]
+)
 def test_every_task_builds_resets_and_steps_with_table_dims(task_id, task, obs_dim, act_dim):
     spec = get_spec(task)
     assert spec.episode_length == (100 if task.startswith("mw-") else 500) and spec.action_repeat == 2
@@ -71,8 +94,9 @@ def test_expand_tasks():
     assert expand_tasks([]) == []
 
 
-@pytest.mark.parametrize("bad,hint", [("mt3", "mt30"), ("walker-walk-backward", "walker-walk-backwards"),
-                                      ("mw-asembly", "mw-assembly")])
+@pytest.mark.parametrize(
+    "bad,hint", [("mt3", "mt30"), ("walker-walk-backward", "walker-walk-backwards"), ("mw-asembly", "mw-assembly")]
+)
 def test_expand_tasks_unknown_names_give_close_matches(bad, hint):
     with pytest.raises(ValueError, match=f"unknown task or suite '{bad}'; close matches: .*{hint}"):
         expand_tasks(["walker-walk", bad])
@@ -92,13 +116,13 @@ def test_multitask_pads_obs_and_slices_actions():
         assert multi.task == task and multi.task_idx == task_idx and info["task_idx"] == task_idx
         assert obs.shape == (39,) and obs.dtype == np.float32
         np.testing.assert_array_equal(obs[: ref.size], ref)
-        assert np.all(obs[ref.size:] == 0)
+        assert np.all(obs[ref.size :] == 0)
         for _ in range(3):
             action = rng.uniform(-1, 1, 6).astype(np.float32)
             obs, reward, _, _, _ = multi.step(action)
             ref, ref_reward, _, _, _ = single.step(action[: single.action_space.shape[0]])
             np.testing.assert_array_equal(obs[: ref.size], ref)
-            assert np.all(obs[ref.size:] == 0) and reward == ref_reward
+            assert np.all(obs[ref.size :] == 0) and reward == ref_reward
     obs, _ = multi.reset(-1)  # TD-MPC2 style negative index: the last task
     assert multi.task == "mw-reach"
     with pytest.raises(IndexError):

@@ -1,4 +1,5 @@
 """TD-MPC2 agent: loss pieces against independent computations, planner masks and bounds, replay."""
+
 import numpy as np
 import pytest
 import torch
@@ -28,10 +29,13 @@ def tiny_model(obs_dim=5, action_dim=2, **kw):
 def tiny_batch(model, H=3, B=8, seed=1):
     g = torch.Generator().manual_seed(seed)
     c = model.cfg
-    return Batch(obs=torch.randn(H + 1, B, c.obs_dim, generator=g),
-                 action=torch.rand(H, B, c.action_dim, generator=g) * 2 - 1,
-                 reward=torch.rand(H, B, 1, generator=g) * 3,
-                 terminated=torch.zeros(H, B, 1), task=torch.zeros(B, dtype=torch.long))
+    return Batch(
+        obs=torch.randn(H + 1, B, c.obs_dim, generator=g),
+        action=torch.rand(H, B, c.action_dim, generator=g) * 2 - 1,
+        reward=torch.rand(H, B, 1, generator=g) * 3,
+        terminated=torch.zeros(H, B, 1),
+        task=torch.zeros(B, dtype=torch.long),
+    )
 
 
 def numpy_two_hot_ce(logits: np.ndarray, target: float, K=101, vmin=-10.0, vmax=10.0) -> float:
@@ -70,11 +74,11 @@ def test_world_model_losses_rho_weighting_matches_explicit_loops():
             a = batch.action[t]
             r_logits = model.reward(z, a).numpy()
             q_logits = model.Q(z, a, return_type="all").numpy()
-            rew += rho ** t * np.mean([numpy_two_hot_ce(r_logits[b], float(batch.reward[t, b])) for b in range(8)])
+            rew += rho**t * np.mean([numpy_two_hot_ce(r_logits[b], float(batch.reward[t, b])) for b in range(8)])
             for q in range(model.cfg.num_q):
-                val += rho ** t * np.mean([numpy_two_hot_ce(q_logits[q, b], float(y[t, b])) for b in range(8)])
+                val += rho**t * np.mean([numpy_two_hot_ce(q_logits[q, b], float(y[t, b])) for b in range(8)])
             z = model.next(z, a)
-            cons += rho ** t * float(((z - next_z[t]) ** 2).mean())
+            cons += rho**t * float(((z - next_z[t]) ** 2).mean())
     assert float(losses["consistency"].detach()) == pytest.approx(cons / H, rel=1e-5)
     assert float(losses["reward"].detach()) == pytest.approx(rew / H, rel=1e-5)
     assert float(losses["value"].detach()) == pytest.approx(val / (H * model.cfg.num_q), rel=1e-5)
@@ -176,8 +180,11 @@ def test_planner_warm_start_shifts_previous_mean():
     with pytest.raises(ValueError):
         PlannerConfig(num_samples=16, num_elites=32)
     # One iteration with a vanishing std samples the initial mean: the shifted warm start.
-    planner = MPPIPlanner(model, PlannerConfig(num_samples=32, num_elites=32, num_pi_trajs=0, iterations=1,
-                                               min_std=1e-6, max_std=1e-6), 0.99)
+    planner = MPPIPlanner(
+        model,
+        PlannerConfig(num_samples=32, num_elites=32, num_pi_trajs=0, iterations=1, min_std=1e-6, max_std=1e-6),
+        0.99,
+    )
     planner.prev_mean = torch.tensor([[0.9, 0.9], [0.3, -0.4], [0.5, 0.5]])
     a = planner.plan(torch.randn(5), t0=False, eval_mode=True)
     torch.testing.assert_close(a, torch.tensor([0.3, -0.4]), atol=1e-4, rtol=0)
@@ -270,8 +277,13 @@ def test_agent_acting_and_eval_planning_use_the_heuristic(tmp_path, monkeypatch)
     # pwm-bench eval-planning on dm_control's humanoid (A = 21): 500 decisions of 1 + 2 iterations.
     save_tdmpc2(tiny_model(obs_dim=67, action_dim=21), tmp_path / "model.pt")
     calls.clear()
-    eval_planning(tmp_path / "model.pt", ["humanoid-stand"], tmp_path / "eval.csv", episodes=1,
-                  planner=dict(iterations=1, **SMALL_PLAN))
+    eval_planning(
+        tmp_path / "model.pt",
+        ["humanoid-stand"],
+        tmp_path / "eval.csv",
+        episodes=1,
+        planner=dict(iterations=1, **SMALL_PLAN),
+    )
     assert len(calls) == 500 * 3
 
 
@@ -366,8 +378,10 @@ def test_planner_stops_the_return_where_termination_is_predicted():
         pair = torch.randperm(model.cfg.num_q)[:2]
         q = numpy_decode(model._Qs.params(torch.cat([zt, a], -1)).numpy()[pair.numpy()]).mean(0)
         bias = model._termination[-1].bias
-        for value, want in ((50.0, rewards[0]),  # terminal after step 0: its reward, nothing after
-                            (-50.0, rewards[0] + gamma * rewards[1] + gamma ** 2 * rewards[2] + gamma ** 3 * q)):
+        for value, want in (
+            (50.0, rewards[0]),  # terminal after step 0: its reward, nothing after
+            (-50.0, rewards[0] + gamma * rewards[1] + gamma**2 * rewards[2] + gamma**3 * q),
+        ):
             bias.fill_(value)
             torch.manual_seed(8)
             got = planner.estimate_value(z, actions, None)[..., 0].numpy()
@@ -382,8 +396,10 @@ def test_episodic_checkpoint_saves_and_loads_bitwise(tmp_path):
     raw = torch.load(tmp_path / "model.pt", weights_only=True)["model"]
     keys = list(raw)
     term = [k for k in keys if k.startswith("_termination.")]
-    assert term == [f"_termination.{i}.{f}" for i in (0, 1) for f in ("weight", "bias", "ln.weight", "ln.bias")] + \
-        ["_termination.2.weight", "_termination.2.bias"]
+    assert term == [f"_termination.{i}.{f}" for i in (0, 1) for f in ("weight", "bias", "ln.weight", "ln.bias")] + [
+        "_termination.2.weight",
+        "_termination.2.bias",
+    ]
     # TD-MPC2's module order: ... _reward, _termination, _pi, _Qs
     assert keys.index(term[0]) == keys.index("_reward.2.bias") + 1
     assert keys.index("_pi.0.weight") == keys.index(term[-1]) + 1
@@ -433,10 +449,31 @@ def test_episodic_auto_follows_the_registry():
 
     cfg = load_hparams()
     assert cfg.episodic == "auto"
-    got = {t: resolve_episodic(cfg, get_spec(t)) for t in
-           ("hopper", "ant", "humanoid", "quadruped", "muscle-legs", "cheetah", "cartpole", "walker-walk", "mw-reach")}
-    assert got == {"hopper": True, "ant": True, "humanoid": True, "quadruped": True, "muscle-legs": True,
-                   "cheetah": False, "cartpole": False, "walker-walk": False, "mw-reach": False}
+    got = {
+        t: resolve_episodic(cfg, get_spec(t))
+        for t in (
+            "hopper",
+            "ant",
+            "humanoid",
+            "quadruped",
+            "muscle-legs",
+            "cheetah",
+            "cartpole",
+            "walker-walk",
+            "mw-reach",
+        )
+    }
+    assert got == {
+        "hopper": True,
+        "ant": True,
+        "humanoid": True,
+        "quadruped": True,
+        "muscle-legs": True,
+        "cheetah": False,
+        "cartpole": False,
+        "walker-walk": False,
+        "mw-reach": False,
+    }
     assert resolve_episodic(load_hparams({"episodic": False}), get_spec("hopper")) is False
     assert resolve_episodic(load_hparams({"episodic": True}), get_spec("walker-walk")) is True
     with pytest.raises(ValueError, match="episodic"):

@@ -1,4 +1,5 @@
 """TD-MPC2 config.yaml files read (with overrides) into world-model settings, without Hydra."""
+
 import pytest
 import torch
 
@@ -77,6 +78,7 @@ def test_mt30_rules_and_single_task(config_file):
 
 def test_config_matches_reference_checkpoint(config_file, reference_dir):
     from pwm.checkpoint import load_tdmpc2
+
     wm = world_model_config(load_tdmpc2_config(config_file, ["model_size=1", "task=mt30"]))
     path = reference_dir / "tdmpc2" / "mt30-size1.pt"
     model = load_tdmpc2(path, cfg=wm)

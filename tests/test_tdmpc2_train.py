@@ -1,6 +1,7 @@
 """`pwm-bench train --algo tdmpc2`: a short run writes eval.csv and a dataset chunk, and resumes.
 
 Meta-World's 100-step episodes keep the planning evaluations cheap."""
+
 import pandas as pd
 import pytest
 import torch
@@ -10,13 +11,29 @@ from pwm.checkpoint import load_tdmpc2
 from pwm.data.chunks import load_chunk
 from pwm.run import Run, RunSettings
 
-FAST = dict(model_size=1, seed_steps=20, batch_size=8, num_samples=16, num_elites=4, num_pi_trajs=2,
-            iterations=1, progress_every=100)
+FAST = dict(
+    model_size=1,
+    seed_steps=20,
+    batch_size=8,
+    num_samples=16,
+    num_elites=4,
+    num_pi_trajs=2,
+    iterations=1,
+    progress_every=100,
+)
 
 
 def settings(out, steps):
-    return RunSettings(algo="tdmpc2", task="mw-reach", seed=0, out_dir=str(out), steps=steps,
-                       eval_every=100, eval_episodes=1, hparams=dict(FAST))
+    return RunSettings(
+        algo="tdmpc2",
+        task="mw-reach",
+        seed=0,
+        out_dir=str(out),
+        steps=steps,
+        eval_every=100,
+        eval_episodes=1,
+        hparams=dict(FAST),
+    )
 
 
 def test_short_run_then_resume(tmp_path, capsys):
@@ -52,8 +69,16 @@ def test_unknown_hyperparameter_is_rejected():
 
 
 def hopper_settings(out, steps, **hparams):
-    return RunSettings(algo="tdmpc2", task="hopper", seed=0, out_dir=str(out), steps=steps, eval_every=steps,
-                       eval_episodes=1, hparams=dict(FAST, **hparams))
+    return RunSettings(
+        algo="tdmpc2",
+        task="hopper",
+        seed=0,
+        out_dir=str(out),
+        steps=steps,
+        eval_every=steps,
+        eval_episodes=1,
+        hparams=dict(FAST, **hparams),
+    )
 
 
 def test_hopper_is_episodic_by_default_and_keeps_its_termination_head(tmp_path, capsys, monkeypatch):

@@ -5,6 +5,7 @@ non-finite weights (item 6).
 The planted object's ``__reduce__`` calls ``os.system("touch <marker>")``: if anything unpickled
 it, the marker file would exist.
 """
+
 import os
 import pickle
 import shutil
@@ -16,8 +17,24 @@ import torch
 
 from helpers import subprocess_env
 
-SAC_ARGS = ["--algo", "sac", "--task", "cartpole-balance", "--seed", "2", "--steps", "200", "--eval-every", "100",
-            "--eval-episodes", "1", "--set", "learning_starts=50", "--set", "batch_size=32"]
+SAC_ARGS = [
+    "--algo",
+    "sac",
+    "--task",
+    "cartpole-balance",
+    "--seed",
+    "2",
+    "--steps",
+    "200",
+    "--eval-every",
+    "100",
+    "--eval-episodes",
+    "1",
+    "--set",
+    "learning_starts=50",
+    "--set",
+    "batch_size=32",
+]
 
 
 class Planted:
@@ -124,8 +141,16 @@ def test_a_planted_pretraining_state_is_refused(tmp_path):
     from test_pretrain import fake_run
 
     build_dataset([fake_run(tmp_path / "cb", "cartpole-balance", 5, 1, episodes=1)], "mt30", tmp_path / "data")
-    settings = PretrainSettings(data_dirs=[str(tmp_path / "data")], out_dir=str(tmp_path / "wm"), model_size=1,
-                                horizon=4, batch_size=8, steps=10, checkpoint_every=10, log_every=10)
+    settings = PretrainSettings(
+        data_dirs=[str(tmp_path / "data")],
+        out_dir=str(tmp_path / "wm"),
+        model_size=1,
+        horizon=4,
+        batch_size=8,
+        steps=10,
+        checkpoint_every=10,
+        log_every=10,
+    )
     pretrain(settings)
     state = tmp_path / "wm" / "state.pt"
     real = torch.load(state, weights_only=True)  # what pwm-bench writes loads as plain data

@@ -5,6 +5,7 @@ installed without dependencies into its own folder and imported from there by a 
 whose working directory is elsewhere, so neither the checkout nor the editable install can serve a
 file the wheel lacks.
 """
+
 import json
 import shutil
 import subprocess
@@ -37,8 +38,13 @@ def build_wheel(tmp_path):
         else:
             shutil.copy(path, src / name)
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-                    str(src)], check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(src)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     (wheel,) = dist.glob("pwm_bench-*.whl")
     return wheel
 
@@ -52,14 +58,20 @@ def test_wheel_installs_and_reads_its_yaml_defaults(tmp_path):
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(n for n in names if "dist-info" in n)
 
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = subprocess_env()
     env["PYTHONPATH"] = str(site)
-    out = subprocess.run([sys.executable, "-c", READ_DEFAULTS], cwd=elsewhere, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", READ_DEFAULTS], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["pwm_file"].startswith(str(site)), loaded["pwm_file"]

@@ -1,4 +1,5 @@
 """The Snakemake workflow: config validation at DAG build time and one real end-to-end run."""
+
 import re
 import sys
 
@@ -16,10 +17,18 @@ TINY = {
             "tasks": ["cartpole-balance"],
             "seeds": [1, 2],
             "algorithms": {
-                "sac": {"steps": 300, "eval_every": 150, "eval_episodes": 1,
-                        "hparams": {"learning_starts": 100, "batch_size": 64}},
-                "ppo": {"steps": 256, "eval_every": 128, "eval_episodes": 1,
-                        "hparams": {"n_steps": 128, "batch_size": 64, "n_epochs": 2}},
+                "sac": {
+                    "steps": 300,
+                    "eval_every": 150,
+                    "eval_episodes": 1,
+                    "hparams": {"learning_starts": 100, "batch_size": 64},
+                },
+                "ppo": {
+                    "steps": 256,
+                    "eval_every": 128,
+                    "eval_episodes": 1,
+                    "hparams": {"n_steps": 128, "batch_size": 64, "n_epochs": 2},
+                },
                 "random_policy": {"steps": 100, "eval_every": 100, "eval_episodes": 1},
             },
         }
@@ -43,19 +52,34 @@ def broken(change):
     return config
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda e: e.update(seeds=[1, "two"]), r"experiments.tiny.seeds\[1\]: 'two' is not of type 'integer'\n"),
-    (lambda e: e["algorithms"]["sac"].pop("steps"), r"experiments.tiny.algorithms.sac: 'steps' is a required property\n"),
-    (lambda e: e.update(kind="multi"), r"experiments.tiny.kind: 'multi' is not one of \['single-task', 'multitask'\]\n"),
-    (lambda e: e.update(tasks=["cartpole-balanse"]),
-     r"unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance"),
-    (lambda e: e["algorithms"].update(sacc={"steps": 1, "eval_every": 1}),
-     r"unknown algorithm 'sacc' at experiments.tiny.algorithms \(did you mean sac\b.*\?\); allowed: ppo, [a-z0-9_, ]*random_policy, sac\b"),
-    (lambda e: e["algorithms"]["ppo"].update(eval_every=1000), r"eval_every=1000 exceeds steps=256"),
-    (lambda e: e["algorithms"].update(shac={"steps": 10, "eval_every": 5}),
-     r"algorithm 'shac' cannot train on task 'cartpole-balance' of experiment 'tiny': it needs tasks "
-     r"of family differentiable, and 'cartpole-balance' is dm_control"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda e: e.update(seeds=[1, "two"]), r"experiments.tiny.seeds\[1\]: 'two' is not of type 'integer'\n"),
+        (
+            lambda e: e["algorithms"]["sac"].pop("steps"),
+            r"experiments.tiny.algorithms.sac: 'steps' is a required property\n",
+        ),
+        (
+            lambda e: e.update(kind="multi"),
+            r"experiments.tiny.kind: 'multi' is not one of \['single-task', 'multitask'\]\n",
+        ),
+        (
+            lambda e: e.update(tasks=["cartpole-balanse"]),
+            r"unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance",
+        ),
+        (
+            lambda e: e["algorithms"].update(sacc={"steps": 1, "eval_every": 1}),
+            r"unknown algorithm 'sacc' at experiments.tiny.algorithms \(did you mean sac\b.*\?\); allowed: ppo, [a-z0-9_, ]*random_policy, sac\b",
+        ),
+        (lambda e: e["algorithms"]["ppo"].update(eval_every=1000), r"eval_every=1000 exceeds steps=256"),
+        (
+            lambda e: e["algorithms"].update(shac={"steps": 10, "eval_every": 5}),
+            r"algorithm 'shac' cannot train on task 'cartpole-balance' of experiment 'tiny': it needs tasks "
+            r"of family differentiable, and 'cartpole-balance' is dm_control",
+        ),
+    ],
+)
 def test_bad_config_stops_the_dag(workdir, change, message):
     result = snakemake(workdir, "-n", config=broken(change))
     assert result.returncode != 0
@@ -74,19 +98,35 @@ experiments:
 DUPLICATE = CONFIG_TEXT.replace("    seeds: [1]\n", "    seeds: [1]\n    seeds: [2]\n").encode()
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("my.yaml", DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds' \(first at line 5\); YAML would "
-                           r"silently keep only the last value\n"),
-    ("config.yaml", DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
-    ("config.yaml", CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
-     r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':' \(while parsing a flow "
-     r"sequence that starts at line 4, column 12\)\n"),
-    ("my.yaml", (CONFIG_TEXT + "agregate: {reps: 10}\n").encode(),
-     r"config: unknown key 'agregate' \(did you mean aggregate\?\); allowed: aggregate, device, experiments, "
-     r"paper, results\n"),
-    ("config.yaml", CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
-     r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\); save the file as UTF-8\n"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "my.yaml",
+            DUPLICATE,
+            r"{path}, line 6, column 5: duplicate key 'seeds' \(first at line 5\); YAML would "
+            r"silently keep only the last value\n",
+        ),
+        ("config.yaml", DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
+        (
+            "config.yaml",
+            CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
+            r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':' \(while parsing a flow "
+            r"sequence that starts at line 4, column 12\)\n",
+        ),
+        (
+            "my.yaml",
+            (CONFIG_TEXT + "agregate: {reps: 10}\n").encode(),
+            r"config: unknown key 'agregate' \(did you mean aggregate\?\); allowed: aggregate, device, experiments, "
+            r"paper, results\n",
+        ),
+        (
+            "config.yaml",
+            CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
+            r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\); save the file as UTF-8\n",
+        ),
+    ],
+)
 def test_config_file_errors_name_the_file_line_and_column(workdir, name, text, message):
     """A duplicate key, a YAML syntax error (of the embedded config.yaml: snakemake's command line
     refuses a --configfile's before the Snakefile runs), an unknown key and a non-UTF-8 file each
@@ -109,7 +149,9 @@ def test_dry_run_plans_every_run(workdir):
 
 
 def test_suite_names_expand_to_their_tasks(workdir):
-    config = broken(lambda e: e.update(tasks=["mt30", "walker-walk"], algorithms={"sac": {"steps": 2, "eval_every": 1}}))
+    config = broken(
+        lambda e: e.update(tasks=["mt30", "walker-walk"], algorithms={"sac": {"steps": 2, "eval_every": 1}})
+    )
     result = snakemake(workdir, "-n", config=config)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
@@ -122,8 +164,16 @@ def test_end_to_end(workdir):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     exp = workdir / "results" / "tiny"
     scores = pd.read_csv(exp / "scores.csv")
-    assert list(scores.columns) == ["algo", "task", "seed", "step", "env_steps", "wall_time_s",
-                                    "episode_reward", "episode_success"]
+    assert list(scores.columns) == [
+        "algo",
+        "task",
+        "seed",
+        "step",
+        "env_steps",
+        "wall_time_s",
+        "episode_reward",
+        "episode_success",
+    ]
     assert sorted(scores.algo.unique()) == ["ppo", "random_policy", "sac"]
     assert sorted(scores[scores.algo == "sac"].step.unique()) == [0, 150, 300]
     assert scores.episode_reward.between(0, 1000).all() and scores.episode_reward.gt(0).any()
@@ -153,10 +203,20 @@ def with_multitask(**world_model):
     """TINY plus a multitask experiment whose world model learns from tiny's SAC replay buffers."""
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["experiments"]["mt"] = {
-        "kind": "multitask", "tasks": ["cartpole-balance"], "seeds": [1, 2],
-        "world_model": {"suite": "mt30", "model_size": 1, "steps": 10, "checkpoint_every": 10,
-                        "collect_algo": "sac", "collect_from": "tiny", **world_model},
-        "algorithms": {"pwm": {"steps": 2, "eval_every": 1}}}
+        "kind": "multitask",
+        "tasks": ["cartpole-balance"],
+        "seeds": [1, 2],
+        "world_model": {
+            "suite": "mt30",
+            "model_size": 1,
+            "steps": 10,
+            "checkpoint_every": 10,
+            "collect_algo": "sac",
+            "collect_from": "tiny",
+            **world_model,
+        },
+        "algorithms": {"pwm": {"steps": 2, "eval_every": 1}},
+    }
     return config
 
 
@@ -170,12 +230,18 @@ def test_world_model_data_from_another_experiments_sac_runs(workdir):
     assert ["train_sac", "1"] in counts and ["build_dataset", "1"] in counts, out
 
 
-@pytest.mark.parametrize("change,message", [
-    (dict(collect_from="tiyn"), r"collect_from='tiyn' is not another experiment of this config \(did you mean tiny\?\)"),
-    (dict(collect_algo="tdmpc2"), r"collect_from='tiny': that experiment does not run tdmpc2 \(collect_algo\)"),
-    (dict(collect_seed=7), r"collect_seed=7 is not a seed of experiment 'tiny'"),
-    (dict(collect_from=None), r"the dataset comes from sac runs, but sac is not among the experiment's algorithms"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            dict(collect_from="tiyn"),
+            r"collect_from='tiyn' is not another experiment of this config \(did you mean tiny\?\)",
+        ),
+        (dict(collect_algo="tdmpc2"), r"collect_from='tiny': that experiment does not run tdmpc2 \(collect_algo\)"),
+        (dict(collect_seed=7), r"collect_seed=7 is not a seed of experiment 'tiny'"),
+        (dict(collect_from=None), r"the dataset comes from sac runs, but sac is not among the experiment's algorithms"),
+    ],
+)
 def test_bad_world_model_data_source_stops_the_dag(workdir, change, message):
     config = with_multitask(**change)
     if change.get("collect_from", "") is None:
@@ -185,15 +251,22 @@ def test_bad_world_model_data_source_stops_the_dag(workdir, change, message):
     assert pytest.importorskip("re").search(message, result.stdout + result.stderr), result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("name,jobs", [
-    ("paper-single", {"train_shac": 25, "train_pwm": 25, "train_tdmpc2": 25, "train_sac": 25, "train_ppo": 25}),
-    ("paper-mt30", {"train_tdmpc2": 30, "build_dataset": 1, "pretrain_world_model": 1, "train_pwm": 300,
-                    "eval_tdmpc2": 300}),
-    ("paper-mt80", {"train_tdmpc2": 80, "pretrain_world_model": 1, "train_pwm": 800, "eval_tdmpc2": 800}),
-])
+@pytest.mark.parametrize(
+    "name,jobs",
+    [
+        ("paper-single", {"train_shac": 25, "train_pwm": 25, "train_tdmpc2": 25, "train_sac": 25, "train_ppo": 25}),
+        (
+            "paper-mt30",
+            {"train_tdmpc2": 30, "build_dataset": 1, "pretrain_world_model": 1, "train_pwm": 300, "eval_tdmpc2": 300},
+        ),
+        ("paper-mt80", {"train_tdmpc2": 80, "pretrain_world_model": 1, "train_pwm": 800, "eval_tdmpc2": 800}),
+    ],
+)
 def test_paper_configs_plan_their_whole_dag(tmp_path, name, jobs):
     workdir = copy_workflow(tmp_path)
-    result = run([sys.executable, "-m", "snakemake", "-n", "--configfile", f"workflow/configs/{name}.yaml"], cwd=workdir)
+    result = run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", f"workflow/configs/{name}.yaml"], cwd=workdir
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = {}
     for line in (result.stdout + result.stderr).splitlines():
@@ -204,17 +277,28 @@ def test_paper_configs_plan_their_whole_dag(tmp_path, name, jobs):
         assert counts.get(rule) == count, (rule, counts)
 
 
-@pytest.mark.parametrize("text, message", [
-    (CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
-     r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':'"),
-    (CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
-     r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\)"),
-    (DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
-    (CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balanse]").encode(),
-     r"{path}: unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance"),
-    (CONFIG_TEXT.replace("eval_every: 100,", "eval_every: 100, hparams: {seed_stepz: 1},").encode(),
-     r"{path}: experiments.tiny.algorithms.random_policy"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balance").encode(),
+            r"{path}, line 5, column 10: YAML syntax error: expected ',' or '\]', but got ':'",
+        ),
+        (
+            CONFIG_TEXT.replace("kind: single-task", "kind: single-t\xe2che").encode("latin-1"),
+            r"{path}, line 3, column 19: not UTF-8 text \(byte 0xe2\)",
+        ),
+        (DUPLICATE, r"{path}, line 6, column 5: duplicate key 'seeds'"),
+        (
+            CONFIG_TEXT.replace("[cartpole-balance]", "[cartpole-balanse]").encode(),
+            r"{path}: unknown task 'cartpole-balanse' at experiments.tiny.tasks\[0\]; close matches: cartpole-balance",
+        ),
+        (
+            CONFIG_TEXT.replace("eval_every: 100,", "eval_every: 100, hparams: {seed_stepz: 1},").encode(),
+            r"{path}: experiments.tiny.algorithms.random_policy",
+        ),
+    ],
+)
 def test_check_config_names_what_snakemake_cannot(tmp_path, text, message):
     """`pwm-bench check-config` reports what snakemake's command line refuses without a line number
     (a --configfile's syntax error or non-UTF-8 byte) with file, line and column, and runs the
@@ -231,8 +315,16 @@ def test_check_config_names_what_snakemake_cannot(tmp_path, text, message):
 
 # Rules whose jobs compute on the configured device; the others (collect, aggregate, figures,
 # build_dataset, the random policy) only read and write tables or step CPU simulators.
-DEVICE_RULES = {"train_sac", "train_ppo", "train_shac", "train_tdmpc2", "train_pwm", "pretrain_world_model",
-                "eval_tdmpc2", "pretrain_single_world_model"}
+DEVICE_RULES = {
+    "train_sac",
+    "train_ppo",
+    "train_shac",
+    "train_tdmpc2",
+    "train_pwm",
+    "pretrain_world_model",
+    "eval_tdmpc2",
+    "pretrain_single_world_model",
+}
 
 
 def planned_gpus(output: str) -> dict[str, set[int]]:

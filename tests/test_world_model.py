@@ -1,4 +1,5 @@
 """The world model reproduces TD-MPC2's reference outputs and keeps TD-MPC2's architecture rules."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,10 +22,17 @@ def test_reproduces_reference_outputs(reference_dir, name):
         reward_logits = model.reward(z, action, task)
         mean, log_std = model.pi_dist(z, task)
         q_logits = model.Q(z, action, task, "all")
-        got = dict(z=z, z_next=model.next(z, action, task), reward_logits=reward_logits,
-                   reward=math.two_hot_inv(reward_logits), pi_mean_pre_tanh=mean, pi_log_std=log_std,
-                   q_logits=q_logits, q_target_logits=model.Q(z, action, task, "all", target=True),
-                   q=math.two_hot_inv(q_logits))
+        got = dict(
+            z=z,
+            z_next=model.next(z, action, task),
+            reward_logits=reward_logits,
+            reward=math.two_hot_inv(reward_logits),
+            pi_mean_pre_tanh=mean,
+            pi_log_std=log_std,
+            q_logits=q_logits,
+            q_target_logits=model.Q(z, action, task, "all", target=True),
+            q=math.two_hot_inv(q_logits),
+        )
     for key, value in got.items():
         assert value.shape == io[key].shape, key
         torch.testing.assert_close(value, io[key], atol=1e-5, rtol=0, msg=lambda m, key=key: f"{key}: {m}")
@@ -46,9 +54,18 @@ def small_cfg(**kw):
 
 def test_learnable_parameter_counts_match_tdmpc2():
     """Counts TD-MPC2 reports for its named sizes (spec/tdmpc2.md §1), built on the meta device."""
-    expected = {("mt30", 1): 1_426_427, ("mt80", 1): 1_435_067, ("mt30", 5): 5_241_066, ("mt80", 5): 5_389_930,
-                ("mt30", 19): 16_031_210, ("mt80", 19): 18_970_218, ("mt30", 48): 48_242_410,
-                ("mt80", 48): 48_791_146, ("mt30", 317): 317_316_889, ("mt80", 317): 317_383_129}
+    expected = {
+        ("mt30", 1): 1_426_427,
+        ("mt80", 1): 1_435_067,
+        ("mt30", 5): 5_241_066,
+        ("mt80", 5): 5_389_930,
+        ("mt30", 19): 16_031_210,
+        ("mt80", 19): 18_970_218,
+        ("mt30", 48): 48_242_410,
+        ("mt80", 48): 48_791_146,
+        ("mt30", 317): 317_316_889,
+        ("mt80", 317): 317_383_129,
+    }
     for (task_set, size), count in expected.items():
         obs = 24 if task_set == "mt30" else 39
         with torch.device("meta"):
@@ -77,8 +94,9 @@ def test_layers_follow_tdmpc2_definitions():
     torch.testing.assert_close(out.view(5, 4, 8).sum(-1), torch.ones(5, 4))
     layer = NormedLinear(32, 16)
     assert sorted(n for n, _ in layer.named_parameters()) == ["bias", "ln.bias", "ln.weight", "weight"]
-    torch.testing.assert_close(layer(x), F.mish(F.layer_norm(F.linear(x, layer.weight, layer.bias), (16,),
-                                                             layer.ln.weight, layer.ln.bias)))
+    torch.testing.assert_close(
+        layer(x), F.mish(F.layer_norm(F.linear(x, layer.weight, layer.bias), (16,), layer.ln.weight, layer.ln.bias))
+    )
 
 
 def test_fast_mish_equals_torch_mish_and_keeps_its_gradient():

@@ -68,21 +68,37 @@ def paper_layout_metrics(scores: np.ndarray) -> np.ndarray:
     return all_metrics(scores[..., 0].T)
 
 
-def interval_estimates(matrices: dict[str, np.ndarray], reps: int = 2000, seed: int = 0,
-                       confidence: float = 0.95, method: str = "percentile") -> pd.DataFrame:
+def interval_estimates(
+    matrices: dict[str, np.ndarray],
+    reps: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    method: str = "percentile",
+) -> pd.DataFrame:
     """Point estimates and CIs (percentile by default) of every metric, one row per (algo, metric).
 
     3-D matrices are the paper layout (see ``arrange``)."""
     layout_3d = {m.ndim for m in matrices.values()} == {3}
     np.random.seed(seed)
     points, intervals = rly.get_interval_estimates(
-        matrices, paper_layout_metrics if layout_3d else all_metrics, reps=reps,
-        confidence_interval_size=confidence, method=method)
+        matrices,
+        paper_layout_metrics if layout_3d else all_metrics,
+        reps=reps,
+        confidence_interval_size=confidence,
+        method=method,
+    )
     rows = []
     for algo in matrices:
         for i, metric in enumerate(METRICS):
-            rows.append(dict(algo=algo, metric=metric, value=points[algo][i],
-                             ci_low=intervals[algo][0, i], ci_high=intervals[algo][1, i]))
+            rows.append(
+                dict(
+                    algo=algo,
+                    metric=metric,
+                    value=points[algo][i],
+                    ci_low=intervals[algo][0, i],
+                    ci_high=intervals[algo][1, i],
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -106,17 +122,27 @@ def parse_taus(text: str) -> np.ndarray:
     return taus
 
 
-def performance_profiles(matrices: dict[str, np.ndarray], taus: np.ndarray, reps: int = 2000,
-                         seed: int = 0, confidence: float = 0.95, method: str = "percentile") -> pd.DataFrame:
+def performance_profiles(
+    matrices: dict[str, np.ndarray],
+    taus: np.ndarray,
+    reps: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    method: str = "percentile",
+) -> pd.DataFrame:
     """Score-distribution profiles: the fraction of runs with a normalised score above tau."""
     np.random.seed(seed)
     profiles, cis = rly.create_performance_profile(
-        matrices, taus, reps=reps, confidence_interval_size=confidence, method=method)
+        matrices, taus, reps=reps, confidence_interval_size=confidence, method=method
+    )
     rows = []
     for algo in matrices:
         for j, tau in enumerate(taus):
-            rows.append(dict(algo=algo, tau=float(tau), value=profiles[algo][j],
-                             ci_low=cis[algo][0, j], ci_high=cis[algo][1, j]))
+            rows.append(
+                dict(
+                    algo=algo, tau=float(tau), value=profiles[algo][j], ci_low=cis[algo][0, j], ci_high=cis[algo][1, j]
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -144,16 +170,30 @@ def check_scores(scores: pd.DataFrame) -> None:
         runs = bad[["algo", "task", "seed"]].drop_duplicates()
         kinds = sorted({"NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf") for v in bad["score"]})
         rows = bad[["algo", "task", "seed", "step", "score"]].head(20).to_string(index=False)
-        raise ValueError(f"{'/'.join(kinds)} scores in {len(bad)} rows of {len(runs)} runs: every score must be finite "
-                         f"(NaN: e.g. a reward-normalised task imported with only success values); (algo, task, seed, "
-                         f"step):\n{rows}")
+        raise ValueError(
+            f"{'/'.join(kinds)} scores in {len(bad)} rows of {len(runs)} runs: every score must be finite "
+            f"(NaN: e.g. a reward-normalised task imported with only success values); (algo, task, seed, "
+            f"step):\n{rows}"
+        )
 
 
-def aggregate(score_files: list[str | Path], out_dir: str | Path, group: str = "all", reps: int = 2000,
-              seed: int = 0, confidence: float = 0.95, score_rule: str = "final", normalization: str = "tdmpc2",
-              scales: dict[str, float] | None = None, layout: str = "canonical", method: str = "percentile",
-              taus: np.ndarray | None = None, thin: int = 1, curves: bool = True,
-              improvement: bool = True) -> Aggregates:
+def aggregate(
+    score_files: list[str | Path],
+    out_dir: str | Path,
+    group: str = "all",
+    reps: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    score_rule: str = "final",
+    normalization: str = "tdmpc2",
+    scales: dict[str, float] | None = None,
+    layout: str = "canonical",
+    method: str = "percentile",
+    taus: np.ndarray | None = None,
+    thin: int = 1,
+    curves: bool = True,
+    improvement: bool = True,
+) -> Aggregates:
     """scores.csv files -> aggregates, profiles, improvement, curves, run scores and normalisation CSVs.
 
     Steps: normalise every evaluation (``normalize``), pick one score per run (``score_rules``),
@@ -181,15 +221,20 @@ def aggregate(score_files: list[str | Path], out_dir: str | Path, group: str = "
         notes.append("layout paper: the median has no interval (tasks are resampled per seed index)")
     curve_table = pd.DataFrame(columns=CURVE_COLUMNS)
     if curves:
-        curve_table, curve_notes = iqm_curves(aligned_curves(scores, "score", thin)[0], group, reps, seed,
-                                              confidence, method)
+        curve_table, curve_notes = iqm_curves(
+            aligned_curves(scores, "score", thin)[0], group, reps, seed, confidence, method
+        )
         notes += curve_notes
     result = Aggregates(
         aggregates=estimates.assign(group=group)[AGGREGATE_COLUMNS],
-        profiles=performance_profiles(bootstrap, default_taus(matrices) if taus is None else np.asarray(taus),
-                                      reps, seed, confidence, method).assign(group=group)[PROFILE_COLUMNS],
-        improvement=(improvement_estimates(matrices, group, reps, seed, confidence, method) if improvement
-                     else pd.DataFrame(columns=IMPROVEMENT_COLUMNS)),
+        profiles=performance_profiles(
+            bootstrap, default_taus(matrices) if taus is None else np.asarray(taus), reps, seed, confidence, method
+        ).assign(group=group)[PROFILE_COLUMNS],
+        improvement=(
+            improvement_estimates(matrices, group, reps, seed, confidence, method)
+            if improvement
+            else pd.DataFrame(columns=IMPROVEMENT_COLUMNS)
+        ),
         curves=curve_table,
         run_scores=run_scores.assign(group=group)[RUN_SCORE_FILE_COLUMNS],
         normalization=norm_table,

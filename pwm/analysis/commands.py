@@ -3,6 +3,7 @@
 Kept beside the analysis code rather than in ``pwm/cli.py`` so the statistics options live with
 the statistics; ``pwm/cli.py`` registers them with ``add_commands``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,13 @@ def cmd_import(args) -> None:
     from pwm.analysis.importers import write_import
 
     tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
-    scores = write_import(args.format, args.algo, args.paths, args.out, tasks=tasks, task=args.task,
-                          fps=args.fps, metric=args.metric)
-    print(f"imported {len(scores)} rows of {args.algo!r} ({scores.task.nunique()} tasks, "
-          f"{scores.groupby('task').seed.nunique().max()} seeds max) from {len(args.paths)} paths -> {args.out}")
+    scores = write_import(
+        args.format, args.algo, args.paths, args.out, tasks=tasks, task=args.task, fps=args.fps, metric=args.metric
+    )
+    print(
+        f"imported {len(scores)} rows of {args.algo!r} ({scores.task.nunique()} tasks, "
+        f"{scores.groupby('task').seed.nunique().max()} seeds max) from {len(args.paths)} paths -> {args.out}"
+    )
 
 
 def cmd_aggregate(args) -> None:
@@ -39,11 +43,23 @@ def cmd_aggregate(args) -> None:
     normalization = args.normalize or ("scales" if scales else "tdmpc2")
     if scales and normalization != "scales":
         raise ValueError(f"--scale is only used with --normalize scales (got --normalize {normalization})")
-    result = aggregate(args.scores, args.out_dir, group=args.group, reps=args.reps, seed=args.seed,
-                       confidence=args.confidence, score_rule=args.score, normalization=normalization,
-                       scales=scales, layout=args.layout, method=args.ci_method,
-                       taus=parse_taus(args.taus) if args.taus else None, thin=args.thin,
-                       curves=not args.no_curves, improvement=not args.no_improvement)
+    result = aggregate(
+        args.scores,
+        args.out_dir,
+        group=args.group,
+        reps=args.reps,
+        seed=args.seed,
+        confidence=args.confidence,
+        score_rule=args.score,
+        normalization=normalization,
+        scales=scales,
+        layout=args.layout,
+        method=args.ci_method,
+        taus=parse_taus(args.taus) if args.taus else None,
+        thin=args.thin,
+        curves=not args.no_curves,
+        improvement=not args.no_improvement,
+    )
     for note in result.notes:
         print(f"note: {note}")
     print(result.aggregates.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -76,8 +92,9 @@ def cmd_figures(args) -> None:
     elif args.kind == "single-task":
         if curves is None:
             raise ValueError("--kind single-task needs --curves")
-        written += figures.plot_single_task(curves, aggregates, profiles, out / "single_task",
-                                            xlabel=args.profile_xlabel)
+        written += figures.plot_single_task(
+            curves, aggregates, profiles, out / "single_task", xlabel=args.profile_xlabel
+        )
     else:
         if run_scores is None:
             raise ValueError("--kind multitask needs --run-scores (per-task bars)")
@@ -109,43 +126,72 @@ def add_commands(sub) -> None:
     p.add_argument("--algo", required=True, help="algorithm name to give the imported runs")
     p.add_argument("--out", required=True, help="the scores.csv to write")
     p.add_argument("--tasks", help="comma list: keep only these tasks (tdmpc2-results reads only their files)")
-    p.add_argument("--task", help="pwm-single-task: task name (if not given: the file name minus '<algo>_' and '_time')")
+    p.add_argument(
+        "--task", help="pwm-single-task: task name (if not given: the file name minus '<algo>_' and '_time')"
+    )
     p.add_argument("--fps", type=float, help="pwm-single-task time-indexed files: environment steps per second")
-    p.add_argument("--metric", help="pwm-single-task: the '<run> - METRIC' columns to read "
-                                    "(if not given: rewards, rewards/time or train/episode_reward)")
+    p.add_argument(
+        "--metric",
+        help="pwm-single-task: the '<run> - METRIC' columns to read "
+        "(if not given: rewards, rewards/time or train/episode_reward)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("aggregate", help="scores.csv -> aggregates, profiles, curves, improvement (rliable)")
     p.add_argument("scores", nargs="+")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--group", default="all", help="label of this aggregate (e.g. the experiment)")
-    p.add_argument("--score", default="final", type=check_score_rule, metavar="|".join(SCORE_RULES),
-                   help="each run's score: last evaluation, its own max, the value where the across-seed "
-                        "mean / IQM curve peaks (iqm-peak: the PWM single-task rule), or the last "
-                        "evaluation at or before N env steps (at:N: equal steps across algorithms)")
-    p.add_argument("--normalize", metavar="RULE",
-                   help="tdmpc2 (dm_control return/1000, Meta-World success; used if not given), algo:NAME "
-                        "(return / NAME's peak IQM per task), scales (with --scale), raw")
-    p.add_argument("--scale", action="append", default=[], metavar="TASK=VALUE",
-                   help="explicit per-task scale (repeatable); implies --normalize scales")
-    p.add_argument("--layout", default="canonical", choices=LAYOUTS,
-                   help="bootstrap layout: rliable's runs x tasks, or the PWM notebooks' tasks-as-runs")
+    p.add_argument(
+        "--score",
+        default="final",
+        type=check_score_rule,
+        metavar="|".join(SCORE_RULES),
+        help="each run's score: last evaluation, its own max, the value where the across-seed "
+        "mean / IQM curve peaks (iqm-peak: the PWM single-task rule), or the last "
+        "evaluation at or before N env steps (at:N: equal steps across algorithms)",
+    )
+    p.add_argument(
+        "--normalize",
+        metavar="RULE",
+        help="tdmpc2 (dm_control return/1000, Meta-World success; used if not given), algo:NAME "
+        "(return / NAME's peak IQM per task), scales (with --scale), raw",
+    )
+    p.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="TASK=VALUE",
+        help="explicit per-task scale (repeatable); implies --normalize scales",
+    )
+    p.add_argument(
+        "--layout",
+        default="canonical",
+        choices=LAYOUTS,
+        help="bootstrap layout: rliable's runs x tasks, or the PWM notebooks' tasks-as-runs",
+    )
     p.add_argument("--ci-method", default="percentile", choices=CI_METHODS)
     p.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (np.random.seed before each call)")
     p.add_argument("--confidence", type=float, default=0.95)
-    p.add_argument("--taus", help="profile thresholds START:STOP:NUM or a comma list "
-                                  "(if not given: 81 points from 0 to max(1, best score))")
-    p.add_argument("--thin", type=int, default=1,
-                   help="keep every THIN-th point of the aligned curves (the PWM notebooks use 10)")
+    p.add_argument(
+        "--taus",
+        help="profile thresholds START:STOP:NUM or a comma list (if not given: 81 points from 0 to max(1, best score))",
+    )
+    p.add_argument(
+        "--thin", type=int, default=1, help="keep every THIN-th point of the aligned curves (the PWM notebooks use 10)"
+    )
     p.add_argument("--no-curves", action="store_true", help="skip the per-time-point IQM curves")
     p.add_argument("--no-improvement", action="store_true", help="skip probability of improvement")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("figures", help="paper figures (PDF and PNG) from aggregate outputs")
-    p.add_argument("--kind", default="experiment", choices=("experiment", "single-task", "multitask"),
-                   help="experiment: aggregates + curves; single-task: the PWM single-task figure; "
-                        "multitask: MT30/MT80 interval bars, profiles and per-task bars")
+    p.add_argument(
+        "--kind",
+        default="experiment",
+        choices=("experiment", "single-task", "multitask"),
+        help="experiment: aggregates + curves; single-task: the PWM single-task figure; "
+        "multitask: MT30/MT80 interval bars, profiles and per-task bars",
+    )
     p.add_argument("--scores", nargs="*", help="scores.csv (curves fallback when --curves is not given)")
     p.add_argument("--aggregates", nargs="+", required=True, help="aggregates.csv (several groups allowed)")
     p.add_argument("--profiles", nargs="+", required=True)

@@ -7,6 +7,7 @@ reproduces their per-task numbers; for evenly logged runs, e.g. our own, nothing
 points before the last seed's first log dropped, and a seed that stopped early held at its last value (reported, not silent). ``thin``
 keeps every thin-th grid point, as the notebooks do (every 10th row) before finding the IQM peak.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,8 +62,9 @@ def iqm_per_task_frame(scores: np.ndarray) -> np.ndarray:
     return trim_mean(scores, 0.25, axis=0).ravel()
 
 
-def iqm_curves(curves: dict, group: str, reps: int, seed: int, confidence: float,
-               method: str = "percentile") -> tuple[pd.DataFrame, list[str]]:
+def iqm_curves(
+    curves: dict, group: str, reps: int, seed: int, confidence: float, method: str = "percentile"
+) -> tuple[pd.DataFrame, list[str]]:
     """Per-time-point IQM with stratified-bootstrap CIs, per task and (on a shared grid) over tasks.
 
     Every bootstrap is rliable's on (seeds, tasks, frames) arrays in the canonical layout, after
@@ -76,14 +78,25 @@ def iqm_curves(curves: dict, group: str, reps: int, seed: int, confidence: float
 
     def estimate(algo, tasks, array, grid, func):
         np.random.seed(seed)
-        points, cis = rly.get_interval_estimates({algo: array}, func, reps=reps,
-                                                 confidence_interval_size=confidence, method=method)
+        points, cis = rly.get_interval_estimates(
+            {algo: array}, func, reps=reps, confidence_interval_size=confidence, method=method
+        )
         n = len(grid)
         for i, task in enumerate(tasks):
             part = slice(i * n, (i + 1) * n)
-            rows.append(pd.DataFrame(dict(group=group, algo=algo, task=task, env_steps=np.asarray(grid),
-                                          value=points[algo][part], ci_low=cis[algo][0][part],
-                                          ci_high=cis[algo][1][part])))
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        group=group,
+                        algo=algo,
+                        task=task,
+                        env_steps=np.asarray(grid),
+                        value=points[algo][part],
+                        ci_low=cis[algo][0][part],
+                        ci_high=cis[algo][1][part],
+                    )
+                )
+            )
 
     for algo in sorted({a for a, _ in curves}):
         tasks = sorted(t for a, t in curves if a == algo)

@@ -4,6 +4,7 @@ Every figure takes the CSVs of ``aggregate`` (never recomputes statistics), uses
 colour per algorithm across all figures and paper-width sizes, and is written as PDF (for the
 paper) and PNG (for the report).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,8 +42,10 @@ def save(fig, stem: str | Path) -> list[Path]:
 
 
 def legend_handles(algos) -> list:
-    return [mpatches.Patch(facecolor=style.color(a), hatch=style.hatch(a), edgecolor="white", label=style.label(a))
-            for a in algos]
+    return [
+        mpatches.Patch(facecolor=style.color(a), hatch=style.hatch(a), edgecolor="white", label=style.label(a))
+        for a in algos
+    ]
 
 
 def interval_bars(ax, rows: pd.DataFrame, algos: list[str], y0: float = 0.0, mean_rows: pd.DataFrame | None = None):
@@ -53,8 +56,17 @@ def interval_bars(ax, rows: pd.DataFrame, algos: list[str], y0: float = 0.0, mea
             continue
         r, y = rows.loc[algo], y0 + i
         low, high = (r["ci_low"], r["ci_high"]) if pd.notna(r["ci_low"]) else (r["value"], r["value"])
-        ax.barh(y, max(high - low, 1e-3), left=low, height=0.6, color=style.color(algo), alpha=0.85,
-                hatch=style.hatch(algo), edgecolor="white", linewidth=0)
+        ax.barh(
+            y,
+            max(high - low, 1e-3),
+            left=low,
+            height=0.6,
+            color=style.color(algo),
+            alpha=0.85,
+            hatch=style.hatch(algo),
+            edgecolor="white",
+            linewidth=0,
+        )
         ax.vlines(r["value"], y - 0.3, y + 0.3, color="black", lw=1.0)
         if mean_rows is not None and algo in set(mean_rows.algo):
             mean = mean_rows.set_index("algo").loc[algo, "value"]
@@ -78,8 +90,12 @@ def plot_aggregates(aggregates: pd.DataFrame, profiles: pd.DataFrame, stem: str 
     """One row: an interval-estimate panel per metric, then the performance profile."""
     algos = sorted(aggregates["algo"].unique())
     style.paper_style()
-    fig, axes = plt.subplots(1, len(METRIC_TITLES) + 1, figsize=(style.TEXT_WIDTH_IN, 0.3 * len(algos) + 1.3),
-                             gridspec_kw={"width_ratios": [1] * len(METRIC_TITLES) + [1.6]})
+    fig, axes = plt.subplots(
+        1,
+        len(METRIC_TITLES) + 1,
+        figsize=(style.TEXT_WIDTH_IN, 0.3 * len(algos) + 1.3),
+        gridspec_kw={"width_ratios": [1] * len(METRIC_TITLES) + [1.6]},
+    )
     for ax, (metric, title) in zip(axes, METRIC_TITLES.items()):
         interval_bars(ax, aggregates[aggregates["metric"] == metric], algos)
         ax.set_yticks(range(len(algos)), [style.label(a) for a in algos] if ax is axes[0] else [""] * len(algos))
@@ -108,7 +124,8 @@ def plot_iqm_curves(curves: pd.DataFrame, stem: str | Path, ncols: int = 4) -> l
     """Per-task IQM curves with 95% CI bands (and the over-tasks curve when there is one)."""
     algos = sorted(curves.algo.unique())
     tasks = sorted(t for t in curves.task.unique() if t != ALL_TASKS) + (
-        [ALL_TASKS] if ALL_TASKS in set(curves.task) else [])
+        [ALL_TASKS] if ALL_TASKS in set(curves.task) else []
+    )
     style.paper_style()
     cols = min(len(tasks), ncols)
     rows = -(-len(tasks) // cols)
@@ -119,11 +136,12 @@ def plot_iqm_curves(curves: pd.DataFrame, stem: str | Path, ncols: int = 4) -> l
         ax.set_title("all tasks" if task == ALL_TASKS else task)
         ax.set_xlabel("Environment steps")
         ax.set_ylabel("IQM normalized score")
-    for ax in list(axes.flat)[len(tasks):]:
+    for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    fig.legend(handles=legend_handles(algos), loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=len(algos), frameon=False)
+    fig.legend(
+        handles=legend_handles(algos), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(algos), frameon=False
+    )
     return save(fig, stem)
 
 
@@ -138,19 +156,34 @@ def plot_curves(scores: pd.DataFrame, stem: str | Path, seed: int = 0) -> list[P
     fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.5 * rows + 0.3), squeeze=False)
     for ax, task in zip(axes.flat, tasks):
         data = scores[scores["task"] == task]
-        sns.lineplot(data=data, x="env_steps", y="score", hue="algo", palette=colors, ax=ax,
-                     errorbar=("ci", 95), seed=seed, legend=ax is axes.flat[0])
+        sns.lineplot(
+            data=data,
+            x="env_steps",
+            y="score",
+            hue="algo",
+            palette=colors,
+            ax=ax,
+            errorbar=("ci", 95),
+            seed=seed,
+            legend=ax is axes.flat[0],
+        )
         ax.set_title(task)
         ax.set_xlabel("Environment steps")
         ax.set_ylabel("Normalized score")
-    for ax in list(axes.flat)[len(tasks):]:
+    for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return save(fig, stem)
 
 
-def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: pd.DataFrame, stem: str | Path,
-                     xlabel: str = "Normalized score", note: str | None = None) -> list[Path]:
+def plot_single_task(
+    curves: pd.DataFrame,
+    aggregates: pd.DataFrame,
+    profiles: pd.DataFrame,
+    stem: str | Path,
+    xlabel: str = "Normalized score",
+    note: str | None = None,
+) -> list[Path]:
     """The PWM single-task figure: per-task IQM curves on top; IQM (mean as a dashed tick, as in the
     paper) and mean bars and the profile below; ``note`` (e.g. the missing series) under the legend."""
     algos = sorted(aggregates.algo.unique(), key=lambda a: (a != "pwm", a))[::-1]
@@ -160,7 +193,7 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     fig = plt.figure(figsize=(style.TEXT_WIDTH_IN, 3.6))
     grid = fig.add_gridspec(2, n * 2, height_ratios=[1, 1.05], hspace=0.65, wspace=2.6)
     for i, task in enumerate(tasks):
-        ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
+        ax = fig.add_subplot(grid[0, 2 * i : 2 * i + 2])
         curve_panel(ax, curves[curves.task == task], algos)
         pwm = curves[(curves.task == task) & (curves.algo == "pwm")]
         if not pwm.empty and curves[curves.task == task].env_steps.max() > 2 * pwm.env_steps.max():
@@ -172,8 +205,12 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     thirds = [slice(0, n * 2 // 3), slice(n * 2 // 3, 2 * (n * 2 // 3)), slice(2 * (n * 2 // 3), n * 2)]
     for part, metric in zip(thirds[:2], ["iqm", "mean"]):
         ax = fig.add_subplot(grid[1, part])
-        interval_bars(ax, aggregates[aggregates.metric == metric], algos,
-                      mean_rows=aggregates[aggregates.metric == "mean"] if metric == "iqm" else None)
+        interval_bars(
+            ax,
+            aggregates[aggregates.metric == metric],
+            algos,
+            mean_rows=aggregates[aggregates.metric == "mean"] if metric == "iqm" else None,
+        )
         ax.set_yticks([])
         ax.set_title(METRIC_TITLES[metric])
         ax.set_xlabel(xlabel)
@@ -182,8 +219,13 @@ def plot_single_task(curves: pd.DataFrame, aggregates: pd.DataFrame, profiles: p
     ax.set_xlabel(xlabel + r" ($\tau$)")
     ax.set_ylabel(r"Fraction with score $> \tau$")
     ax.set_title("Performance profile")
-    fig.legend(handles=legend_handles(algos[::-1]), loc="upper center", bbox_to_anchor=(0.5, 0.02),
-               ncol=len(algos), frameon=False)
+    fig.legend(
+        handles=legend_handles(algos[::-1]),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.02),
+        ncol=len(algos),
+        frameon=False,
+    )
     if note:
         fig.text(0.0, -0.04, note, fontsize=5, ha="left", va="top", wrap=True)
     return save(fig, stem)
@@ -195,13 +237,19 @@ def plot_multitask(aggregates: pd.DataFrame, profiles: pd.DataFrame, stem: str |
     groups = list(dict.fromkeys(aggregates.group))
     algos = sorted(aggregates.algo.unique(), key=lambda a: (a != "pwm", a))[::-1]
     style.paper_style()
-    fig, axes = plt.subplots(len(groups), 3, figsize=(style.TEXT_WIDTH_IN, 0.25 * len(algos) * len(groups) + 1.2 * len(groups)),
-                             squeeze=False, gridspec_kw={"width_ratios": [1, 1, 1.3]})
+    fig, axes = plt.subplots(
+        len(groups),
+        3,
+        figsize=(style.TEXT_WIDTH_IN, 0.25 * len(algos) * len(groups) + 1.2 * len(groups)),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1, 1.3]},
+    )
     for row, group in zip(axes, groups):
         agg = aggregates[aggregates.group == group]
         for ax, metric in zip(row[:2], ["iqm", "mean"]):
-            interval_bars(ax, agg[agg.metric == metric], algos,
-                          mean_rows=agg[agg.metric == "mean"] if metric == "iqm" else None)
+            interval_bars(
+                ax, agg[agg.metric == metric], algos, mean_rows=agg[agg.metric == "mean"] if metric == "iqm" else None
+            )
             ax.set_yticks(range(len(algos)), [style.label(a) for a in algos] if ax is row[0] else [""] * len(algos))
             ax.set_title(f"{group.upper()} {METRIC_TITLES[metric]}")
             ax.set_xlabel("Normalized score")
@@ -211,8 +259,13 @@ def plot_multitask(aggregates: pd.DataFrame, profiles: pd.DataFrame, stem: str |
         row[2].set_xlabel(r"Normalized score ($\tau$)")
         row[2].set_ylabel("Fraction of runs\n" + r"with score $> \tau$")
     fig.tight_layout()
-    fig.legend(handles=legend_handles(algos[::-1]), loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=len(algos), frameon=False)
+    fig.legend(
+        handles=legend_handles(algos[::-1]),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(algos),
+        frameon=False,
+    )
     return save(fig, stem)
 
 
@@ -222,8 +275,13 @@ def plot_task_scores(run_scores: pd.DataFrame, stem: str | Path) -> list[Path]:
     algos = sorted(run_scores.algo.unique(), key=lambda a: (a != "pwm", a))
     style.paper_style()
     sizes = [run_scores[run_scores.group == g].task.nunique() for g in groups]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(style.TEXT_WIDTH_IN, 1.9 * len(groups) + 0.4), squeeze=False,
-                             gridspec_kw={"height_ratios": [1] * len(groups)})
+    fig, axes = plt.subplots(
+        len(groups),
+        1,
+        figsize=(style.TEXT_WIDTH_IN, 1.9 * len(groups) + 0.4),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [1] * len(groups)},
+    )
     width = 0.8 / len(algos)
     for ax, group, size in zip(axes[:, 0], groups, sizes):
         data = run_scores[run_scores.group == group]
@@ -234,19 +292,35 @@ def plot_task_scores(run_scores: pd.DataFrame, stem: str | Path) -> list[Path]:
             s = stats.xs(algo, level="algo").reindex(tasks) if algo in set(data.algo) else None
             if s is None:
                 continue
-            ax.bar(x + (j - (len(algos) - 1) / 2) * width, s["mean"], width, color=style.color(algo),
-                   hatch=style.hatch(algo), edgecolor="white", linewidth=0, label=style.label(algo))
+            ax.bar(
+                x + (j - (len(algos) - 1) / 2) * width,
+                s["mean"],
+                width,
+                color=style.color(algo),
+                hatch=style.hatch(algo),
+                edgecolor="white",
+                linewidth=0,
+                label=style.label(algo),
+            )
             spread = np.vstack([s["mean"] - s["min"], s["max"] - s["mean"]])
             if np.nanmax(spread) > 0:
-                ax.errorbar(x + (j - (len(algos) - 1) / 2) * width, s["mean"], yerr=spread, fmt="none",
-                            ecolor="black", elinewidth=0.4, capsize=0)
+                ax.errorbar(
+                    x + (j - (len(algos) - 1) / 2) * width,
+                    s["mean"],
+                    yerr=spread,
+                    fmt="none",
+                    ecolor="black",
+                    elinewidth=0.4,
+                    capsize=0,
+                )
         ax.set_xticks(x, tasks, rotation=90, fontsize=4.5 if size > 40 else 5.5)
         ax.set_xlim(-0.6, len(tasks) - 0.4)
         ax.set_ylabel("Normalized score")
         ax.set_title(f"{group.upper()}: per-task score (mean over seeds; bar: min-max)")
     fig.tight_layout()
-    fig.legend(handles=legend_handles(algos), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(algos),
-               frameon=False)
+    fig.legend(
+        handles=legend_handles(algos), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(algos), frameon=False
+    )
     return save(fig, stem)
 
 
@@ -263,22 +337,38 @@ def plot_improvement(improvement: pd.DataFrame, stem: str | Path, focus: str | N
         return save(fig, stem)
     data = improvement if focus is None else improvement[improvement.algo_x == focus]
     if data.empty:
-        raise ValueError(f"no probability-of-improvement rows for --focus {focus!r}; "
-                         f"algorithms: {sorted(improvement.algo_x.unique())}")
+        raise ValueError(
+            f"no probability-of-improvement rows for --focus {focus!r}; "
+            f"algorithms: {sorted(improvement.algo_x.unique())}"
+        )
     groups = list(dict.fromkeys(data.group))
     style.paper_style()
     n = data.groupby("group").size().max()
-    fig, axes = plt.subplots(1, len(groups), figsize=(min(style.TEXT_WIDTH_IN, style.COLUMN_WIDTH_IN * len(groups)),
-                                                      0.22 * n + 0.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(groups),
+        figsize=(min(style.TEXT_WIDTH_IN, style.COLUMN_WIDTH_IN * len(groups)), 0.22 * n + 0.8),
+        squeeze=False,
+    )
     for ax, group in zip(axes[0], groups):
         rows = data[data.group == group].reset_index(drop=True)
         for y, r in rows.iterrows():
-            ax.barh(y, max(r.ci_high - r.ci_low, 2e-3), left=r.ci_low, height=0.6, color=style.color(r.algo_x),
-                    alpha=0.85, hatch=style.hatch(r.algo_x), edgecolor="white", linewidth=0)
+            ax.barh(
+                y,
+                max(r.ci_high - r.ci_low, 2e-3),
+                left=r.ci_low,
+                height=0.6,
+                color=style.color(r.algo_x),
+                alpha=0.85,
+                hatch=style.hatch(r.algo_x),
+                edgecolor="white",
+                linewidth=0,
+            )
             ax.vlines(r.value, y - 0.3, y + 0.3, color="black", lw=1.0)
         ax.axvline(0.5, color="black", ls=":", lw=0.8)
-        ax.set_yticks(range(len(rows)), [f"P({style.label(r.algo_x)} > {style.label(r.algo_y)})"
-                                         for r in rows.itertuples()])
+        ax.set_yticks(
+            range(len(rows)), [f"P({style.label(r.algo_x)} > {style.label(r.algo_y)})" for r in rows.itertuples()]
+        )
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
         ax.set_xlabel("Probability of improvement")

@@ -15,6 +15,7 @@ Three formats (``FORMATS``):
 Malformed input raises :class:`MalformedInput` naming the file, the line and the column, because
 a published file that silently loses rows would change the paper numbers without a trace.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,8 +57,10 @@ def read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        raise MalformedInput(f"{where(path, line)}: not UTF-8 text (byte {err.start}: {data[err.start:err.start + 1]!r}); "
-                             "export the file as UTF-8 CSV") from None
+        raise MalformedInput(
+            f"{where(path, line)}: not UTF-8 text (byte {err.start}: {data[err.start : err.start + 1]!r}); "
+            "export the file as UTF-8 CSV"
+        ) from None
 
 
 def check_row_lengths(path: Path, text: str | None = None) -> list[int]:
@@ -87,8 +90,7 @@ def read_table(path: Path) -> pd.DataFrame:
     text = read_text(path)
     lines = check_row_lengths(path, text)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
-                            index_col=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True, index_col=False)
     except pd.errors.EmptyDataError:
         raise MalformedInput(f"{path}: empty file (no header)") from None
     except pd.errors.ParserError as err:
@@ -111,8 +113,9 @@ def lines_of(frame: pd.DataFrame) -> pd.Series:
     return pd.Series([line_of(frame, i) for i in range(len(frame))])
 
 
-def numeric(frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False,
-            integer: bool = False) -> pd.Series:
+def numeric(
+    frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = False, integer: bool = False
+) -> pd.Series:
     """One column as floats; the first cell that is not a finite number (an integer with
     ``integer``) is reported by its line in the file and its column."""
     raw = frame[column].str.strip()
@@ -126,15 +129,19 @@ def numeric(frame: pd.DataFrame, column: str, path: Path, allow_empty: bool = Fa
     infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
-        raise MalformedInput(f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is not "
-                             "a finite number (scores, steps and seeds must be finite)")
+        raise MalformedInput(
+            f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is not "
+            "a finite number (scores, steps and seeds must be finite)"
+        )
     if integer:
         as_float = values.to_numpy(dtype=float, na_value=np.nan)
         fractional = ~np.isnan(as_float) & (as_float != np.floor(as_float))
         if fractional.any():
             row = int(np.flatnonzero(fractional)[0])
-            raise MalformedInput(f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is "
-                                 f"not an integer ({column} must be a whole number)")
+            raise MalformedInput(
+                f"{where(path, line_of(frame, row), column, frame)}: {frame[column].iloc[row]!r} is "
+                f"not an integer ({column} must be a whole number)"
+            )
     return values.astype(float)
 
 
@@ -163,12 +170,18 @@ def expand_paths(paths, pattern: str = "*.csv") -> list[Path]:
 
 def tidy(algo: str, task: str, seed, step, reward, success, env_steps=None, wall_time=None) -> pd.DataFrame:
     n = len(step)
-    return pd.DataFrame(dict(
-        algo=algo, task=task, seed=np.asarray(seed, dtype=int) if np.ndim(seed) else np.full(n, int(seed)),
-        step=np.asarray(step), env_steps=np.asarray(step if env_steps is None else env_steps),
-        wall_time_s=np.full(n, np.nan) if wall_time is None else np.asarray(wall_time, dtype=float),
-        episode_reward=np.asarray(reward, dtype=float), episode_success=np.asarray(success, dtype=float),
-    ))[SCORE_COLUMNS]
+    return pd.DataFrame(
+        dict(
+            algo=algo,
+            task=task,
+            seed=np.asarray(seed, dtype=int) if np.ndim(seed) else np.full(n, int(seed)),
+            step=np.asarray(step),
+            env_steps=np.asarray(step if env_steps is None else env_steps),
+            wall_time_s=np.full(n, np.nan) if wall_time is None else np.asarray(wall_time, dtype=float),
+            episode_reward=np.asarray(reward, dtype=float),
+            episode_success=np.asarray(success, dtype=float),
+        )
+    )[SCORE_COLUMNS]
 
 
 def check_unique(frame: pd.DataFrame, keys: list[str], path: Path, lines: pd.Series) -> None:
@@ -176,8 +189,9 @@ def check_unique(frame: pd.DataFrame, keys: list[str], path: Path, lines: pd.Ser
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         dup_lines = lines[duplicated & (frame[keys] == first[keys]).all(axis=1)].tolist()
-        raise MalformedInput(f"{path}: lines {dup_lines} repeat the same "
-                             f"({', '.join(f'{k}={first[k]}' for k in keys)})")
+        raise MalformedInput(
+            f"{path}: lines {dup_lines} repeat the same ({', '.join(f'{k}={first[k]}' for k in keys)})"
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,9 +205,14 @@ def import_tdmpc2_results(files: list[Path], algo: str) -> pd.DataFrame:
         seed = numeric(frame, "seed", path, integer=True)
         value = numeric(frame, metric, path)
         lines = lines_of(frame)
-        out = tidy(algo, path.stem, seed, step.astype(np.int64),
-                   value if metric == "reward" else np.full(len(frame), np.nan),
-                   value if metric == "success" else np.full(len(frame), np.nan))
+        out = tidy(
+            algo,
+            path.stem,
+            seed,
+            step.astype(np.int64),
+            value if metric == "reward" else np.full(len(frame), np.nan),
+            value if metric == "success" else np.full(len(frame), np.nan),
+        )
         check_unique(out, ["seed", "step"], path, lines)
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
@@ -206,12 +225,23 @@ def import_pwm_multitask(files: list[Path], algo: str) -> pd.DataFrame:
         require_columns(frame, ["task", "episode_reward", "episode_success"], path)
         empty = frame["task"].str.strip() == ""
         if empty.any():
-            raise MalformedInput(f"{where(path, line_of(frame, int(np.flatnonzero(empty)[0])), 'task', frame)}: empty task name")
+            raise MalformedInput(
+                f"{where(path, line_of(frame, int(np.flatnonzero(empty)[0])), 'task', frame)}: empty task name"
+            )
         seed = numeric(frame, "seed", path, integer=True).astype(int) if "seed" in frame.columns else 0
-        step = (numeric(frame, "iteration", path, integer=True).astype(np.int64) if "iteration" in frame.columns
-                else np.zeros(len(frame), np.int64))
-        out = tidy(algo, frame["task"].str.strip().to_numpy(), seed, step,
-                   numeric(frame, "episode_reward", path), numeric(frame, "episode_success", path))
+        step = (
+            numeric(frame, "iteration", path, integer=True).astype(np.int64)
+            if "iteration" in frame.columns
+            else np.zeros(len(frame), np.int64)
+        )
+        out = tidy(
+            algo,
+            frame["task"].str.strip().to_numpy(),
+            seed,
+            step,
+            numeric(frame, "episode_reward", path),
+            numeric(frame, "episode_success", path),
+        )
         check_unique(out, ["task", "seed"], path, lines_of(frame))
         frames.append(out)
     return pd.concat(frames, ignore_index=True)
@@ -232,8 +262,10 @@ def single_task_runs(frame: pd.DataFrame, path: Path, metric: str | None) -> dic
     if metric is None:
         metric = next((m for m in SINGLE_TASK_METRICS if m in by_metric), None)
     if metric not in by_metric:
-        raise MalformedInput(f"{where(path, 1)}: no '<run> - {metric or '|'.join(SINGLE_TASK_METRICS)}' "
-                             f"columns; metrics found: {sorted(by_metric)} (choose one with --metric)")
+        raise MalformedInput(
+            f"{where(path, 1)}: no '<run> - {metric or '|'.join(SINGLE_TASK_METRICS)}' "
+            f"columns; metrics found: {sorted(by_metric)} (choose one with --metric)"
+        )
     return by_metric[metric]
 
 
@@ -249,8 +281,9 @@ def default_task_name(path: Path) -> str:
     return stem.split("_", 1)[1] if "_" in stem else stem
 
 
-def import_pwm_single_task(files: list[Path], algo: str, task: str | None = None, fps: float | None = None,
-                           metric: str | None = None) -> pd.DataFrame:
+def import_pwm_single_task(
+    files: list[Path], algo: str, task: str | None = None, fps: float | None = None, metric: str | None = None
+) -> pd.DataFrame:
     if task is not None and len(files) > 1:
         raise MalformedInput(f"--task names one task but {len(files)} files were given")
     frames = []
@@ -261,13 +294,16 @@ def import_pwm_single_task(files: list[Path], algo: str, task: str | None = None
             env_steps, wall_time = x, None
         elif TIME_COLUMN in frame.columns:
             if fps is None:
-                raise MalformedInput(f"{where(path, 1, TIME_COLUMN, frame)}: the x axis is wall-clock seconds; "
-                                     "pass --fps (environment steps per second) to place it on a step axis")
+                raise MalformedInput(
+                    f"{where(path, 1, TIME_COLUMN, frame)}: the x axis is wall-clock seconds; "
+                    "pass --fps (environment steps per second) to place it on a step axis"
+                )
             x = numeric(frame, TIME_COLUMN, path)
             env_steps, wall_time = np.round(x * fps), x
         else:
-            raise MalformedInput(f"{where(path, 1)}: no {STEP_COLUMN!r} or {TIME_COLUMN!r} column; "
-                                 f"found {list(frame.columns)[:6]}...")
+            raise MalformedInput(
+                f"{where(path, 1)}: no {STEP_COLUMN!r} or {TIME_COLUMN!r} column; found {list(frame.columns)[:6]}..."
+            )
         runs = single_task_runs(frame, path, metric)
         seeds = [seed_of(run, i) for i, run in enumerate(runs.values())]
         if len(set(seeds)) != len(seeds):
@@ -278,16 +314,30 @@ def import_pwm_single_task(files: list[Path], algo: str, task: str | None = None
             logged = values.notna().to_numpy()
             if not logged.any():
                 raise MalformedInput(f"{where(path, None, column, frame)}: the run logged no values")
-            out = tidy(algo, name, seed, np.asarray(x)[logged].astype(np.int64), values[logged],
-                       np.full(int(logged.sum()), np.nan), np.asarray(env_steps)[logged].astype(np.int64),
-                       None if wall_time is None else np.asarray(wall_time)[logged])
+            out = tidy(
+                algo,
+                name,
+                seed,
+                np.asarray(x)[logged].astype(np.int64),
+                values[logged],
+                np.full(int(logged.sum()), np.nan),
+                np.asarray(env_steps)[logged].astype(np.int64),
+                None if wall_time is None else np.asarray(wall_time)[logged],
+            )
             check_unique(out, ["seed", "step"], path, lines_of(frame)[logged].reset_index(drop=True))
             frames.append(out)
     return pd.concat(frames, ignore_index=True)
 
 
-def import_published(fmt: str, algo: str, paths, tasks: list[str] | None = None, task: str | None = None,
-                     fps: float | None = None, metric: str | None = None) -> pd.DataFrame:
+def import_published(
+    fmt: str,
+    algo: str,
+    paths,
+    tasks: list[str] | None = None,
+    task: str | None = None,
+    fps: float | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
     """Read published files of format ``fmt`` as scores of ``algo``; ``tasks`` keeps only those tasks."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
@@ -299,8 +349,9 @@ def import_published(fmt: str, algo: str, paths, tasks: list[str] | None = None,
             by_name = {f.stem: f for f in files}
             missing = [t for t in tasks if t not in by_name]
             if missing:
-                raise MalformedInput(f"no published file for tasks {missing} among {len(files)} files "
-                                     f"(e.g. {files[0]})")
+                raise MalformedInput(
+                    f"no published file for tasks {missing} among {len(files)} files (e.g. {files[0]})"
+                )
             files = [by_name[t] for t in tasks]
         scores = import_tdmpc2_results(files, algo)
     elif fmt == "pwm-multitask":
@@ -315,8 +366,10 @@ def import_published(fmt: str, algo: str, paths, tasks: list[str] | None = None,
     duplicated = scores.duplicated(["task", "seed", "step"])
     if duplicated.any():
         first = scores[duplicated].iloc[0]
-        raise MalformedInput(f"two files give {algo!r} task {first.task!r} seed {first.seed} step {first.step}; "
-                             "import each file with its own --algo (or --task)")
+        raise MalformedInput(
+            f"two files give {algo!r} task {first.task!r} seed {first.seed} step {first.step}; "
+            "import each file with its own --algo (or --task)"
+        )
     return scores.sort_values(["algo", "task", "seed", "step"], kind="stable").reset_index(drop=True)
 
 

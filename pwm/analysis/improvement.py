@@ -8,6 +8,7 @@ rliable). The bootstrap itself is rliable's (``StratifiedIndependentBootstrap`` 
 ``get_interval_estimates`` on pairs), always in the canonical (runs x tasks) layout: the runs of X
 and Y are resampled independently within each task, and their counts may differ.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -26,16 +27,30 @@ def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> fl
     return float(np.mean(wins / (scores_x.shape[0] * scores_y.shape[0])))
 
 
-def improvement_estimates(matrices: dict[str, np.ndarray], group: str, reps: int, seed: int,
-                          confidence: float, method: str = "percentile") -> pd.DataFrame:
+def improvement_estimates(
+    matrices: dict[str, np.ndarray], group: str, reps: int, seed: int, confidence: float, method: str = "percentile"
+) -> pd.DataFrame:
     """One row per ordered pair (X, Y), X != Y, in the order of ``matrices``."""
     pairs = {(x, y): (matrices[x], matrices[y]) for x, y in itertools.permutations(matrices, 2)}
     if not pairs:
         return pd.DataFrame(columns=IMPROVEMENT_COLUMNS)
     np.random.seed(seed)
     points, cis = rly.get_interval_estimates(
-        pairs, lambda x, y: np.array([probability_of_improvement(x, y)]), reps=reps,
-        confidence_interval_size=confidence, method=method)
-    rows = [dict(group=group, algo_x=x, algo_y=y, value=float(points[x, y][0]),
-                 ci_low=float(cis[x, y][0, 0]), ci_high=float(cis[x, y][1, 0])) for x, y in pairs]
+        pairs,
+        lambda x, y: np.array([probability_of_improvement(x, y)]),
+        reps=reps,
+        confidence_interval_size=confidence,
+        method=method,
+    )
+    rows = [
+        dict(
+            group=group,
+            algo_x=x,
+            algo_y=y,
+            value=float(points[x, y][0]),
+            ci_low=float(cis[x, y][0, 0]),
+            ci_high=float(cis[x, y][1, 0]),
+        )
+        for x, y in pairs
+    ]
     return pd.DataFrame(rows, columns=IMPROVEMENT_COLUMNS)

@@ -12,6 +12,7 @@
 The used scales are returned as a table (written as ``normalization.csv``) so a reader can see
 which divisor produced every number.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,10 @@ def algorithm_peak_scales(scores: pd.DataFrame, reference: str, thin: int = 1) -
     """{task: max over time of ``reference``'s across-seed IQM of the episode return}."""
     ref = scores[scores.algo == reference]
     if ref.empty:
-        raise ValueError(f"--normalize algo:{reference}: no scores of {reference!r}; "
-                         f"algorithms present: {sorted(scores.algo.unique())}")
+        raise ValueError(
+            f"--normalize algo:{reference}: no scores of {reference!r}; "
+            f"algorithms present: {sorted(scores.algo.unique())}"
+        )
     missing = sorted(set(scores.task) - set(ref.task))
     if missing:
         raise ValueError(f"--normalize algo:{reference}: {reference!r} has no runs on tasks {missing}")
@@ -43,8 +46,9 @@ def algorithm_peak_scales(scores: pd.DataFrame, reference: str, thin: int = 1) -
     return {task: float(np.max(iqm_over_seeds(table))) for (_, task), table in curves.items()}
 
 
-def normalize(scores: pd.DataFrame, how: str = "tdmpc2", scales: dict[str, float] | None = None,
-              thin: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalize(
+    scores: pd.DataFrame, how: str = "tdmpc2", scales: dict[str, float] | None = None, thin: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``scores`` with a ``score`` column, and the per-task table of the rule and scale used."""
     scores = scores.copy()
     tasks = sorted(scores.task.unique())

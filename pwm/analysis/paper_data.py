@@ -23,6 +23,7 @@ Curve protocol (``results/results.ipynb``, spec/pwm.md §5):
 Every output frame of plotted values has ``SERIES_COLUMNS`` (``panel, series, kind, x, value,
 ci_low, ci_high``), written beside the figure as ``<figure>.csv``.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,21 +41,33 @@ from pwm.analysis.importers import MalformedInput, numeric, read_table, single_t
 
 SERIES_COLUMNS = ["panel", "series", "kind", "x", "value", "ci_low", "ci_high"]
 PAPER_ENVS = ["hopper", "ant", "anymal", "humanoid", "humanoidsnu"]
-ENV_TITLES = {"hopper": "Hopper", "ant": "Ant", "anymal": "Anymal", "humanoid": "Humanoid",
-              "humanoidsnu": "SNU Humanoid"}
+ENV_TITLES = {
+    "hopper": "Hopper",
+    "ant": "Ant",
+    "anymal": "Anymal",
+    "humanoid": "Humanoid",
+    "humanoidsnu": "SNU Humanoid",
+}
 SINGLE_TASK_ALGOS = ["pwm", "tdmpc2", "shac", "sac", "ppo"]
 # Environment steps per second of wall-clock time (results.ipynb cell 2, ``fps_dict``).
-FPS = {"ppo": {"anymal": 18300, "humanoid": 18500, "ant": 222800, "humanoidsnu": 21480, "hopper": 185000},
-       "sac": {"anymal": 3000, "humanoid": 3400, "ant": 21000, "humanoidsnu": 6170, "hopper": 18200},
-       "shac": {"anymal": 1140, "humanoid": 785, "ant": 12950, "humanoidsnu": 960, "hopper": 33100}}
+FPS = {
+    "ppo": {"anymal": 18300, "humanoid": 18500, "ant": 222800, "humanoidsnu": 21480, "hopper": 185000},
+    "sac": {"anymal": 3000, "humanoid": 3400, "ant": 21000, "humanoidsnu": 6170, "hopper": 18200},
+    "shac": {"anymal": 1140, "humanoid": 785, "ant": 12950, "humanoidsnu": 960, "hopper": 33100},
+}
 # Resampling of the wall-clock exports (results.ipynb cell 2, ``sample_rates``; 90 s otherwise).
 SAMPLE_RATES = {"hopper": "10s", "ant": "30s", "anymal": "120s", "humanoid": "120s", "humanoidsnu": "120s"}
 DEFAULT_RATE = "90s"
 THIN = 10  # every 10th row of the step-indexed exports (the notebooks' ``downsample=10``)
 # PPO's peak IQM return per env, hard-coded in results.ipynb cell 4 (used where ppo_<env>_time.csv
 # is not released).
-PPO_PEAK_IQM = {"ant": 6604.663357204862, "hopper": 4742.296956380208, "anymal": 12028.991672092014,
-                "humanoid": 7292.7856852213545, "humanoidsnu": 4246.042073567708}
+PPO_PEAK_IQM = {
+    "ant": 6604.663357204862,
+    "hopper": 4742.296956380208,
+    "anymal": 12028.991672092014,
+    "humanoid": 7292.7856852213545,
+    "humanoidsnu": 4246.042073567708,
+}
 # Values the released files do not carry, as the notebooks hard-code them.
 WORLD_MODEL_LOSSES = {"ReLU (simple)": 0.044, "Mish (no SimNorm)": 0.047, "SimNorm (PWM)": 0.054}
 PWM_POLICY_EXTRACTION = {50_000: 80.0, 100_000: 120.0, 250_000: 890.0}
@@ -75,20 +88,37 @@ def figure_series(name: str) -> dict[str, list[str]]:
     if name in ("single_task", "locomotion_sweep"):
         return {f"{algo} {env}": [_single_task_files(algo, env)] for algo in SINGLE_TASK_ALGOS for env in PAPER_ENVS}
     if name == "multitask_experts":
-        return {"pwm mt30": ["mt30_results.csv"], "tdmpc2 mt30": ["tdmpc2_mt30_scores.csv"],
-                "dreamerv3": ["dmc_proprio-dreamerv3.json"], "sac": ["../tdmpc2-results/sac"]}
+        return {
+            "pwm mt30": ["mt30_results.csv"],
+            "tdmpc2 mt30": ["tdmpc2_mt30_scores.csv"],
+            "dreamerv3": ["dmc_proprio-dreamerv3.json"],
+            "sac": ["../tdmpc2-results/sac"],
+        }
     if name == "horizon_ablation":
-        return {f"{label} mt{s}": [f] for s in (30, 80) for label, f in
-                (("tdmpc2", f"tdmpc2_mt{s}_scores.csv"), ("pwm H=16", f"mt{s}_results.csv"),
-                 ("pwm H=3", f"mt{s}_results_h3.csv"))}
+        return {
+            f"{label} mt{s}": [f]
+            for s in (30, 80)
+            for label, f in (
+                ("tdmpc2", f"tdmpc2_mt{s}_scores.csv"),
+                ("pwm H=16", f"mt{s}_results.csv"),
+                ("pwm H=3", f"mt{s}_results_h3.csv"),
+            )
+        }
     if name == "batch_size_ablation":
         return {f"batch {b}": [f"pwm_ant_bsz{b}.csv"] for b in (32, 128, 512, 1024, 2048)}
     if name == "world_model_ablation":
-        return {"SimNorm (PWM)": ["pwm_ant.csv"], "Mish (no SimNorm)": ["pwm_ant_no_simnorm.csv"],
-                "spectral norm": ["pwm_ant_spectralnorm.csv"], "ReLU (simple)": ["pwm_ant_simple.csv"]}
+        return {
+            "SimNorm (PWM)": ["pwm_ant.csv"],
+            "Mish (no SimNorm)": ["pwm_ant_no_simnorm.csv"],
+            "spectral norm": ["pwm_ant_spectralnorm.csv"],
+            "ReLU (simple)": ["pwm_ant_simple.csv"],
+        }
     if name == "activation_ablation":
-        return {f"{label} {env}": [f"pwm_{env}{suffix}.csv"] for env in ("hopper", "anymal", "humanoid")
-                for label, suffix in (("SimNorm", ""), ("Mish", "_mish"), ("ReLU", "_relu"))}
+        return {
+            f"{label} {env}": [f"pwm_{env}{suffix}.csv"]
+            for env in ("hopper", "anymal", "humanoid")
+            for label, suffix in (("SimNorm", ""), ("Mish", "_mish"), ("ReLU", "_relu"))
+        }
     if name == "hopper_stiffness":
         return {algo: [f"{algo}_hopper_stiff.csv"] for algo in ("pwm", "shac", "ppo")}
     if name == "policy_extraction":
@@ -96,11 +126,26 @@ def figure_series(name: str) -> dict[str, list[str]]:
     raise ValueError(f"unknown paper figure {name!r}; known: {', '.join(PAPER_FIGURES)}")
 
 
-PAPER_FIGURES = ["single_task", "locomotion_sweep", "multitask_experts", "horizon_ablation", "batch_size_ablation",
-                 "world_model_ablation", "activation_ablation", "hopper_stiffness", "policy_extraction"]
+PAPER_FIGURES = [
+    "single_task",
+    "locomotion_sweep",
+    "multitask_experts",
+    "horizon_ablation",
+    "batch_size_ablation",
+    "world_model_ablation",
+    "activation_ablation",
+    "hopper_stiffness",
+    "policy_extraction",
+]
 # Normalisers: which figures also read PPO's single-task files (their peaks scale the returns).
-NEEDS_PPO_SCALES = {"single_task", "locomotion_sweep", "batch_size_ablation", "world_model_ablation",
-                    "activation_ablation", "hopper_stiffness"}
+NEEDS_PPO_SCALES = {
+    "single_task",
+    "locomotion_sweep",
+    "batch_size_ablation",
+    "world_model_ablation",
+    "activation_ablation",
+    "hopper_stiffness",
+}
 
 
 def resolve(folder: Path, name: str) -> Path:
@@ -121,8 +166,11 @@ def present_files(folder: str | Path, name: str) -> list[Path]:
 def missing_series(folder: str | Path, name: str) -> dict[str, list[str]]:
     """{series label: its absent files} of figure ``name``."""
     folder = Path(folder)
-    return {label: [f for f in files if not resolve(folder, f).exists()]
-            for label, files in figure_series(name).items() if not all(resolve(folder, f).exists() for f in files)}
+    return {
+        label: [f for f in files if not resolve(folder, f).exists()]
+        for label, files in figure_series(name).items()
+        if not all(resolve(folder, f).exists() for f in files)
+    }
 
 
 def describe_missing(folder: str | Path, name: str) -> str:
@@ -141,21 +189,23 @@ def read_runs(path: str | Path, metric: str | None = None) -> tuple[pd.DataFrame
     frame = read_table(path)
     x_name = next((c for c in (*STEP_COLUMNS, TIME_COLUMN) if c in frame.columns), None)
     if x_name is None:
-        raise MalformedInput(f"{path}, line 1: no {' / '.join((*STEP_COLUMNS, TIME_COLUMN))} column; "
-                             f"found {list(frame.columns)[:6]}")
+        raise MalformedInput(
+            f"{path}, line 1: no {' / '.join((*STEP_COLUMNS, TIME_COLUMN))} column; found {list(frame.columns)[:6]}"
+        )
     if metric is None and any(c.endswith(" - rewards/step") for c in frame.columns):
         metric = "rewards/step"  # the stiffness study's exports
     runs = single_task_runs(frame, path, metric)
     x = numeric(frame, x_name, path)
-    table = pd.DataFrame({run: numeric(frame, column, path, allow_empty=True).to_numpy()
-                          for column, run in runs.items()}, index=pd.Index(x.to_numpy(), name=x_name))
+    table = pd.DataFrame(
+        {run: numeric(frame, column, path, allow_empty=True).to_numpy() for column, run in runs.items()},
+        index=pd.Index(x.to_numpy(), name=x_name),
+    )
     table = table.dropna(how="all")
     if table.index.duplicated().any():  # wandb writes one row per run at a shared x: merge them
         twice = table.groupby(level=0).count() > 1
         if twice.any().any():
             run = twice.columns[twice.any()][0]
-            raise MalformedInput(f"{path}: run {run!r} logs two values at {x_name} "
-                                 f"{twice.index[twice[run]][0]}")
+            raise MalformedInput(f"{path}: run {run!r} logs two values at {x_name} {twice.index[twice[run]][0]}")
         table = table.groupby(level=0).first()
     return table.sort_index(), x_name
 
@@ -190,8 +240,9 @@ def iqm_band(table: pd.DataFrame, reps: int, seed: int = 0) -> pd.DataFrame:
     scores = table.to_numpy(dtype=float).T[:, None, :]  # (runs, 1 task, points)
     np.random.seed(seed)
     points, cis = rly.get_interval_estimates({"a": scores}, lambda s: trim_mean(s, 0.25, axis=0).ravel(), reps=reps)
-    return pd.DataFrame(dict(x=table.index.to_numpy(dtype=float), value=points["a"], ci_low=cis["a"][0],
-                             ci_high=cis["a"][1]))
+    return pd.DataFrame(
+        dict(x=table.index.to_numpy(dtype=float), value=points["a"], ci_low=cis["a"][0], ci_high=cis["a"][1])
+    )
 
 
 def peak_row(table: pd.DataFrame) -> tuple[float, np.ndarray]:
@@ -229,8 +280,14 @@ def ppo_scales(folder: str | Path) -> pd.DataFrame:
             scale = float(trim_mean(curve.to_numpy(), 0.25, axis=1).max())
             rows.append(dict(task=env, rule="return / PPO peak IQM", scale=scale, source=f"computed from {path.name}"))
         else:
-            rows.append(dict(task=env, rule="return / PPO peak IQM", scale=PPO_PEAK_IQM[env],
-                             source=f"results.ipynb cell 4 (hard-coded; ppo_{env}_time.csv not released)"))
+            rows.append(
+                dict(
+                    task=env,
+                    rule="return / PPO peak IQM",
+                    scale=PPO_PEAK_IQM[env],
+                    source=f"results.ipynb cell 4 (hard-coded; ppo_{env}_time.csv not released)",
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -296,27 +353,61 @@ def interval_rows(panel: str, arrays: dict[str, np.ndarray], reps: int, seed: in
     points, cis = rly.get_interval_estimates(arrays, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=reps)
     rows = []
     for name, scores in arrays.items():
-        rows.append(dict(panel=panel, series=name, kind="iqm", x=np.nan, value=float(points[name][0]),
-                         ci_low=float(cis[name][0, 0]), ci_high=float(cis[name][1, 0])))
-        rows.append(dict(panel=panel, series=name, kind="mean", x=np.nan, value=float(np.mean(scores)),
-                         ci_low=np.nan, ci_high=np.nan))
+        rows.append(
+            dict(
+                panel=panel,
+                series=name,
+                kind="iqm",
+                x=np.nan,
+                value=float(points[name][0]),
+                ci_low=float(cis[name][0, 0]),
+                ci_high=float(cis[name][1, 0]),
+            )
+        )
+        rows.append(
+            dict(
+                panel=panel,
+                series=name,
+                kind="mean",
+                x=np.nan,
+                value=float(np.mean(scores)),
+                ci_low=np.nan,
+                ci_high=np.nan,
+            )
+        )
     return pd.DataFrame(rows, columns=SERIES_COLUMNS)
 
 
 def profile_rows(panel: str, arrays: dict[str, np.ndarray], taus: np.ndarray, reps: int, seed: int = 0):
     np.random.seed(seed)
     profiles, cis = rly.create_performance_profile(arrays, taus, reps=reps, confidence_interval_size=0.95)
-    return pd.concat([pd.DataFrame(dict(panel=panel, series=name, kind="profile", x=taus, value=profiles[name],
-                                        ci_low=cis[name][0], ci_high=cis[name][1]))
-                      for name in arrays], ignore_index=True)[SERIES_COLUMNS]
+    return pd.concat(
+        [
+            pd.DataFrame(
+                dict(
+                    panel=panel,
+                    series=name,
+                    kind="profile",
+                    x=taus,
+                    value=profiles[name],
+                    ci_low=cis[name][0],
+                    ci_high=cis[name][1],
+                )
+            )
+            for name in arrays
+        ],
+        ignore_index=True,
+    )[SERIES_COLUMNS]
 
 
 def markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     """A small Markdown table (no extra dependency)."""
+
     def fmt(v):
         if isinstance(v, (float, np.floating)):
             return "" if np.isnan(v) else format(v, floatfmt)
         return str(v)
+
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
@@ -328,8 +419,12 @@ def interval_table(rows: pd.DataFrame, extra: dict | None = None) -> pd.DataFram
     for (panel, series), part in rows.groupby(["panel", "series"], sort=False):
         iqm = part[part.kind == "iqm"].iloc[0]
         mean = part[part.kind == "mean"].iloc[0]
-        row = {"panel": panel, "series": series, "IQM [95% CI]": f"{iqm.value:.3f} [{iqm.ci_low:.3f}, {iqm.ci_high:.3f}]",
-               "mean": f"{mean.value:.3f}"}
+        row = {
+            "panel": panel,
+            "series": series,
+            "IQM [95% CI]": f"{iqm.value:.3f} [{iqm.ci_low:.3f}, {iqm.ci_high:.3f}]",
+            "mean": f"{mean.value:.3f}",
+        }
         row.update((extra or {}).get((panel, series), {}))
         out.append(row)
     return pd.DataFrame(out)

@@ -11,6 +11,7 @@
 
 The peak rules pick one time per (algo, task), shared by its seeds, so seeds stay comparable.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,10 @@ def scores_at(scores: pd.DataFrame, steps: int, keys: list[str]) -> pd.DataFrame
     short = reached[reached < steps]
     if len(short):
         names = ", ".join(f"{a}/{t}/seed{s} ({int(n)})" for (a, t, s), n in short.head(5).items())
-        raise ValueError(f"score rule at:{steps}: {len(short)} run(s) end before {steps} environment steps: "
-                         f"{names}{' ...' if len(short) > 5 else ''}; aggregate them at fewer steps or without them")
+        raise ValueError(
+            f"score rule at:{steps}: {len(short)} run(s) end before {steps} environment steps: "
+            f"{names}{' ...' if len(short) > 5 else ''}; aggregate them at fewer steps or without them"
+        )
     before = scores[scores["env_steps"] <= steps].sort_values("env_steps", kind="stable")
     chosen = before.groupby(keys, as_index=False).tail(1)
     return chosen[RUN_SCORE_COLUMNS].sort_values(keys).reset_index(drop=True)

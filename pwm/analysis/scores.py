@@ -3,6 +3,7 @@
 Collecting every run's eval.csv into one table (instead of aggregating from run directories)
 means published results can be imported into the same table and treated identically.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,7 +54,9 @@ def check_values(frame: pd.DataFrame, path) -> None:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             expected = "an integer" if integer else "a finite number (or empty)"
-            raise ValueError(f"{path}, line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {expected}")
+            raise ValueError(
+                f"{path}, line {row + 2}, column {column!r}: {str(frame[column].iloc[row])!r} is not {expected}"
+            )
 
 
 def collect(run_files: list[str | Path], out: str | Path) -> pd.DataFrame:
@@ -114,12 +117,12 @@ def score_matrices(final: pd.DataFrame, column: str = "score") -> tuple[dict[str
         table = rows.pivot(index="seed", columns="task", values=column)
         missing_tasks = [t for t in tasks if t not in table.columns]
         if missing_tasks:
-            raise ValueError(f"algorithm {algo!r} has no runs for tasks {missing_tasks}; "
-                             f"every algorithm needs every task ({tasks})")
+            raise ValueError(
+                f"algorithm {algo!r} has no runs for tasks {missing_tasks}; every algorithm needs every task ({tasks})"
+            )
         table = table[tasks]
         if table.isna().any().any():
             holes = [(t, s) for t in tasks for s in table.index if pd.isna(table.loc[s, t])]
-            raise ValueError(f"algorithm {algo!r}: seeds differ across tasks; missing (task, seed) "
-                             f"runs: {holes}")
+            raise ValueError(f"algorithm {algo!r}: seeds differ across tasks; missing (task, seed) runs: {holes}")
         matrices[algo] = table.to_numpy(dtype=float)
     return matrices, tasks

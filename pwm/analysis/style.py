@@ -7,6 +7,7 @@ PPO green, SHAC blue, DreamerV3 pink). Other names get a stable colour from a ha
 Imported published runs are named ``<algo> (published)``: same colour as ``<algo>``, hatched bars
 and dashed lines.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,12 +20,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 PUBLISHED_SUFFIX = " (published)"
-COLUMN_WIDTH_IN = 3.25   # one column of a two-column paper
-TEXT_WIDTH_IN = 6.75     # full text width
+COLUMN_WIDTH_IN = 3.25  # one column of a two-column paper
+TEXT_WIDTH_IN = 6.75  # full text width
 PALETTE = sns.color_palette("deep", 10)
 KNOWN = {  # name key -> (palette index, display label)
-    "shac": (0, "SHAC"), "pwm": (1, "PWM"), "ppo": (2, "PPO"), "sac": (3, "SAC"),
-    "tdmpc2": (4, "TD-MPC2"), "tdmpc": (5, "TD-MPC"), "dreamerv3": (6, "DreamerV3"),
+    "shac": (0, "SHAC"),
+    "pwm": (1, "PWM"),
+    "ppo": (2, "PPO"),
+    "sac": (3, "SAC"),
+    "tdmpc2": (4, "TD-MPC2"),
+    "tdmpc": (5, "TD-MPC"),
+    "dreamerv3": (6, "DreamerV3"),
     "randompolicy": (7, "Random"),
 }
 FREE = [i for i in range(len(PALETTE)) if i not in {k for k, _ in KNOWN.values()}]
@@ -66,6 +72,16 @@ def linestyle(algo: str) -> str:
 def paper_style() -> None:
     """Small fonts that stay legible when the figure is printed at column or text width."""
     sns.set_theme(style="whitegrid", context="paper")
-    plt.rcParams.update({"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6,
-                         "ytick.labelsize": 6, "legend.fontsize": 7, "axes.titleweight": "bold",
-                         "lines.linewidth": 1.2, "pdf.fonttype": 42})
+    plt.rcParams.update(
+        {
+            "font.size": 7,
+            "axes.titlesize": 8,
+            "axes.labelsize": 7,
+            "xtick.labelsize": 6,
+            "ytick.labelsize": 6,
+            "legend.fontsize": 7,
+            "axes.titleweight": "bold",
+            "lines.linewidth": 1.2,
+            "pdf.fonttype": 42,
+        }
+    )

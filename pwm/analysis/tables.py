@@ -3,6 +3,7 @@
 Markdown (not LaTeX) so the same file reads well in the Snakemake report, on GitHub and in a diff
 against a previous run; numbers come straight from the aggregate CSVs.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -34,8 +35,12 @@ def task_table(run_scores: pd.DataFrame) -> str:
         table = rows.groupby(["task", "algo"]).score.mean().unstack("algo")
         seeds = rows.groupby("algo").seed.nunique()
         header = [f"{style.label(a)} (n={seeds[a]})" for a in table.columns]
-        lines = [f"### {group}: per-task score (mean over seeds)", "",
-                 "| task | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+        lines = [
+            f"### {group}: per-task score (mean over seeds)",
+            "",
+            "| task | " + " | ".join(header) + " |",
+            "|---|" + "---|" * len(header),
+        ]
         for task, values in table.iterrows():
             lines.append(f"| {task} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
         parts.append("\n".join(lines))

@@ -6,6 +6,7 @@ dim and actions to its largest action dim, and cut into rows of a fixed length (
 one 500-step episode; mt80: 101, so a DMC episode becomes 5 rows). This module does the same
 with the chunks that ``pwm-bench train --algo tdmpc2`` writes to ``<run>/dataset/``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,7 +42,7 @@ def split_rows(chunk: TensorDict, row_length: int) -> TensorDict:
     starts = list(range(0, T - row_length + 1, step))
     if not starts:
         raise DatasetError(f"episodes of {T} rows are shorter than the row length {row_length}")
-    parts = [chunk[:, s:s + row_length] for s in starts]
+    parts = [chunk[:, s : s + row_length] for s in starts]
     return torch.stack(parts, dim=1).reshape(-1, row_length)
 
 
@@ -56,8 +57,12 @@ def pad_chunk(chunk: TensorDict, task_id: int, obs_dim: int, action_dim: int) ->
     action = torch.zeros(E, T, action_dim)
     action[..., :a] = chunk["action"]
     action[:, 0] = float("nan")  # the dummy first step stays a dummy in every column
-    out = dict(obs=obs, action=action, reward=chunk["reward"].float().clone(),
-               task=torch.full((E, T), task_id, dtype=torch.int32))
+    out = dict(
+        obs=obs,
+        action=action,
+        reward=chunk["reward"].float().clone(),
+        task=torch.full((E, T), task_id, dtype=torch.int32),
+    )
     if "terminated" in chunk.keys():
         out["terminated"] = chunk["terminated"].clone()
     return TensorDict(out, batch_size=[E, T])
@@ -79,15 +84,18 @@ PUBLIC_DATASET_TRANSITIONS = {"mt30": 345_690_000, "mt80": 550_450_000}
 def size_warning(suite: str, transitions: int, runs: int) -> str:
     """The log line that says how a self-collected dataset compares with TD-MPC2's public one."""
     public = PUBLIC_DATASET_TRANSITIONS[suite]
-    return (f"[build-dataset] WARNING: self-collected {suite} dataset: {transitions:,} transitions from {runs} "
-            f"run(s), {public / max(transitions, 1):,.1f}x fewer than TD-MPC2's public {suite} dataset "
-            f"({public / 1e6:.2f}M) that the PWM paper's world models learned from; expect lower scores than "
-            f"the paper's. To use the public data set world_model.dataset (README: 'Reproducing the paper's "
-            f"multitask numbers').")
+    return (
+        f"[build-dataset] WARNING: self-collected {suite} dataset: {transitions:,} transitions from {runs} "
+        f"run(s), {public / max(transitions, 1):,.1f}x fewer than TD-MPC2's public {suite} dataset "
+        f"({public / 1e6:.2f}M) that the PWM paper's world models learned from; expect lower scores than "
+        f"the paper's. To use the public data set world_model.dataset (README: 'Reproducing the paper's "
+        f"multitask numbers')."
+    )
 
 
-def build_dataset(run_dirs, suite: str, out_dir, row_length: int | None = None,
-                  rows_per_chunk: int = 200_000) -> list[Path]:
+def build_dataset(
+    run_dirs, suite: str, out_dir, row_length: int | None = None, rows_per_chunk: int = 200_000
+) -> list[Path]:
     """Merge ``<run>/dataset/*.pt`` of single-task runs into ``out_dir/chunk_{i}.pt`` for ``suite``."""
     tasks = suite_tasks(suite)
     obs_dim, action_dim = suite_dims(suite)
@@ -109,6 +117,6 @@ def build_dataset(run_dirs, suite: str, out_dir, row_length: int | None = None,
     written = []
     for i, start in enumerate(range(0, merged.batch_size[0], rows_per_chunk)):
         path = out_dir / f"chunk_{i}.pt"
-        save_chunk(merged[start:start + rows_per_chunk], path)
+        save_chunk(merged[start : start + rows_per_chunk], path)
         written.append(path)
     return written

@@ -10,6 +10,7 @@ Chunks are opened with ``torch.load(mmap=True)``: tensors stay backed by the fil
 read on demand, so a 20 GB mt30 chunk never needs to be copied into RAM (validation streams over
 it in row blocks). Validation names the file and the field of the first problem found.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -45,10 +46,12 @@ def _row_blocks(tensor: torch.Tensor):
     row_bytes = max(tensor[0].numel() * tensor.element_size(), 1) if len(tensor) else 1
     step = max(1, _SCAN_BYTES // row_bytes)
     for start in range(0, len(tensor), step):
-        yield start, tensor[start:start + step]
+        yield start, tensor[start : start + step]
 
 
-def validate_chunk(data: Mapping, name: str = "<chunk>", num_tasks: int | None = None, check_values: bool = True) -> None:
+def validate_chunk(
+    data: Mapping, name: str = "<chunk>", num_tasks: int | None = None, check_values: bool = True
+) -> None:
     """Raise :class:`DatasetError` naming ``name`` and the field if ``data`` breaks the chunk layout.
 
     Checks required fields, dtypes, dims, equal ``[episodes, T]`` leading shapes, constant and
@@ -70,13 +73,17 @@ def validate_chunk(data: Mapping, name: str = "<chunk>", num_tasks: int | None =
         elif field in ("obs", "action", "reward") and not value.dtype.is_floating_point:
             raise DatasetError(f"{name}: field '{field}' has dtype {value.dtype}, expected a floating dtype")
         if value.ndim != ndim:
-            raise DatasetError(f"{name}: field '{field}' has shape {tuple(value.shape)}, expected {ndim} dims "
-                               f"([episodes, T{', dim' if ndim == 3 else ''}])")
+            raise DatasetError(
+                f"{name}: field '{field}' has shape {tuple(value.shape)}, expected {ndim} dims "
+                f"([episodes, T{', dim' if ndim == 3 else ''}])"
+            )
         if lead is None:
             lead = tuple(value.shape[:2])
         elif tuple(value.shape[:2]) != lead:
-            raise DatasetError(f"{name}: ragged lengths: field '{field}' has [episodes, T] = {tuple(value.shape[:2])} "
-                               f"but 'obs' has {lead}")
+            raise DatasetError(
+                f"{name}: ragged lengths: field '{field}' has [episodes, T] = {tuple(value.shape[:2])} "
+                f"but 'obs' has {lead}"
+            )
     if lead[1] < 2:
         raise DatasetError(f"{name}: field 'obs' has T = {lead[1]}; episodes need at least one transition")
     task = data["task"]
@@ -87,18 +94,24 @@ def validate_chunk(data: Mapping, name: str = "<chunk>", num_tasks: int | None =
         low, high = int(task.min()), int(task.max())
         if low < 0 or (num_tasks is not None and high >= num_tasks):
             bad = low if low < 0 else high
-            raise DatasetError(f"{name}: field 'task' has id {bad}, out of range [0, {num_tasks if num_tasks is not None else 'inf'})")
+            raise DatasetError(
+                f"{name}: field 'task' has id {bad}, out of range [0, {num_tasks if num_tasks is not None else 'inf'})"
+            )
     if "valid" in data.keys():
         valid = data["valid"]
         if len(valid) and bool((valid[:, 1:] > valid[:, :-1]).any()):
             row = int((valid[:, 1:] > valid[:, :-1]).any(1).nonzero()[0])
-            raise DatasetError(f"{name}: field 'valid' is not a prefix of ones in episode row {row} "
-                               "(padding may only follow a row's real steps)")
+            raise DatasetError(
+                f"{name}: field 'valid' is not a prefix of ones in episode row {row} "
+                "(padding may only follow a row's real steps)"
+            )
     if not check_values:
         return
-    checks = [("obs", lambda b: ~torch.isfinite(b), "NaN or inf"),
-              ("action", lambda b: torch.isnan(b[:, 1:]), "NaN after the dummy first step"),
-              ("reward", lambda b: torch.isnan(b[:, 1:]), "NaN after the dummy first step")]
+    checks = [
+        ("obs", lambda b: ~torch.isfinite(b), "NaN or inf"),
+        ("action", lambda b: torch.isnan(b[:, 1:]), "NaN after the dummy first step"),
+        ("reward", lambda b: torch.isnan(b[:, 1:]), "NaN after the dummy first step"),
+    ]
     for field, bad_of, what in checks:
         for start, block in _row_blocks(data[field]):
             bad = bad_of(block)
@@ -107,8 +120,9 @@ def validate_chunk(data: Mapping, name: str = "<chunk>", num_tasks: int | None =
                 raise DatasetError(f"{name}: field '{field}' has {what} (episode row {row})")
 
 
-def load_chunk(path, num_tasks: int | None = None, tasks: Iterable[int] | None = None, mmap: bool = True,
-               check_values: bool = True) -> TensorDict:
+def load_chunk(
+    path, num_tasks: int | None = None, tasks: Iterable[int] | None = None, mmap: bool = True, check_values: bool = True
+) -> TensorDict:
     """Open and validate one chunk; ``tasks`` keeps only those task ids (rows are then copied).
 
     With ``mmap`` (default) the tensors are views of the file, so nothing is read until used.

@@ -8,6 +8,7 @@ batches are drawn with the same windowing rule as :class:`pwm.data.sampler.Slice
 
 The buffer keeps the most recent ``capacity`` transitions (whole episodes, FIFO).
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,16 @@ from pwm.data.sampler import Batch
 
 
 class EpisodeReplay:
-    def __init__(self, obs_dim: int, action_dim: int, max_episode_length: int, capacity: int,
-                 task: int = 0, seed: int | None = None, device=None):
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        max_episode_length: int,
+        capacity: int,
+        task: int = 0,
+        seed: int | None = None,
+        device=None,
+    ):
         self.max_rows = max_episode_length + 1
         self.max_episodes = max(1, -(-capacity // max_episode_length))
         self.obs_dim, self.action_dim, self.task, self.device = obs_dim, action_dim, task, device
@@ -45,8 +54,10 @@ class EpisodeReplay:
         obs, action, reward = (torch.as_tensor(x, dtype=torch.float32) for x in (obs, action, reward))
         n = len(action)
         if len(obs) != n + 1 or len(reward) != n or n + 1 > self.max_rows:
-            raise ValueError(f"episode of {len(obs)} obs, {n} actions, {len(reward)} rewards does not fit "
-                             f"(max {self.max_rows - 1} transitions)")
+            raise ValueError(
+                f"episode of {len(obs)} obs, {n} actions, {len(reward)} rewards does not fit "
+                f"(max {self.max_rows - 1} transitions)"
+            )
         i = self.num_added % self.max_episodes
         self.obs[i].zero_()
         self.obs[i, : n + 1] = obs
@@ -91,18 +102,27 @@ class EpisodeReplay:
         rows = order[self.lengths[order] == self.lengths[order].max()] if n else order
         T = int(self.lengths[rows].max()) if n else self.max_rows
         task = self.task if task is None else task
-        return TensorDict(dict(
-            obs=self.obs[rows, :T].clone(), action=self.action[rows, :T].clone(),
-            reward=self.reward[rows, :T].clone(),
-            task=torch.full((len(rows), T), task, dtype=torch.int32),
-        ), batch_size=[len(rows), T])
+        return TensorDict(
+            dict(
+                obs=self.obs[rows, :T].clone(),
+                action=self.action[rows, :T].clone(),
+                reward=self.reward[rows, :T].clone(),
+                task=torch.full((len(rows), T), task, dtype=torch.int32),
+            ),
+            batch_size=[len(rows), T],
+        )
 
     # ---- checkpointing ----------------------------------------------------------------------
     def state_dict(self) -> dict:
         n = len(self)
-        return dict(obs=self.obs[:n].clone(), action=self.action[:n].clone(), reward=self.reward[:n].clone(),
-                    lengths=self.lengths[:n].clone(), num_added=self.num_added,
-                    generator=self.generator.get_state())
+        return dict(
+            obs=self.obs[:n].clone(),
+            action=self.action[:n].clone(),
+            reward=self.reward[:n].clone(),
+            lengths=self.lengths[:n].clone(),
+            num_added=self.num_added,
+            generator=self.generator.get_state(),
+        )
 
     def load_state_dict(self, state: dict) -> None:
         n = len(state["lengths"])

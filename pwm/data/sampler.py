@@ -12,6 +12,7 @@ as a prefix, the rest being zero padding. A row of ``n >= H+1`` valid steps has 
 a shorter one (an episode that ended within H steps, e.g. an early fall) has one window from its
 start, whose steps past the row's end are flagged invalid in ``Batch.valid`` (losses mask them).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -24,11 +25,12 @@ from tensordict import TensorDict
 @dataclass
 class Batch:
     """One update batch in TD-MPC2's time-major layout."""
-    obs: torch.Tensor         # [H+1, B, obs_dim]
-    action: torch.Tensor      # [H, B, action_dim]
-    reward: torch.Tensor      # [H, B, 1]
+
+    obs: torch.Tensor  # [H+1, B, obs_dim]
+    action: torch.Tensor  # [H, B, action_dim]
+    reward: torch.Tensor  # [H, B, 1]
     terminated: torch.Tensor  # [H, B, 1] (zeros when the data has no 'terminated' field)
-    task: torch.Tensor        # [B] long
+    task: torch.Tensor  # [B] long
     valid: torch.Tensor | None = None  # [H, B, 1]: 1 where transition t is real data, 0 past a row's end
 
 
@@ -39,8 +41,15 @@ class SliceSampler:
     memory-mapped chunks stay on disk. ``device`` is where batches are returned.
     """
 
-    def __init__(self, chunks: TensorDict | Sequence[TensorDict], horizon: int, batch_size: int,
-                 tasks: Iterable[int] | None = None, device=None, seed: int | None = None):
+    def __init__(
+        self,
+        chunks: TensorDict | Sequence[TensorDict],
+        horizon: int,
+        batch_size: int,
+        tasks: Iterable[int] | None = None,
+        device=None,
+        seed: int | None = None,
+    ):
         self.chunks = [chunks] if isinstance(chunks, TensorDict) else list(chunks)
         self.horizon, self.batch_size, self.device = horizon, batch_size, device
         self.generator = torch.Generator()
@@ -66,7 +75,9 @@ class SliceSampler:
         self._row = torch.cat(rows) if rows else torch.empty(0, dtype=torch.long)
         windows = torch.cat(windows) if windows else torch.empty(0, dtype=torch.long)
         if windows.numel() == 0 or windows.sum() == 0:
-            raise ValueError(f"no episode has {horizon + 1} steps" + (f" for tasks {wanted.tolist()}" if wanted is not None else ""))
+            raise ValueError(
+                f"no episode has {horizon + 1} steps" + (f" for tasks {wanted.tolist()}" if wanted is not None else "")
+            )
         self._windows = windows
         self._cum = torch.cumsum(windows, 0)
 
@@ -87,10 +98,16 @@ class SliceSampler:
             rows = self._row[episode[sel]].unsqueeze(1)
             chunk = self.chunks[i]
             part = {k: chunk[k][rows, steps[sel]] for k in ("obs", "action", "reward", "task")}
-            part["terminated"] = (chunk["terminated"][rows, steps[sel]] if "terminated" in chunk.keys()
-                                  else torch.zeros(len(sel), self.horizon + 1))
-            part["valid"] = (chunk["valid"][rows, steps[sel]].float() if "valid" in chunk.keys()
-                             else torch.ones(len(sel), self.horizon + 1))
+            part["terminated"] = (
+                chunk["terminated"][rows, steps[sel]]
+                if "terminated" in chunk.keys()
+                else torch.zeros(len(sel), self.horizon + 1)
+            )
+            part["valid"] = (
+                chunk["valid"][rows, steps[sel]].float()
+                if "valid" in chunk.keys()
+                else torch.ones(len(sel), self.horizon + 1)
+            )
             parts.append(part)
             order[sel] = torch.arange(offset, offset + len(sel))
             offset += len(sel)

@@ -5,6 +5,7 @@ from [-1, 1] to the actuator range, observations flattened in spec order as floa
 2 with summed rewards, and a 500-agent-step episode that ends by truncation only. Reproducing those
 choices exactly is what makes returns comparable with published TD-MPC2/PWM numbers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,9 @@ class DMControlEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, dm_env: Any, seed: int, episode_length: int = EPISODE_LENGTH,
-                 action_repeat: int = ACTION_REPEAT):
+    def __init__(
+        self, dm_env: Any, seed: int, episode_length: int = EPISODE_LENGTH, action_repeat: int = ACTION_REPEAT
+    ):
         self._env = dm_env
         self.episode_length = episode_length
         self.action_repeat = action_repeat
@@ -92,8 +94,13 @@ def register_stock_tasks() -> None:
     from dm_control import suite
 
     for domain, task in suite.ALL_TASKS:
-        register(TaskSpec(
-            name=tdmpc2_name(domain, task), domain=domain, family="dm_control",
-            factory=lambda seed, d=domain, t=task: make_dm_control(d, t, seed),
-            episode_length=EPISODE_LENGTH, action_repeat=ACTION_REPEAT,
-        ))
+        register(
+            TaskSpec(
+                name=tdmpc2_name(domain, task),
+                domain=domain,
+                family="dm_control",
+                factory=lambda seed, d=domain, t=task: make_dm_control(d, t, seed),
+                episode_length=EPISODE_LENGTH,
+                action_repeat=ACTION_REPEAT,
+            )
+        )

@@ -1,4 +1,5 @@
 """Imports each task family once so that it registers its tasks (see registry._ensure_loaded)."""
+
 import logging
 
 # dm_control logs through absl at import time, and absl calls logging.basicConfig() when the root

@@ -13,6 +13,7 @@ One deliberate difference: object/goal positions are drawn from the environment'
 generator (``seeded_rand_vec``), not numpy's global one, so that ``reset(seed=s)`` reproduces an
 episode exactly and no other code's randomness is disturbed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,15 +30,56 @@ PREFIX = "mw-"
 
 # TD-MPC2's MT80 order (task ids 30-79).
 TASKS = (
-    "assembly", "basketball", "button-press-topdown", "button-press-topdown-wall", "button-press",
-    "button-press-wall", "coffee-button", "coffee-pull", "coffee-push", "dial-turn", "disassemble",
-    "door-open", "door-close", "drawer-close", "drawer-open", "faucet-open", "faucet-close",
-    "hammer", "handle-press-side", "handle-press", "handle-pull-side", "handle-pull", "lever-pull",
-    "peg-insert-side", "peg-unplug-side", "pick-out-of-hole", "pick-place", "pick-place-wall",
-    "plate-slide", "plate-slide-side", "plate-slide-back", "plate-slide-back-side", "push-back",
-    "push", "push-wall", "reach", "reach-wall", "shelf-place", "soccer", "stick-push",
-    "stick-pull", "sweep-into", "sweep", "window-open", "window-close", "bin-picking",
-    "box-close", "door-lock", "door-unlock", "hand-insert",
+    "assembly",
+    "basketball",
+    "button-press-topdown",
+    "button-press-topdown-wall",
+    "button-press",
+    "button-press-wall",
+    "coffee-button",
+    "coffee-pull",
+    "coffee-push",
+    "dial-turn",
+    "disassemble",
+    "door-open",
+    "door-close",
+    "drawer-close",
+    "drawer-open",
+    "faucet-open",
+    "faucet-close",
+    "hammer",
+    "handle-press-side",
+    "handle-press",
+    "handle-pull-side",
+    "handle-pull",
+    "lever-pull",
+    "peg-insert-side",
+    "peg-unplug-side",
+    "pick-out-of-hole",
+    "pick-place",
+    "pick-place-wall",
+    "plate-slide",
+    "plate-slide-side",
+    "plate-slide-back",
+    "plate-slide-back-side",
+    "push-back",
+    "push",
+    "push-wall",
+    "reach",
+    "reach-wall",
+    "shelf-place",
+    "soccer",
+    "stick-push",
+    "stick-pull",
+    "sweep-into",
+    "sweep",
+    "window-open",
+    "window-close",
+    "bin-picking",
+    "box-close",
+    "door-lock",
+    "door-unlock",
+    "hand-insert",
 )
 
 
@@ -51,8 +93,14 @@ class MetaWorldEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, name: str, seed: int, episode_length: int = EPISODE_LENGTH,
-                 action_repeat: int = ACTION_REPEAT, stale_reset_step: bool = True):
+    def __init__(
+        self,
+        name: str,
+        seed: int,
+        episode_length: int = EPISODE_LENGTH,
+        action_repeat: int = ACTION_REPEAT,
+        stale_reset_step: bool = True,
+    ):
         from metaworld import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
 
         if env_id(name) not in ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE:
@@ -66,8 +114,10 @@ class MetaWorldEnv(gym.Env):
         self._env.seeded_rand_vec = True  # ... drawn from the env's own generator
         steps_needed = 1 + episode_length * action_repeat
         if steps_needed > self._env.max_path_length:
-            raise ValueError(f"episode needs {steps_needed} Meta-World steps, more than its "
-                             f"max_path_length {self._env.max_path_length}")
+            raise ValueError(
+                f"episode needs {steps_needed} Meta-World steps, more than its "
+                f"max_path_length {self._env.max_path_length}"
+            )
         obs_dim = self._env.observation_space.shape[0]
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, self._env.action_space.shape, np.float32)
@@ -117,9 +167,15 @@ def make_metaworld(name: str, seed: int) -> MetaWorldEnv:
 @functools.cache
 def metaworld_task_specs() -> tuple[TaskSpec, ...]:
     return tuple(
-        TaskSpec(name=PREFIX + name, domain="metaworld", family=FAMILY,
-                 factory=functools.partial(make_metaworld, name),
-                 episode_length=EPISODE_LENGTH, action_repeat=ACTION_REPEAT, score="success")
+        TaskSpec(
+            name=PREFIX + name,
+            domain="metaworld",
+            family=FAMILY,
+            factory=functools.partial(make_metaworld, name),
+            episode_length=EPISODE_LENGTH,
+            action_repeat=ACTION_REPEAT,
+            score="success",
+        )
         for name in TASKS
     )
 

@@ -6,6 +6,7 @@ sliced to the current task's own dims before stepping. Per-task obs dim, action 
 length are exposed for the masks and discounts of multitask training, as in TD-MPC2's
 MultitaskWrapper.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,8 +39,7 @@ class MultitaskEnv(gym.Env):
         from pwm.envs.suites import expand_tasks
 
         names = expand_tasks(tasks)
-        return cls(names, [make(name, seed) for name in names],
-                   [get_spec(name).episode_length for name in names])
+        return cls(names, [make(name, seed) for name in names], [get_spec(name).episode_length for name in names])
 
     @property
     def task_idx(self) -> int:

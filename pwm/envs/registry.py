@@ -6,6 +6,7 @@ lets users bring TD-MPC2 datasets and checkpoints unchanged. Each family of task
 custom dm_control tasks, Meta-World, differentiable locomotion) registers its tasks here with a
 factory, so ``make`` and ``pwm-bench tasks`` need no knowledge of the families.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -58,10 +59,7 @@ def unknown_task_message(name: str, where: str | None = None) -> str:
     close = difflib.get_close_matches(str(name), task_names(), n=5, cutoff=0.6)
     hint = f"; close matches: {', '.join(close)}" if close else ""
     at = f" at {where}" if where else ""
-    return (
-        f"unknown task {name!r}{at}{hint}. Run `pwm-bench tasks` for the full list "
-        f"({len(task_names())} tasks)."
-    )
+    return f"unknown task {name!r}{at}{hint}. Run `pwm-bench tasks` for the full list ({len(task_names())} tasks)."
 
 
 def get_spec(name: str) -> TaskSpec:

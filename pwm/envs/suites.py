@@ -3,6 +3,7 @@
 The position of a task in its suite is its task id, the row of a multitask world model's task
 embedding, so the order below must stay TD-MPC2's (spec table, docs of TD-MPC2's MT30/MT80).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -11,14 +12,37 @@ from collections.abc import Iterable
 from pwm.envs import metaworld
 
 MT30 = (
-    "walker-stand", "walker-walk", "walker-run", "cheetah-run", "reacher-easy", "reacher-hard",
-    "acrobot-swingup", "pendulum-swingup", "cartpole-balance", "cartpole-balance-sparse",
-    "cartpole-swingup", "cartpole-swingup-sparse", "cup-catch", "finger-spin", "finger-turn-easy",
-    "finger-turn-hard", "fish-swim", "hopper-stand", "hopper-hop",
+    "walker-stand",
+    "walker-walk",
+    "walker-run",
+    "cheetah-run",
+    "reacher-easy",
+    "reacher-hard",
+    "acrobot-swingup",
+    "pendulum-swingup",
+    "cartpole-balance",
+    "cartpole-balance-sparse",
+    "cartpole-swingup",
+    "cartpole-swingup-sparse",
+    "cup-catch",
+    "finger-spin",
+    "finger-turn-easy",
+    "finger-turn-hard",
+    "fish-swim",
+    "hopper-stand",
+    "hopper-hop",
     # TD-MPC2's custom tasks (pwm.envs.dmc_custom)
-    "walker-walk-backwards", "walker-run-backwards", "cheetah-run-backwards", "cheetah-run-front",
-    "cheetah-run-back", "cheetah-jump", "hopper-hop-backwards", "reacher-three-easy",
-    "reacher-three-hard", "cup-spin", "pendulum-spin",
+    "walker-walk-backwards",
+    "walker-run-backwards",
+    "cheetah-run-backwards",
+    "cheetah-run-front",
+    "cheetah-run-back",
+    "cheetah-jump",
+    "hopper-hop-backwards",
+    "reacher-three-easy",
+    "reacher-three-hard",
+    "cup-spin",
+    "pendulum-spin",
 )
 MT80 = MT30 + tuple(metaworld.PREFIX + name for name in metaworld.TASKS)
 
@@ -57,6 +81,8 @@ def expand_tasks(items: Iterable[str] | str) -> list[str]:
         else:
             close = difflib.get_close_matches(str(item), sorted(known) + list(SUITES), n=5, cutoff=0.6)
             hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise ValueError(f"unknown task or suite {item!r}{hint}. Suites: {', '.join(SUITES)}; "
-                             f"run `pwm-bench tasks` for the {len(known)} tasks.")
+            raise ValueError(
+                f"unknown task or suite {item!r}{hint}. Suites: {', '.join(SUITES)}; "
+                f"run `pwm-bench tasks` for the {len(known)} tasks."
+            )
     return list(dict.fromkeys(expanded))

@@ -14,6 +14,7 @@ Two interfaces:
 
 Physics deviations from dflex are listed in docs/differentiable-envs.md and in ``models.py``.
 """
+
 from pwm.envs.diff.batched import DiffEnv
 from pwm.envs.diff.tasks import TASK_CLASSES, get_task
 

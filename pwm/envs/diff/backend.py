@@ -16,6 +16,7 @@ joint velocities: the "velocity" array is ``[qvel, act]`` of width nv + na. That
 order of ``mjd_transitionFD``'s state (δqpos, qvel, act), so A is (2nv+na)² and the autograd step
 and the tangent maps need no change; torque-driven models have na = 0 and nothing differs.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -28,8 +29,11 @@ import numpy as np
 from pwm.envs.diff.tangent import TangentLayout
 
 DIVERGENCE_LIMIT = 1e6  # |qpos| or |qvel| above this counts as a blown-up simulation (dflex's rule)
-_BAD_STATE_WARNINGS = (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQPOS,
-                       mujoco.mjtWarning.mjWARN_BADQVEL)
+_BAD_STATE_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADQACC,
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+)
 
 
 @dataclass
@@ -60,8 +64,9 @@ class PhysicsBackend(ABC):
 class MujocoFDBackend(PhysicsBackend):
     """MuJoCo C, ``substeps`` physics steps per control step, FD Jacobians, a thread pool."""
 
-    def __init__(self, model: mujoco.MjModel, substeps: int, threads: int = 1, fd_eps: float = 1e-6,
-                 fd_centered: bool = False):
+    def __init__(
+        self, model: mujoco.MjModel, substeps: int, threads: int = 1, fd_eps: float = 1e-6, fd_centered: bool = False
+    ):
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.model = model
@@ -112,7 +117,9 @@ class MujocoFDBackend(PhysicsBackend):
             if na:
                 out.qvel[i, nv:] = d.act
             bad = any(d.warning[w].number for w in _BAD_STATE_WARNINGS)
-            bad = bad or not (np.all(np.abs(d.qpos) < DIVERGENCE_LIMIT) and np.all(np.abs(out.qvel[i]) < DIVERGENCE_LIMIT))
+            bad = bad or not (
+                np.all(np.abs(d.qpos) < DIVERGENCE_LIMIT) and np.all(np.abs(out.qvel[i]) < DIVERGENCE_LIMIT)
+            )
             out.diverged[i] = bad
             if bad and out.A is not None:
                 out.A[i] = 0.0  # no gradient through a blown-up step
@@ -124,8 +131,10 @@ class MujocoFDBackend(PhysicsBackend):
         ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
         n = qpos.shape[0]
         if qpos.shape != (n, self.nq) or qvel.shape != (n, self.nv + self.na) or ctrl.shape != (n, self.nu):
-            raise ValueError(f"expected qpos [N,{self.nq}], qvel (+act) [N,{self.nv + self.na}], ctrl [N,{self.nu}]; got "
-                             f"{qpos.shape}, {qvel.shape}, {ctrl.shape}")
+            raise ValueError(
+                f"expected qpos [N,{self.nq}], qvel (+act) [N,{self.nv + self.na}], ctrl [N,{self.nu}]; got "
+                f"{qpos.shape}, {qvel.shape}, {ctrl.shape}"
+            )
         self._ensure(n)
         out = StepResult(np.empty_like(qpos), np.empty_like(qvel), np.zeros(n, dtype=bool))
         if jacobians:

@@ -11,6 +11,7 @@ new episode's first obs, while ``info["obs_before_reset"]`` keeps the final obs 
 ``info["terminated"]`` marks early termination and blown-up simulations (the NaN guard: their
 reward is 0), ``info["truncated"]`` the time limit; ``done`` is their union.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,10 +30,18 @@ def make_backend(name: str, task: DiffTask, substeps: int, threads: int) -> Phys
 
 
 class DiffEnv:
-    def __init__(self, task: str | DiffTask, num_envs: int, seed: int = 0, threads: int = 1,
-                 substeps: int = DEFAULT_SUBSTEPS, backend: str = "mujoco-fd",
-                 stochastic_init: bool = True, early_termination: bool | None = None,
-                 dtype: torch.dtype = torch.float32):
+    def __init__(
+        self,
+        task: str | DiffTask,
+        num_envs: int,
+        seed: int = 0,
+        threads: int = 1,
+        substeps: int = DEFAULT_SUBSTEPS,
+        backend: str = "mujoco-fd",
+        stochastic_init: bool = True,
+        early_termination: bool | None = None,
+        dtype: torch.dtype = torch.float32,
+    ):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.task = get_task(task) if isinstance(task, str) else task
@@ -77,7 +86,8 @@ class DiffEnv:
 
     def get_state(self) -> dict:
         return {k: getattr(self, k).detach().clone() for k in ("qpos", "qvel", "action", "progress")} | {
-            "generator": self.generator.get_state()}
+            "generator": self.generator.get_state()
+        }
 
     def set_state(self, state: dict) -> None:
         self.qpos, self.qvel = state["qpos"].clone(), state["qvel"].clone()
@@ -95,7 +105,8 @@ class DiffEnv:
             raise ValueError(f"actions must be a tensor of shape ({self.num_envs}, {self.act_dim}), got {shape}")
         action = torch.clip(actions.to(self.dtype), -1.0, 1.0)
         differentiable = torch.is_grad_enabled() and (
-            action.requires_grad or self.qpos.requires_grad or self.qvel.requires_grad)
+            action.requires_grad or self.qpos.requires_grad or self.qvel.requires_grad
+        )
         ctrl = self.task.control(action).to(torch.float64)
         qpos, qvel, diverged = physics_step(self.qpos, self.qvel, ctrl, self.backend, differentiable)
         self.progress = self.progress + 1
@@ -110,8 +121,13 @@ class DiffEnv:
             terminated |= self.task.terminated(obs)
         truncated = (self.progress >= self.episode_length) & ~terminated
         done = terminated | truncated
-        info = {"obs_before_reset": obs, "terminated": terminated, "truncated": truncated,
-                "invalid": invalid, "episode_length": self.progress.clone()}
+        info = {
+            "obs_before_reset": obs,
+            "terminated": terminated,
+            "truncated": truncated,
+            "invalid": invalid,
+            "episode_length": self.progress.clone(),
+        }
 
         if done.any():
             ids = done.nonzero().squeeze(-1)

@@ -1,4 +1,5 @@
 """Cart-pole swing-up (dflex's CartPoleSwingUp)."""
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,7 @@ class CartPole(DiffTask):
     name, obs_dim, act_dim = "cartpole", 5, 1
     episode_length = 240
     early_termination = False
-    max_return = 240.0 * math.pi ** 2
+    max_return = 240.0 * math.pi**2
 
     def start_state(self):
         return (torch.tensor([0.0, -math.pi], dtype=torch.float64), torch.zeros(2, dtype=torch.float64))
@@ -45,4 +46,4 @@ class CartPole(DiffTask):
 
     def reward(self, obs, action):
         theta = wrap_angle(torch.atan2(obs[:, 2], obs[:, 3]))
-        return -(theta ** 2 + 0.1 * obs[:, 4] ** 2 + 0.05 * obs[:, 0] ** 2 + 0.1 * obs[:, 1] ** 2)
+        return -(theta**2 + 0.1 * obs[:, 4] ** 2 + 0.05 * obs[:, 0] ** 2 + 0.1 * obs[:, 1] ** 2)

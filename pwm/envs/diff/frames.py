@@ -5,6 +5,7 @@ R_w (x, y, z) = (x, z, -y), and a dflex body orientation is R_w ⊗ q. Observati
 takes from its world frame (torso quaternion, velocities) are converted with these functions, so
 e.g. obs[0] is the height and obs[5] the forward velocity, as in DiffRL.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,10 +19,15 @@ WORLD_TO_DFLEX = torch.tensor([math.sqrt(0.5), -math.sqrt(0.5), 0.0, 0.0], dtype
 def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     aw, ax, ay, az = a.unbind(-1)
     bw, bx, by, bz = b.unbind(-1)
-    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
-                        aw * bx + ax * bw + ay * bz - az * by,
-                        aw * by - ax * bz + ay * bw + az * bx,
-                        aw * bz + ax * by - ay * bx + az * bw], -1)
+    return torch.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        -1,
+    )
 
 
 def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ action just applied. ``frames.py`` converts MuJoCo's z-up quantities to that fra
 free-joint linear velocity is already the torso origin's, and its angular velocity is in the body
 frame, so it is rotated to the world.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,17 +57,20 @@ class FreeBodyTask(DiffTask):
         heading = frames.quat_rotate(quat, ex)
         to_target = torch.stack([self.target_distance - pos[:, 0], -pos[:, 1], torch.zeros_like(pos[:, 0])], -1)
         heading_proj = (heading * torch.nn.functional.normalize(to_target, dim=-1)).sum(-1, keepdim=True)
-        return torch.cat([
-            pos[:, 2:3],  # 0: height
-            frames.to_dflex_quat_xyzw(quat),  # 1:5
-            frames.to_dflex_vec(lin_vel),  # 5:8, obs[5] = forward velocity
-            frames.to_dflex_vec(ang_vel),  # 8:11
-            qpos[:, 7:],
-            self.joint_vel_scale * qvel[:, 6:],
-            up_z,
-            heading_proj,
-            action.to(qpos.dtype),
-        ], -1)
+        return torch.cat(
+            [
+                pos[:, 2:3],  # 0: height
+                frames.to_dflex_quat_xyzw(quat),  # 1:5
+                frames.to_dflex_vec(lin_vel),  # 5:8, obs[5] = forward velocity
+                frames.to_dflex_vec(ang_vel),  # 8:11
+                qpos[:, 7:],
+                self.joint_vel_scale * qvel[:, 6:],
+                up_z,
+                heading_proj,
+                action.to(qpos.dtype),
+            ],
+            -1,
+        )
 
     def terminated(self, obs):
         return obs[:, 0] < self.termination_height
@@ -116,8 +120,8 @@ class Humanoid(FreeBodyTask):
     action_penalty = 0.002
 
     def reward(self, obs, action):
-        d = torch.clip(obs[:, 0] - (self.termination_height + self.termination_tolerance), -1.0,
-                       self.termination_tolerance)
+        d = torch.clip(
+            obs[:, 0] - (self.termination_height + self.termination_tolerance), -1.0, self.termination_tolerance
+        )
         height = torch.where(d < 0.0, -200.0 * d * d, self.height_scale * d)
-        return (obs[:, 5] + 0.1 * obs[:, 53] + obs[:, 54] + height
-                - self.action_penalty * (action ** 2).sum(-1))
+        return obs[:, 5] + 0.1 * obs[:, 53] + obs[:, 54] + height - self.action_penalty * (action**2).sum(-1)

@@ -5,6 +5,7 @@ seed)``: one env of the batched implementation on the gradient-free path, float3
 actions in [-1, 1], action repeat 1, ``terminated`` on early termination (or a blown-up
 simulation, whose reward is 0), ``truncated`` at the episode length.
 """
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -58,9 +59,16 @@ class DiffGymEnv(gym.Env):
 
 def register_differentiable_tasks() -> None:
     for name, cls in TASK_CLASSES.items():
-        register(TaskSpec(
-            name=name, domain=name, family=FAMILY,
-            factory=lambda seed, n=name: DiffGymEnv(n, seed),
-            episode_length=cls.episode_length, action_repeat=1, score="reward",
-            max_return=float(cls.max_return), early_termination=bool(cls.early_termination),
-        ))
+        register(
+            TaskSpec(
+                name=name,
+                domain=name,
+                family=FAMILY,
+                factory=lambda seed, n=name: DiffGymEnv(n, seed),
+                episode_length=cls.episode_length,
+                action_repeat=1,
+                score="reward",
+                max_return=float(cls.max_return),
+                early_termination=bool(cls.early_termination),
+            )
+        )

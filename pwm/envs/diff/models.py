@@ -15,6 +15,7 @@ Common choices for all tasks, and why:
 - Warm-starting of the constraint solver is disabled so that one physics step is a pure function of
   (qpos, qvel, ctrl); the finite-difference Jacobians and the torch state then describe the same map.
 """
+
 from __future__ import annotations
 
 import os
@@ -103,15 +104,52 @@ def ant(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
 
 
 HUMANOID_JOINTS = [
-    "abdomen_z", "abdomen_y", "abdomen_x",
-    "right_hip_x", "right_hip_z", "right_hip_y", "right_knee", "right_ankle_y", "right_ankle_x",
-    "left_hip_x", "left_hip_z", "left_hip_y", "left_knee", "left_ankle_y", "left_ankle_x",
-    "right_shoulder1", "right_shoulder2", "right_elbow",
-    "left_shoulder1", "left_shoulder2", "left_elbow",
+    "abdomen_z",
+    "abdomen_y",
+    "abdomen_x",
+    "right_hip_x",
+    "right_hip_z",
+    "right_hip_y",
+    "right_knee",
+    "right_ankle_y",
+    "right_ankle_x",
+    "left_hip_x",
+    "left_hip_z",
+    "left_hip_y",
+    "left_knee",
+    "left_ankle_y",
+    "left_ankle_x",
+    "right_shoulder1",
+    "right_shoulder2",
+    "right_elbow",
+    "left_shoulder1",
+    "left_shoulder2",
+    "left_elbow",
 ]
 # dflex's per-joint motor strengths (joint order above) times its motor scale 0.35.
-HUMANOID_STRENGTHS = [200, 200, 200, 200, 200, 600, 400, 100, 100, 200, 200, 600, 400, 100, 100,
-                      100, 100, 200, 100, 100, 200]
+HUMANOID_STRENGTHS = [
+    200,
+    200,
+    200,
+    200,
+    200,
+    600,
+    400,
+    100,
+    100,
+    200,
+    200,
+    600,
+    400,
+    100,
+    100,
+    100,
+    100,
+    200,
+    100,
+    100,
+    200,
+]
 HUMANOID_MOTOR_SCALE = 0.35
 
 
@@ -130,8 +168,9 @@ def humanoid(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
         joint.armature = 0.007
     for geom in spec.geoms:
         geom.friction[0] = 0.75
-    _motors_in_joint_order(spec, {name: HUMANOID_MOTOR_SCALE * s
-                                  for name, s in zip(HUMANOID_JOINTS, HUMANOID_STRENGTHS)})
+    _motors_in_joint_order(
+        spec, {name: HUMANOID_MOTOR_SCALE * s for name, s in zip(HUMANOID_JOINTS, HUMANOID_STRENGTHS)}
+    )
     return _finish(spec, substeps)
 
 
@@ -186,5 +225,12 @@ def muscle_legs(substeps: int = DEFAULT_SUBSTEPS) -> mujoco.MjModel:
     return muscle_legs_model.build(substeps)
 
 
-BUILDERS = {"hopper": hopper, "ant": ant, "humanoid": humanoid, "cheetah": cheetah, "cartpole": cartpole,
-            "quadruped": quadruped, "muscle-legs": muscle_legs}
+BUILDERS = {
+    "hopper": hopper,
+    "ant": ant,
+    "humanoid": humanoid,
+    "cheetah": cheetah,
+    "cartpole": cartpole,
+    "quadruped": quadruped,
+    "muscle-legs": muscle_legs,
+}

@@ -5,6 +5,7 @@ myolegs (``muscle_legs_model.py`` says what it is and why). Unlike dflex's SNU m
 activation dynamics: the activations are physics state, carried after qvel (``backend.py``),
 differentiated by the FD Jacobians, and observed.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,18 +93,20 @@ class MuscleLegs(FreeBodyTask):
         ez[:, 2] = 1.0
         heading = frames.quat_rotate(quat, ex)
         to_target = torch.stack([self.target_distance - pos[:, 0], -pos[:, 1], torch.zeros_like(pos[:, 0])], -1)
-        return torch.cat([
-            pos[:, 2:3],  # 0: pelvis height
-            frames.to_dflex_quat_xyzw(quat),  # 1:5
-            frames.to_dflex_vec(qvel[:, 0:3]),  # 5:8, obs[5] = forward velocity
-            frames.to_dflex_vec(ang_vel),  # 8:11
-            qpos[:, joint_q],  # 11:25
-            self.joint_vel_scale * qvel[:, joint_v],  # 25:39
-            frames.quat_rotate(quat, ez)[:, 2:3],  # 39: up
-            (heading * torch.nn.functional.normalize(to_target, dim=-1)).sum(-1, keepdim=True),  # 40
-            qvel[:, self._nv:],  # 41:121 muscle activations
-        ], -1)
+        return torch.cat(
+            [
+                pos[:, 2:3],  # 0: pelvis height
+                frames.to_dflex_quat_xyzw(quat),  # 1:5
+                frames.to_dflex_vec(qvel[:, 0:3]),  # 5:8, obs[5] = forward velocity
+                frames.to_dflex_vec(ang_vel),  # 8:11
+                qpos[:, joint_q],  # 11:25
+                self.joint_vel_scale * qvel[:, joint_v],  # 25:39
+                frames.quat_rotate(quat, ez)[:, 2:3],  # 39: up
+                (heading * torch.nn.functional.normalize(to_target, dim=-1)).sum(-1, keepdim=True),  # 40
+                qvel[:, self._nv :],  # 41:121 muscle activations
+            ],
+            -1,
+        )
 
     def reward(self, obs, action):
-        return (obs[:, 5] + 0.1 * obs[:, 39] + obs[:, 40]
-                - self.activation_penalty * (obs[:, 41:] ** 2).sum(-1))
+        return obs[:, 5] + 0.1 * obs[:, 39] + obs[:, 40] - self.activation_penalty * (obs[:, 41:] ** 2).sum(-1)

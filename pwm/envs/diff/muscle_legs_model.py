@@ -30,6 +30,7 @@ Edits, all in the wrapper, none in the package's files:
 The muscles' state (activations) is part of the physics state: ``backend.py`` carries it after
 qvel and ``mjd_transitionFD`` differentiates it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,8 +51,19 @@ TAU_SMOOTH = 0.2
 START_HEIGHT = 0.95  # root (pelvis origin) height at which the heels touch the floor (measured: 0.946)
 # The 14 joints a walking policy controls through its muscles (7 per leg); the other 14 hinge and
 # slide joints of each knee are tied to knee_angle by equality constraints.
-INDEPENDENT_JOINTS = [f"{name}_{side}" for side in ("r", "l") for name in (
-    "hip_flexion", "hip_adduction", "hip_rotation", "knee_angle", "ankle_angle", "subtalar_angle", "mtp_angle")]
+INDEPENDENT_JOINTS = [
+    f"{name}_{side}"
+    for side in ("r", "l")
+    for name in (
+        "hip_flexion",
+        "hip_adduction",
+        "hip_rotation",
+        "knee_angle",
+        "ankle_angle",
+        "subtalar_angle",
+        "mtp_angle",
+    )
+]
 
 
 def myolegs_dir() -> Path:
@@ -68,15 +80,15 @@ def mjcf() -> str:
     leg = root / "leg" / "assets"
     return f"""<mujoco model="muscle-legs">
   <compiler angle="radian" meshdir="{root}" texturedir="{root}"/>
-  <include file="{leg / 'myolegs_assets.xml'}"/>
-  <include file="{leg / 'myolegs_tendon.xml'}"/>
-  <include file="{leg / 'myolegs_muscle.xml'}"/>
+  <include file="{leg / "myolegs_assets.xml"}"/>
+  <include file="{leg / "myolegs_tendon.xml"}"/>
+  <include file="{leg / "myolegs_muscle.xml"}"/>
   <worldbody>
     <geom name="floor" type="plane" size="0 0 1" contype="1" conaffinity="1" friction="{FLOOR_FRICTION} 0.005 0.0001"/>
     <body name="root" pos="0 0 {START_HEIGHT}">
       <freejoint name="root"/>
       <frame euler="0 0 1.5707963267948966">
-        <include file="{leg / 'myolegs_chain.xml'}"/>
+        <include file="{leg / "myolegs_chain.xml"}"/>
       </frame>
     </body>
   </worldbody>

@@ -4,6 +4,7 @@ dflex's observation is its joint coordinates without the root x, then all joint 
 ``joint_q[1:] ++ joint_qd``. Slide coordinates in dflex are displacements from the start pose, so
 the root height here is ``qpos[1] - qpos0[1]`` (gymnasium's hopper gives rootz ``ref=1.25``).
 """
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,8 @@ class Hopper(PlanarTask):
     def reward(self, obs, action):
         d = torch.clip(obs[:, 0] - (self.termination_height + self.termination_height_tolerance), -1.0, 0.3)
         height = torch.where(d < 0.0, -200.0 * d * d, d)
-        angle = 1.0 - obs[:, 1] ** 2 / self.termination_angle ** 2
-        return obs[:, 5] + height + angle - self.action_penalty * (action ** 2).sum(-1)
+        angle = 1.0 - obs[:, 1] ** 2 / self.termination_angle**2
+        return obs[:, 5] + height + angle - self.action_penalty * (action**2).sum(-1)
 
     def terminated(self, obs):
         return obs[:, 0] < self.termination_height
@@ -82,4 +83,4 @@ class Cheetah(PlanarTask):
     vel_noise = 0.25
 
     def reward(self, obs, action):
-        return obs[:, 8] - self.action_penalty * (action ** 2).sum(-1)
+        return obs[:, 8] - self.action_penalty * (action**2).sum(-1)

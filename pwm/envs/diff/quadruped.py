@@ -3,6 +3,7 @@
 The task is dflex Anymal's (PWM's DiffRL fork) term by term; the robot is dm_control's quadruped
 edited to 12 torque-driven joints (``quadruped_model.py`` says how and what differs from ANYmal).
 """
+
 from __future__ import annotations
 
 from pwm.envs.diff import quadruped_model
@@ -33,5 +34,10 @@ class Quadruped(FreeBodyTask):
     action_penalty = 0.005
 
     def reward(self, obs, action):
-        return (obs[:, 5] + 0.1 * obs[:, 35] + obs[:, 36] + (obs[:, 0] - self.termination_height)
-                - self.action_penalty * (action ** 2).sum(-1))
+        return (
+            obs[:, 5]
+            + 0.1 * obs[:, 35]
+            + obs[:, 36]
+            + (obs[:, 0] - self.termination_height)
+            - self.action_penalty * (action**2).sum(-1)
+        )

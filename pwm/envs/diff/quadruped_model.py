@@ -18,6 +18,7 @@ What differs from ANYmal: geometry (capsule legs splayed diagonally, a 0.6 m ell
 sphere toes) and mass distribution; the densities are scaled so that the total mass is 50 kg (the
 file's robot weighs 107 kg; ANYmal C about 50 kg); joint ranges are dm_control's.
 """
+
 from __future__ import annotations
 
 import mujoco

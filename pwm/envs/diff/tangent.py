@@ -16,6 +16,7 @@ chaining steps through qpos loses nothing, and the component of ``g_q`` along q 
 quaternion's norm, which the physics ignores) is dropped, as it should be. Hinge and slide
 coordinates map one-to-one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ import torch
 def left_matrix(q: torch.Tensor) -> torch.Tensor:
     """L(q) with q ⊗ p = L(q) p, for quaternions (w, x, y, z) of shape [..., 4] -> [..., 4, 4]."""
     w, x, y, z = q.unbind(-1)
-    rows = [torch.stack([w, -x, -y, -z], -1), torch.stack([x, w, -z, y], -1),
-            torch.stack([y, z, w, -x], -1), torch.stack([z, -y, x, w], -1)]
+    rows = [
+        torch.stack([w, -x, -y, -z], -1),
+        torch.stack([x, w, -z, y], -1),
+        torch.stack([y, z, w, -x], -1),
+        torch.stack([z, -y, x, w], -1),
+    ]
     return torch.stack(rows, -2)
 
 

@@ -5,6 +5,7 @@ and of the clipped action, so gradients flow through them into the physics step.
 DiffRL's dflex tasks term by term; dflex's world is y-up while MuJoCo's is z-up, and the
 free-body tasks express their observations in dflex's frame so the numbers mean the same thing.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

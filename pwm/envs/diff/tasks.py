@@ -5,6 +5,7 @@ Names: ``hopper``, ``ant``, ``humanoid``, ``cheetah`` and ``cartpole``; the high
 ``cartpole`` (not ``cartpole-swingup``) because ``cartpole-swingup`` is already dm_control's task
 in the registry; the two are different systems (dflex's 10 kg pole and 1000 N cart force).
 """
+
 from __future__ import annotations
 
 from pwm.envs.diff.cartpole import CartPole

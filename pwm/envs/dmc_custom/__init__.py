@@ -5,6 +5,7 @@ so ``dm_control.suite.load(domain, task)`` builds it, and registered in the task
 its TD-MPC2 name with the same DMControlEnv wrapper as the stock tasks. ``suite.ALL_TASKS`` is left
 unchanged, so code iterating over dm_control's benchmark sees only stock tasks.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,11 +39,16 @@ def custom_task_specs() -> tuple[TaskSpec, ...]:
         domain = module.DOMAIN.__name__.rsplit(".", 1)[-1]
         for task, factory in module.TASKS.items():
             _add_to_suite(module.DOMAIN, task, factory)
-            specs.append(TaskSpec(
-                name=tdmpc2_name(domain, task), domain=domain, family=FAMILY,
-                factory=functools.partial(make_dm_control, domain, task),
-                episode_length=EPISODE_LENGTH, action_repeat=ACTION_REPEAT,
-            ))
+            specs.append(
+                TaskSpec(
+                    name=tdmpc2_name(domain, task),
+                    domain=domain,
+                    family=FAMILY,
+                    factory=functools.partial(make_dm_control, domain, task),
+                    episode_length=EPISODE_LENGTH,
+                    action_repeat=ACTION_REPEAT,
+                )
+            )
     return tuple(specs)
 
 

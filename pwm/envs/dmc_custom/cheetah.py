@@ -3,6 +3,7 @@
 "Front"/"back" name the foot the cheetah runs on; the *other* foot must be raised. All use the
 cheetah model with a floor twice as long, so that running backwards stays on drawn ground.
 """
+
 from __future__ import annotations
 
 from dm_control.rl import control
@@ -26,23 +27,38 @@ def _high(value: float) -> float:
 
 
 def run_backwards_reward(physics) -> float:
-    return rewards.tolerance(physics.speed(), bounds=(-float("inf"), -RUN_BACKWARDS_SPEED),
-                             margin=RUN_BACKWARDS_SPEED, value_at_margin=0, sigmoid="linear")
+    return rewards.tolerance(
+        physics.speed(),
+        bounds=(-float("inf"), -RUN_BACKWARDS_SPEED),
+        margin=RUN_BACKWARDS_SPEED,
+        value_at_margin=0,
+        sigmoid="linear",
+    )
 
 
 def run_one_foot_reward(physics, raised_foot: str) -> float:
     """Raised foot and torso high (foot weighted 3:2), scaled by a forward-speed bonus."""
     up = (3 * _high(_height(physics, raised_foot)) + 2 * _high(_height(physics, "torso"))) / 5
-    speed = rewards.tolerance(physics.speed(), bounds=(ONE_FOOT_RUN_SPEED, float("inf")),
-                              margin=ONE_FOOT_RUN_SPEED, value_at_margin=0, sigmoid="linear")
+    speed = rewards.tolerance(
+        physics.speed(),
+        bounds=(ONE_FOOT_RUN_SPEED, float("inf")),
+        margin=ONE_FOOT_RUN_SPEED,
+        value_at_margin=0,
+        sigmoid="linear",
+    )
     return up * (5 * speed + 1) / 6
 
 
 def stand_one_foot_reward(physics, raised_foot: str) -> float:
     """Mean height of torso and raised foot high, while (nearly) not moving horizontally."""
     height = _high((_height(physics, "torso") + _height(physics, raised_foot)) / 2)
-    still = rewards.tolerance(physics.speed(), bounds=(-JUMP_MAX_SPEED, JUMP_MAX_SPEED),
-                              margin=JUMP_MAX_SPEED, value_at_margin=0, sigmoid="linear")
+    still = rewards.tolerance(
+        physics.speed(),
+        bounds=(-JUMP_MAX_SPEED, JUMP_MAX_SPEED),
+        margin=JUMP_MAX_SPEED,
+        value_at_margin=0,
+        sigmoid="linear",
+    )
     return (5 * height + still) / 6
 
 
@@ -73,8 +89,9 @@ class CustomCheetah(cheetah.Cheetah):
 def _factory(goal: str):
     def make(time_limit=cheetah._DEFAULT_TIME_LIMIT, random=None, environment_kwargs=None):
         physics = cheetah.Physics.from_xml_string(models.model("cheetah_wide_floor"), models.assets())
-        return control.Environment(physics, CustomCheetah(goal, random=random), time_limit=time_limit,
-                                   **(environment_kwargs or {}))
+        return control.Environment(
+            physics, CustomCheetah(goal, random=random), time_limit=time_limit, **(environment_kwargs or {})
+        )
 
     make.__name__ = goal
     return make

@@ -4,6 +4,7 @@ TD-MPC2's custom tasks ship edited copies of dm_control models. Deriving the edi
 installed dm_control models instead keeps everything else (materials, cameras, actuators, physics
 options) identical to the stock domain by construction, and makes each edit visible as code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,8 +49,7 @@ def widened_plane(filename: str, geom: str, factor: float) -> str:
 def _link(name: str, joint: str, length: float, pos: str, limited: bool) -> ET.Element:
     """One arm link: a body at ``pos`` on its parent, with a capsule and a hinge joint."""
     body = ET.Element("body", name=name, pos=pos)
-    ET.SubElement(body, "geom", name=name, type="capsule", fromto=f"0 0 0 {length:g} 0 0",
-                  size=".01", material="self")
+    ET.SubElement(body, "geom", name=name, type="capsule", fromto=f"0 0 0 {length:g} 0 0", size=".01", material="self")
     joint_attrs = {"name": joint}
     if limited:
         r = THREE_LINK_JOINT_RANGE_DEG
