@@ -228,7 +228,7 @@ def test_the_embedded_default_validates_and_trains_every_algorithm(tmp_path):
         "eval_tdmpc2",
     ):
         assert counts.get(rule, 0) >= 1, (rule, counts)
-    assert "--algo pwm --task hopper" in out and "--algo pwm --task cartpole-balance" in out  # both PWM settings
+    assert "--algo pwm --task hopper" in out and "--algo pwm --task pendulum-spin" in out  # both PWM settings
     assert (
         "--data results/diff-small/runs/shac/hopper/seed1/rollouts.pt --out results/pwm-small/world_models/hopper"
         in out

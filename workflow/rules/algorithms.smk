@@ -107,6 +107,8 @@ rule train_pwm:
         run_path("pwm", "eval.csv"),
     log:
         run_path("pwm", "log.txt"),
+    # The end of both world-model chains: starts as soon as its model exists, before the baselines.
+    priority: 5
     threads: 1  # two 1-thread jobs use 2 cores better than one 2-thread job; the SLURM profile raises it
     resources:
         mem_mb=8000,
