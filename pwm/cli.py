@@ -12,8 +12,9 @@ Exit codes: 0 done; 2 usage (unknown option, missing argument, malformed --set/-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from pwm.cli_options import add_hparams_option, add_set_option, overrides
 
 EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 2, 3, 4, 5
 
@@ -36,32 +37,11 @@ class Parser(argparse.ArgumentParser):
         return super().add_argument(*args, **kwargs)
 
 
-def usage_error(message: str) -> SystemExit:
-    """A usage error (exit code 2), printed as argparse prints its own."""
-    print(f"pwm-bench: error: {message}", file=sys.stderr, flush=True)
-    return SystemExit(EXIT_USAGE)
-
-
-def _parse_overrides(items: list[str]) -> dict:
-    from omegaconf import OmegaConf
-
-    for item in items:
-        if "=" not in item:
-            raise usage_error(f"--set expects key=value, got {item!r}")
-    return OmegaConf.to_container(OmegaConf.from_dotlist(items), resolve=True)
-
-
 def cmd_train(args) -> None:
     from pwm import algorithms
     from pwm.run import Run, RunSettings
 
-    try:
-        hparams = json.loads(args.hparams) if args.hparams else {}
-    except json.JSONDecodeError as err:
-        raise usage_error(f"--hparams is not JSON ({err}): {args.hparams!r}") from None
-    if not isinstance(hparams, dict):
-        raise usage_error(f"--hparams must be a JSON object, got {args.hparams!r}")
-    hparams.update(_parse_overrides(args.set))
+    hparams = {**(args.hparams or {}), **overrides(args.set)}
     module = algorithms.load(args.algo)
     settings = RunSettings(
         algo=args.algo,
@@ -151,14 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=int, default=10)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch threads (Snakemake: the rule's threads)")
-    p.add_argument("--hparams", help="algorithm hyperparameters as a JSON object")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one hyperparameter (dotted keys allowed), repeatable",
-    )
+    add_hparams_option(p, "algorithm hyperparameters as a JSON object")
+    add_set_option(p, "override one hyperparameter (dotted keys allowed), repeatable")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tasks", help="list every task with its dimensions")

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _overrides(items: list[str]) -> dict:
-    from pwm.cli import _parse_overrides
-
-    return _parse_overrides(items)
+from pwm.cli_options import add_hparams_option, add_set_option, overrides
 
 
 def _task_ids(text: str | None, task_set: str) -> list[int] | None:
@@ -64,22 +60,17 @@ def cmd_pretrain(args) -> None:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
-        hparams=_overrides(args.set),
+        hparams=overrides(args.set),
         init_checkpoint=args.init_checkpoint,
     )
     pretrain(settings)
 
 
 def cmd_pretrain_single(args) -> None:
-    import json
-
     from pwm.agent import load_hparams
     from pwm.singletask_pretrain import pretrain_single
 
-    hparams = json.loads(args.hparams) if args.hparams else {}
-    if not isinstance(hparams, dict):
-        raise ValueError(f"--hparams must be a JSON object, got {args.hparams!r}")
-    cfg = load_hparams({**hparams, **_overrides(args.set)})
+    cfg = load_hparams({**(args.hparams or {}), **overrides(args.set)})
     pretrain_single(
         args.task,
         args.data,
@@ -106,7 +97,7 @@ def cmd_eval_planning(args) -> None:
         seed=args.seed,
         step=args.step,
         algo=args.algo,
-        planner=_overrides(args.set),
+        planner=overrides(args.set),
         device=args.device,
         threads=args.threads,
     )
@@ -139,13 +130,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init-checkpoint", help="start from this TD-MPC2 checkpoint")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable",
-    )
+    add_set_option(p, "override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("pretrain-single", help="offline pre-training of PWM's single-task world model")
@@ -162,14 +147,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--hparams", help="PWM hyperparameters as a JSON object (wm_latent_dim, wm_lr, horizon, ...)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key of pwm/configs/pwm.yaml, repeatable",
-    )
+    add_hparams_option(p, "PWM hyperparameters as a JSON object (wm_latent_dim, wm_lr, horizon, ...)")
+    add_set_option(p, "override a key of pwm/configs/pwm.yaml, repeatable")
     p.set_defaults(func=cmd_pretrain_single)
 
     p = sub.add_parser("eval-planning", help="evaluate a world-model checkpoint per task by MPPI planning")
@@ -183,11 +162,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algo", default="tdmpc2_planning", help="value of the algo column")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="planner setting (iterations, num_samples, num_elites, ...), repeatable",
-    )
+    add_set_option(p, "planner setting (iterations, num_samples, num_elites, ...), repeatable")
     p.set_defaults(func=cmd_eval_planning)

@@ -83,9 +83,20 @@ def test_usage_errors_exit_2_and_bad_input_exits_3(tmp_path, capsys):
         str(tmp_path / "r"),
     ]
     assert exit_code(common + ["--set", "no_equals_sign"]) == EXIT_USAGE
-    assert "--set expects key=value, got 'no_equals_sign'" in capsys.readouterr().err
+    assert "argument --set: expected KEY=VALUE, got 'no_equals_sign'" in capsys.readouterr().err
     assert exit_code(common + ["--hparams", "{not json"]) == EXIT_USAGE
-    assert "--hparams is not JSON" in capsys.readouterr().err
+    assert "argument --hparams: not JSON" in capsys.readouterr().err
+    assert exit_code(common + ["--hparams", "[64]"]) == EXIT_USAGE
+    assert "argument --hparams: expected a JSON object, got '[64]'" in capsys.readouterr().err
+    # the world-model sub-commands share the option types: the same malformed values, the same exit code
+    single = ["pretrain-single", "--task", "hopper", "--data", "x.pt", "--out", str(tmp_path / "w"), "--steps", "1"]
+    assert exit_code(single + ["--hparams", "[64]"]) == EXIT_USAGE
+    assert exit_code(single + ["--set", "wm_lr"]) == EXIT_USAGE
+    assert (
+        exit_code(["eval-planning", "--checkpoint", "m.pt", "--tasks", "t", "--out", "e.csv", "--set", "x"])
+        == EXIT_USAGE
+    )
+    capsys.readouterr()
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "experiments: {tiny: {kind: single-task, tasks: [cartpole-balance], seeds: [1], "

@@ -1,6 +1,6 @@
-"""Pendulum spin (TD-MPC2 custom task): swing-up initial states, reward for |angular velocity| >= 9.
+"""Pendulum spin (TD-MPC2 custom task): swing-up initial states, reward for rotation speed.
 
-Balancing upright earns nothing; only fast rotation (in either direction) does.
+Balancing upright earns nothing; the reward rises linearly with |angular velocity| (either direction) to 1 at 9 rad/s.
 """
 
 from __future__ import annotations
