@@ -28,6 +28,12 @@ def test_colours_are_fixed_per_name():
     assert style.color("tdmpc2") == style.color("TD-MPC2") != style.color("pwm")
     assert style.color("my-new-algo") == style.color("my-new-algo")  # stable for unknown names
     assert style.label("tdmpc2 (published)") == "TD-MPC2 (published)"
+    assert style.label("tdmpc2_planning") == "MPPI planning (same model)"
+    assert style.color("tdmpc2_planning") not in (
+        style.color("tdmpc2"),
+        style.color("pwm"),
+        style.color("random_policy"),
+    )
     assert figures.algorithm_colors(["sac", "pwm"])["pwm"] == figures.algorithm_colors(["pwm"])["pwm"]
 
 

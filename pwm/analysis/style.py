@@ -22,7 +22,8 @@ import seaborn as sns  # noqa: E402
 PUBLISHED_SUFFIX = " (published)"
 COLUMN_WIDTH_IN = 3.25  # one column of a two-column paper
 TEXT_WIDTH_IN = 6.75  # full text width
-PALETTE = sns.color_palette("deep", 10)
+# seaborn's "deep" colours for the known names, its "dark" ones as more free colours for new baselines
+PALETTE = sns.color_palette("deep", 10) + sns.color_palette("dark", 10)
 KNOWN = {  # name key -> (palette index, display label)
     "shac": (0, "SHAC"),
     "pwm": (1, "PWM"),
@@ -32,6 +33,8 @@ KNOWN = {  # name key -> (palette index, display label)
     "tdmpc": (5, "TD-MPC"),
     "dreamerv3": (6, "DreamerV3"),
     "randompolicy": (7, "Random"),
+    # eval_tdmpc2: MPPI with the multitask world model PWM uses, not the TD-MPC2 paper's agent
+    "tdmpc2planning": (8, "MPPI planning (same model)"),
 }
 FREE = [i for i in range(len(PALETTE)) if i not in {k for k, _ in KNOWN.values()}]
 
