@@ -64,6 +64,11 @@ def output_dir(key):
     return folder
 
 
+def _quote(args):
+    """Command-line arguments -> one shell-quoted string for a rule's params."""
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
 # --- experiments and training runs ---------------------------------------------------------------
 
 
@@ -113,7 +118,7 @@ def train_args(wildcards, algo):
         "--hparams",
         json.dumps(budget.get("hparams", {})),
     ]
-    return " ".join(shlex.quote(str(a)) for a in args)
+    return _quote(args)
 
 
 # PWM needs a pre-trained world model and offline data. In a multitask experiment they are the
@@ -161,6 +166,7 @@ def pwm_args(wc):
 
 
 def world_model_spec(exp):
+    """An experiment's world_model block (multitask or single-task), {} when it has none."""
     return config["experiments"][exp].get("world_model", {})
 
 
@@ -186,10 +192,6 @@ def planning_outputs(exp):
     """The eval.csv files of multitask planning evaluation (one per task and seed)."""
     spec = config["experiments"][exp]
     return [f"{run_dir(exp, PLANNING_ALGO, task, seed)}/eval.csv" for task in spec["tasks"] for seed in spec["seeds"]]
-
-
-def _quote(args):
-    return " ".join(shlex.quote(str(a)) for a in args)
 
 
 def pretrain_args(wildcards):
@@ -255,10 +257,6 @@ def eval_planning_args(wildcards):
 # --- the single-task world-model pipeline (single_task_world_model.smk) --------------------------
 
 
-def single_task_wm(exp):
-    return config["experiments"][exp].get("world_model", {})
-
-
 def shac_collection_run(exp, task):
     """The SHAC run (of this experiment or of world_model.collect_from) whose rollouts are the data."""
     source, seed = single_task_collection(config, exp)
@@ -267,20 +265,20 @@ def shac_collection_run(exp, task):
 
 def single_offline_data(exp, task):
     """The offline chunks of a task: world_model.data.<task>, else the SHAC run's rollouts.pt."""
-    return single_task_wm(exp).get("data", {}).get(task) or f"{shac_collection_run(exp, task)}/rollouts.pt"
+    return world_model_spec(exp).get("data", {}).get(task) or f"{shac_collection_run(exp, task)}/rollouts.pt"
 
 
 def single_offline_input(exp, task):
     """What a job waits for to read the offline data: the given data, or the SHAC run's eval.csv."""
-    return single_task_wm(exp).get("data", {}).get(task) or f"{shac_collection_run(exp, task)}/eval.csv"
+    return world_model_spec(exp).get("data", {}).get(task) or f"{shac_collection_run(exp, task)}/eval.csv"
 
 
 def single_world_model_path(exp, task):
-    return single_task_wm(exp).get("checkpoint", {}).get(task) or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt"
+    return world_model_spec(exp).get("checkpoint", {}).get(task) or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt"
 
 
 def pretrain_single_args(wc):
-    spec, wm = config["experiments"][wc.exp], single_task_wm(wc.exp)
+    spec, wm = config["experiments"][wc.exp], world_model_spec(wc.exp)
     steps = wm.get("per_task", {}).get(wc.task, {}).get("steps", wm.get("steps", 50000))
     hparams = task_budget(spec["algorithms"]["pwm"], wc.task)["hparams"]
     args = [
@@ -301,7 +299,7 @@ def pretrain_single_args(wc):
         "--hparams",
         json.dumps(hparams),
     ]
-    return " ".join(shlex.quote(str(a)) for a in args)
+    return _quote(args)
 
 
 # --- analysis (analysis.smk) ---------------------------------------------------------------------
@@ -348,7 +346,7 @@ def aggregate_args(options):
         args += ["--scale", f"{task}={scale}"]
     if "taus" in options:
         args += ["--taus", options["taus"]]
-    return " ".join(shlex.quote(str(a)) for a in args)
+    return _quote(args)
 
 
 def published_entry(wildcards):
@@ -374,7 +372,7 @@ def published_args(wildcards):
     ]
     if "fps" in entry:
         args += ["--fps", entry["fps"]]
-    return " ".join(shlex.quote(str(a)) for a in args)
+    return _quote(args)
 
 
 # --- the paper target (paper.smk) ----------------------------------------------------------------
