@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pwm.cli_options import add_hparams_option, add_set_option, overrides
+from pwm.cli_options import add_hparams_option, add_set_option, hyperparameters
 
 EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 2, 3, 4, 5
 
@@ -41,7 +41,7 @@ def cmd_train(args) -> None:
     from pwm import algorithms
     from pwm.run import Run, RunSettings
 
-    hparams = {**(args.hparams or {}), **overrides(args.set)}
+    hparams = hyperparameters(args)
     module = algorithms.load(args.algo)
     settings = RunSettings(
         algo=args.algo,

@@ -38,6 +38,11 @@ def add_set_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--set", action="append", type=key_value, default=[], metavar="KEY=VALUE", help=help)
 
 
+def hyperparameters(args: argparse.Namespace) -> dict:
+    """A sub-command's hyperparameters: its --hparams object, with each --set key on top."""
+    return {**(args.hparams or {}), **overrides(args.set)}
+
+
 def overrides(items: list[str]) -> dict:
     """--set items -> a nested dict (dotted keys nest; values typed as YAML: 64 -> int, [1,2] -> list)."""
     from omegaconf import OmegaConf

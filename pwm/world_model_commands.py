@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from pwm.cli_options import add_hparams_option, add_set_option, overrides
+from pwm.cli_options import add_hparams_option, add_set_option, hyperparameters, overrides
 
 
 def _task_ids(text: str | None, task_set: str) -> list[int] | None:
@@ -70,7 +70,7 @@ def cmd_pretrain_single(args) -> None:
     from pwm.agent import load_hparams
     from pwm.singletask_pretrain import pretrain_single
 
-    cfg = load_hparams({**(args.hparams or {}), **overrides(args.set)})
+    cfg = load_hparams(hyperparameters(args))
     pretrain_single(
         args.task,
         args.data,
