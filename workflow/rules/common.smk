@@ -274,7 +274,9 @@ def single_offline_input(exp, task):
 
 
 def single_world_model_path(exp, task):
-    return world_model_spec(exp).get("checkpoint", {}).get(task) or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt"
+    return (
+        world_model_spec(exp).get("checkpoint", {}).get(task) or f"{RESULTS}/{exp}/world_models/{task}/world_model.pt"
+    )
 
 
 def pretrain_single_args(wc):
