@@ -55,7 +55,7 @@ step (PWM raises), a non-finite final observation gets value 0 (PWM only warns),
 statistics ignore non-finite rows.
 
 Files in the run directory besides the harness's: ``rollouts.pt``, the rollouts of the first
-``dataset_envs`` training envs in TD-MPC2's dataset format (``shac_rollouts.py``), for PWM's
+``dataset_envs`` training envs in TD-MPC2's dataset format (``pwm/data/rollouts.py``), for PWM's
 single-task world-model pre-training.
 """
 
@@ -69,9 +69,9 @@ import numpy as np
 import torch
 
 from baselines.shac_networks import Actor, Critic, EnsembleCritic
-from baselines.shac_rollouts import RolloutRecorder
 from pwm.actor_critic import frozen
 from pwm.config_io import check_hparam_values, default_types
+from pwm.data.rollouts import RolloutRecorder
 from pwm.run import Run, log
 from pwm.running_stats import RunningMeanStd
 

@@ -34,28 +34,18 @@ and the final world model is written as ``<run>/model.pt`` in TD-MPC2's format.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 
-from baselines.tdmpc2_agent import TDMPC2Agent
 from pwm import rng as global_rng
 from pwm.checkpoint import save_tdmpc2
-from pwm.config_io import load_defaults
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import TaskSpec, make
 from pwm.planning import discount_heuristic
 from pwm.run import Run, log
+from pwm.tdmpc2_agent import TDMPC2Agent, load_hparams
 from pwm.world_model import WorldModel, WorldModelConfig
-
-CONFIG_PATH = Path(__file__).with_name("configs") / "tdmpc2.yaml"
-
-
-def load_hparams(hparams: dict | None = None) -> DictConfig:
-    """The defaults of ``baselines/configs/tdmpc2.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
-    return load_defaults(CONFIG_PATH, hparams, "tdmpc2")
 
 
 def check_hparams(task: str, hparams: dict, where: str = "") -> None:

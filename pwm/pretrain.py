@@ -53,7 +53,7 @@ class PretrainSettings:
     seed: int = 1
     device: str = "cpu"
     threads: int = 1
-    hparams: dict = field(default_factory=dict)  # any other key of baselines/configs/tdmpc2.yaml
+    hparams: dict = field(default_factory=dict)  # any other key of pwm/configs/tdmpc2.yaml
     init_checkpoint: str | None = None  # start from these weights (TD-MPC2 format)
 
 
@@ -87,8 +87,7 @@ def build_model(s: PretrainSettings, obs_dim: int, action_dim: int) -> WorldMode
 
 class Pretrainer:
     def __init__(self, s: PretrainSettings):
-        from baselines.tdmpc2 import load_hparams
-        from baselines.tdmpc2_agent import TDMPC2Agent
+        from pwm.tdmpc2_agent import TDMPC2Agent, load_hparams
 
         self.s, self.dir = s, Path(s.out_dir)
         torch.set_num_threads(s.threads)

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from tensordict import TensorDict
 
-from baselines.shac_rollouts import RolloutRecorder
 from pwm import rng
 from pwm.data.chunks import load_chunks
+from pwm.data.rollouts import RolloutRecorder
 from pwm.data.sampler import SliceSampler
 from pwm.policy_learning import PolicyLearner, linear_lr
 from pwm.run import Run, log

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from pwm.algorithms import load as load_algorithm
+from pwm.algorithms import task_families
 from pwm.envs.registry import get_spec, task_names, unknown_task_message
 from pwm.envs.suites import SUITES, expand_tasks
 
@@ -189,7 +190,7 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
                     "workflow/rules/algorithms.smk)"
                 )
         for algo in spec["algorithms"]:
-            families = getattr(load_algorithm(algo), "TASK_FAMILIES", None)
+            families = task_families(algo)
             for task in spec["tasks"] if families else []:
                 if get_spec(task).family not in families:
                     raise ConfigError(

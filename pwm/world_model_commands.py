@@ -130,7 +130,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init-checkpoint", help="start from this TD-MPC2 checkpoint")
-    add_set_option(p, "override a key of baselines/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
+    add_set_option(p, "override a key of pwm/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("pretrain-single", help="offline pre-training of PWM's single-task world model")

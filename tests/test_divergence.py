@@ -52,7 +52,8 @@ def checkpoint(out):
 
 
 def test_tdmpc2_nan_loss_stops_and_keeps_the_checkpoint(tmp_path, monkeypatch):
-    from baselines import tdmpc2, tdmpc2_agent
+    from baselines import tdmpc2
+    from pwm import tdmpc2_agent
 
     # 20 seed updates at step 100 (the first episode's end), then one per step: call 26 is step 106.
     spoil_after(

@@ -135,7 +135,7 @@ def test_eval_planning_writes_eval_rows(dataset, tmp_path):
 
 
 def test_pretrain_nan_loss_stops_and_keeps_the_last_checkpoint(dataset, tmp_path, monkeypatch):
-    from baselines import tdmpc2_agent
+    from pwm import tdmpc2_agent
     from pwm.run import DivergedError
 
     original, calls = tdmpc2_agent.world_model_losses, [0]

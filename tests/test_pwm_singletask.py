@@ -6,9 +6,9 @@ import sys
 import pandas as pd
 import torch
 
-from baselines.shac_rollouts import RolloutRecorder
 from helpers import kill_after_checkpoint, run_to_end
 from pwm.agent import load_hparams
+from pwm.data.rollouts import RolloutRecorder
 from pwm.data.sampler import Batch
 from pwm.envs.diff import DiffEnv
 from pwm.running_stats import RunningMeanStd

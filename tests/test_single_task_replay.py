@@ -3,9 +3,9 @@
 
 import torch
 
-from baselines.shac_rollouts import RolloutRecorder, episode_row_starts
 from pwm.agent import load_hparams
 from pwm.data.chunks import load_chunks
+from pwm.data.rollouts import RolloutRecorder, episode_row_starts
 from pwm.running_stats import RunningMeanStd
 from pwm.singletask_pwm import ReplayWindows
 from pwm.world_model import WorldModel

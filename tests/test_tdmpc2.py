@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from baselines.tdmpc2 import load_hparams
-from baselines.tdmpc2_agent import RunningScale, TDMPC2Agent, policy_loss, td_target, world_model_losses
 from pwm import math
 from pwm.data.chunks import load_chunk, save_chunk
 from pwm.data.replay import EpisodeReplay
 from pwm.data.sampler import Batch
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
+from pwm.tdmpc2_agent import RunningScale, TDMPC2Agent, policy_loss, td_target, world_model_losses
 from pwm.world_model import WorldModel, WorldModelConfig
 
 TINY = dict(latent_dim=16, enc_dim=32, mlp_dim=32, num_q=3)

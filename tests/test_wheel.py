@@ -17,7 +17,7 @@ import yaml
 from helpers import PROJECT_ROOT, subprocess_env
 
 PACKAGED = ["pyproject.toml", "README.md", "LICENSE", "pwm", "baselines"]
-YAML_FILES = ["pwm/configs/pwm.yaml", "baselines/configs/tdmpc2.yaml"]
+YAML_FILES = ["pwm/configs/pwm.yaml", "pwm/configs/tdmpc2.yaml"]
 
 READ_DEFAULTS = """
 import json, pwm, baselines.tdmpc2 as t

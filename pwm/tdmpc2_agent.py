@@ -1,6 +1,11 @@
 """The TD-MPC2 agent: world-model + policy-prior update and acting by MPPI planning.
 
-One ``TDMPC2Agent.update`` is TD-MPC2's ``_update`` (spec/tdmpc2.md §3):
+It lives in ``pwm`` beside the world model because two layers use it: offline world-model
+pretraining (``pwm.pretrain``, the multitask models PWM learns policies in) and the online TD-MPC2
+baseline on top (``baselines/tdmpc2.py``). Its settings are ``pwm/configs/tdmpc2.yaml``
+(:func:`load_hparams`).
+
+One ``TDMPC2Agent.update`` is TD-MPC2's ``_update`` (``tdmpc2/tdmpc2.py`` of the TD-MPC2 code):
 
 1. TD targets ``r + γ·(1-terminated)·Q_target(z', a'~π)`` (min of two random target members) from
    the *online* encoder, without gradient; ``terminated`` is 0 except in ``episodic`` mode.
@@ -21,13 +26,24 @@ The loss pieces are plain functions so tests can check them against independent 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
+from omegaconf import DictConfig
 
 from pwm import math
+from pwm.config_io import load_defaults
 from pwm.data.sampler import Batch
 from pwm.planning import MPPIPlanner, PlannerConfig
 from pwm.world_model import WorldModel
+
+CONFIG_PATH = Path(__file__).with_name("configs") / "tdmpc2.yaml"
+
+
+def load_hparams(hparams: dict | None = None) -> DictConfig:
+    """The defaults of ``pwm/configs/tdmpc2.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
+    return load_defaults(CONFIG_PATH, hparams, "tdmpc2")
 
 
 class RunningScale:
@@ -136,7 +152,7 @@ def make_optimizers(model: WorldModel, lr: float, enc_lr_scale: float):
 
 class TDMPC2Agent:
     """World model + optimisers + Q scale + planner. ``cfg`` is a mapping of the TD-MPC2 settings
-    (``baselines/configs/tdmpc2.yaml``); ``discount`` a float or a per-task tensor."""
+    (``pwm/configs/tdmpc2.yaml``); ``discount`` a float or a per-task tensor."""
 
     def __init__(self, model: WorldModel, cfg, discount, device="cpu"):
         self.cfg, self.device = cfg, torch.device(device)

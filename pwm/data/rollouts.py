@@ -1,6 +1,8 @@
-"""SHAC's training rollouts as a TD-MPC2-format dataset: PWM's single-task offline data.
+"""Rollouts of batched differentiable envs as TD-MPC2-format rows: PWM's single-task data.
 
-PWM pre-trains its single-task world models on SHAC rollouts (spec pwm.md §2a). The recorder
+PWM pre-trains its single-task world models offline on SHAC's training rollouts (the PWM paper's
+single-task setting), and fills its own online replay with the same rows, so the recorder lives in
+``pwm.data`` and both ``baselines/shac.py`` and ``pwm/singletask_pwm.py`` use it. The recorder
 follows the first ``num_envs`` training envs, keeps each finished episode, and writes
 fixed-length rows for ``pwm.data.chunks.save_chunk``: ``obs [E, T+1, O]`` (raw, un-normalised),
 ``action [E, T+1, A]`` (post-tanh, what the env received; PWM's own dump stored pre-tanh actions),
