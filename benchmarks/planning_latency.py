@@ -24,7 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pwm.checkpoint import load_tdmpc2, save_tdmpc2
-from pwm.config_io import TASK_SETS
+from pwm.envs.suites import TASK_SETS
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
 from pwm.world_model import WorldModel, WorldModelConfig
 

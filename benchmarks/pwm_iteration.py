@@ -23,7 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pwm.agent import load_hparams
-from pwm.config_io import TASK_SETS
+from pwm.envs.suites import TASK_SETS
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
 from pwm.policy_learning import PolicyLearner, freeze
 from pwm.world_model import WorldModel, WorldModelConfig

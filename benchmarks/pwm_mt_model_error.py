@@ -36,10 +36,11 @@ from pwm import math as wm_math
 from pwm.actor_critic import Actor, CriticEnsemble
 from pwm.agent import load_hparams
 from pwm.checkpoint import load_tdmpc2
-from pwm.config_io import TASK_SETS, task_names
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.envs.registry import make
+from pwm.envs.suites import TASK_SETS
+from pwm.envs.suites import suite_tasks as task_names
 from pwm.multitask_pwm import read_multitask_checkpoint
 from pwm.policy_learning import decode_reward, freeze
 from pwm.signing import load_data

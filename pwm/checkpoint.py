@@ -217,7 +217,7 @@ def infer_config(sd: Mapping, name: str = "<state dict>", action_dims=None) -> W
     if "_action_masks" in sd and sd["_action_masks"].device.type != "meta":
         action_dims = tuple(int(x) for x in sd["_action_masks"].sum(-1).round().tolist())
     elif num_tasks and action_dims is None:
-        from pwm.config_io import TASK_SETS
+        from pwm.envs.suites import TASK_SETS
 
         for table in TASK_SETS.values():
             if len(table) == num_tasks and max(a for _, _, a in table) == action_dim:

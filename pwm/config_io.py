@@ -19,58 +19,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pwm.envs.suites import SUITES
+from pwm.envs.suites import TASK_DIMS, TASK_SETS
 from pwm.world_model import MODEL_SIZES, WorldModelConfig, task_dim_for
-
-# (obs_dim, action_dim) of every MT80 task as TD-MPC2 records them; the task order (= task id)
-# lives once, in pwm.envs.suites.
-_DMC_DIMS = {
-    "walker-stand": (24, 6),
-    "walker-walk": (24, 6),
-    "walker-run": (24, 6),
-    "cheetah-run": (17, 6),
-    "reacher-easy": (6, 2),
-    "reacher-hard": (6, 2),
-    "acrobot-swingup": (6, 1),
-    "pendulum-swingup": (3, 1),
-    "cartpole-balance": (5, 1),
-    "cartpole-balance-sparse": (5, 1),
-    "cartpole-swingup": (5, 1),
-    "cartpole-swingup-sparse": (5, 1),
-    "cup-catch": (8, 2),
-    "finger-spin": (9, 2),
-    "finger-turn-easy": (12, 2),
-    "finger-turn-hard": (12, 2),
-    "fish-swim": (24, 5),
-    "hopper-stand": (15, 4),
-    "hopper-hop": (15, 4),
-    "walker-walk-backwards": (24, 6),
-    "walker-run-backwards": (24, 6),
-    "cheetah-run-backwards": (17, 6),
-    "cheetah-run-front": (17, 6),
-    "cheetah-run-back": (17, 6),
-    "cheetah-jump": (17, 6),
-    "hopper-hop-backwards": (15, 4),
-    "reacher-three-easy": (8, 3),
-    "reacher-three-hard": (8, 3),
-    "cup-spin": (8, 2),
-    "pendulum-spin": (3, 1),
-}
-_METAWORLD_DIMS = (39, 4)
-
-
-def _dims(task: str) -> tuple[int, int]:
-    return _METAWORLD_DIMS if task.startswith("mw-") else _DMC_DIMS[task]
-
-
-TASK_SETS: dict[str, list[tuple[str, int, int]]] = {
-    suite: [(task, *_dims(task)) for task in tasks] for suite, tasks in SUITES.items()
-}
-TASK_DIMS: dict[str, tuple[int, int]] = {name: (o, a) for name, o, a in TASK_SETS["mt80"]}
-
-
-def task_names(task_set: str) -> list[str]:
-    return [name for name, _, _ in TASK_SETS[task_set]]
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> DictConfig:

@@ -25,8 +25,8 @@ import torch
 
 from pwm import atomic
 from pwm.checkpoint import load_tdmpc2
-from pwm.config_io import TASK_SETS
 from pwm.envs import get_spec
+from pwm.envs.suites import TASK_SETS
 from pwm.evaluate import evaluate
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic, planning_iterations
 from pwm.run import EVAL_COLUMNS, EVAL_SEED_OFFSET, log

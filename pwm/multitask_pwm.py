@@ -19,9 +19,10 @@ import torch
 
 from pwm import rng
 from pwm.checkpoint import load_tdmpc2
-from pwm.config_io import TASK_SETS, task_names
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
+from pwm.envs.suites import TASK_SETS
+from pwm.envs.suites import suite_tasks as task_names
 from pwm.policy_learning import PolicyLearner, freeze
 from pwm.run import Run, log
 

@@ -28,9 +28,9 @@ import torch
 
 from pwm import atomic
 from pwm.checkpoint import load_tdmpc2, save_tdmpc2
-from pwm.config_io import TASK_SETS
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
+from pwm.envs.suites import TASK_SETS
 from pwm.planning import discount_heuristic
 from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason

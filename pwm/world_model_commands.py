@@ -18,9 +18,9 @@ def _task_ids(text: str | None, task_set: str) -> list[int] | None:
     """ "8,10" or "cartpole-balance,cartpole-swingup" -> task ids of the set."""
     if not text:
         return None
-    from pwm.config_io import task_names
+    from pwm.envs.suites import suite_tasks
 
-    names = task_names(task_set)
+    names = suite_tasks(task_set)
     ids = []
     for item in text.split(","):
         item = item.strip()

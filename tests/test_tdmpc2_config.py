@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from pwm.config_io import TASK_SETS, load_config, load_tdmpc2_config, world_model_config
+from pwm.config_io import load_config, load_tdmpc2_config, world_model_config
+from pwm.envs.suites import TASK_SETS
 from pwm.world_model import WorldModel
 
 # The keys of TD-MPC2's config.yaml that matter here, in its own syntax: a Hydra `defaults` list that

@@ -23,7 +23,7 @@ ROW_LENGTH = {"mt30": 501, "mt80": 101}  # rows of TD-MPC2's public chunks
 
 def suite_dims(suite: str) -> tuple[int, int]:
     """(max obs dim, max action dim) of a suite, from TD-MPC2's task table."""
-    from pwm.config_io import TASK_SETS
+    from pwm.envs.suites import TASK_SETS
 
     table = TASK_SETS[suite]
     return max(o for _, o, _ in table), max(a for _, _, a in table)

@@ -22,65 +22,12 @@ import gymnasium as gym
 import numpy as np
 
 from pwm.envs.registry import TaskSpec, register
+from pwm.envs.suites import METAWORLD_PREFIX as PREFIX
+from pwm.envs.suites import METAWORLD_TASKS as TASKS  # TD-MPC2's MT80 order (task ids 30-79)
 
 FAMILY = "metaworld"
 EPISODE_LENGTH = 100
 ACTION_REPEAT = 2
-PREFIX = "mw-"
-
-# TD-MPC2's MT80 order (task ids 30-79).
-TASKS = (
-    "assembly",
-    "basketball",
-    "button-press-topdown",
-    "button-press-topdown-wall",
-    "button-press",
-    "button-press-wall",
-    "coffee-button",
-    "coffee-pull",
-    "coffee-push",
-    "dial-turn",
-    "disassemble",
-    "door-open",
-    "door-close",
-    "drawer-close",
-    "drawer-open",
-    "faucet-open",
-    "faucet-close",
-    "hammer",
-    "handle-press-side",
-    "handle-press",
-    "handle-pull-side",
-    "handle-pull",
-    "lever-pull",
-    "peg-insert-side",
-    "peg-unplug-side",
-    "pick-out-of-hole",
-    "pick-place",
-    "pick-place-wall",
-    "plate-slide",
-    "plate-slide-side",
-    "plate-slide-back",
-    "plate-slide-back-side",
-    "push-back",
-    "push",
-    "push-wall",
-    "reach",
-    "reach-wall",
-    "shelf-place",
-    "soccer",
-    "stick-push",
-    "stick-pull",
-    "sweep-into",
-    "sweep",
-    "window-open",
-    "window-close",
-    "bin-picking",
-    "box-close",
-    "door-lock",
-    "door-unlock",
-    "hand-insert",
-)
 
 
 def env_id(name: str) -> str:

@@ -1,15 +1,16 @@
-"""Task suites MT30 and MT80 as ordered task lists, and expansion of suite names in task lists.
+"""The task table of the multitask suites MT30 and MT80: order (= task ids) and dims, and
+expansion of suite names in task lists.
 
 The position of a task in its suite is its task id, the row of a multitask world model's task
-embedding, so the order below must stay TD-MPC2's (spec table, docs of TD-MPC2's MT30/MT80).
+embedding, so the order below must stay TD-MPC2's (the ``TASK_SET`` lists of TD-MPC2's
+``common/__init__.py``). This module is the one home of that table and imports nothing but the
+standard library, so the analysis jobs and the config checks can read it without the simulators.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-
-from pwm.envs import metaworld
 
 MT30 = (
     "walker-stand",
@@ -44,9 +45,111 @@ MT30 = (
     "cup-spin",
     "pendulum-spin",
 )
-MT80 = MT30 + tuple(metaworld.PREFIX + name for name in metaworld.TASKS)
+# The 50 Meta-World v3 tasks (pwm.envs.metaworld registers them as ``mw-<name>``) in TD-MPC2's
+# MT80 order, task ids 30-79.
+METAWORLD_PREFIX = "mw-"
+METAWORLD_TASKS = (
+    "assembly",
+    "basketball",
+    "button-press-topdown",
+    "button-press-topdown-wall",
+    "button-press",
+    "button-press-wall",
+    "coffee-button",
+    "coffee-pull",
+    "coffee-push",
+    "dial-turn",
+    "disassemble",
+    "door-open",
+    "door-close",
+    "drawer-close",
+    "drawer-open",
+    "faucet-open",
+    "faucet-close",
+    "hammer",
+    "handle-press-side",
+    "handle-press",
+    "handle-pull-side",
+    "handle-pull",
+    "lever-pull",
+    "peg-insert-side",
+    "peg-unplug-side",
+    "pick-out-of-hole",
+    "pick-place",
+    "pick-place-wall",
+    "plate-slide",
+    "plate-slide-side",
+    "plate-slide-back",
+    "plate-slide-back-side",
+    "push-back",
+    "push",
+    "push-wall",
+    "reach",
+    "reach-wall",
+    "shelf-place",
+    "soccer",
+    "stick-push",
+    "stick-pull",
+    "sweep-into",
+    "sweep",
+    "window-open",
+    "window-close",
+    "bin-picking",
+    "box-close",
+    "door-lock",
+    "door-unlock",
+    "hand-insert",
+)
+MT80 = MT30 + tuple(METAWORLD_PREFIX + name for name in METAWORLD_TASKS)
 
 SUITES: dict[str, tuple[str, ...]] = {"mt30": MT30, "mt80": MT80}
+
+# (obs_dim, action_dim) of every MT30 task as TD-MPC2 records them; every Meta-World task has (39, 4).
+_DMC_DIMS = {
+    "walker-stand": (24, 6),
+    "walker-walk": (24, 6),
+    "walker-run": (24, 6),
+    "cheetah-run": (17, 6),
+    "reacher-easy": (6, 2),
+    "reacher-hard": (6, 2),
+    "acrobot-swingup": (6, 1),
+    "pendulum-swingup": (3, 1),
+    "cartpole-balance": (5, 1),
+    "cartpole-balance-sparse": (5, 1),
+    "cartpole-swingup": (5, 1),
+    "cartpole-swingup-sparse": (5, 1),
+    "cup-catch": (8, 2),
+    "finger-spin": (9, 2),
+    "finger-turn-easy": (12, 2),
+    "finger-turn-hard": (12, 2),
+    "fish-swim": (24, 5),
+    "hopper-stand": (15, 4),
+    "hopper-hop": (15, 4),
+    "walker-walk-backwards": (24, 6),
+    "walker-run-backwards": (24, 6),
+    "cheetah-run-backwards": (17, 6),
+    "cheetah-run-front": (17, 6),
+    "cheetah-run-back": (17, 6),
+    "cheetah-jump": (17, 6),
+    "hopper-hop-backwards": (15, 4),
+    "reacher-three-easy": (8, 3),
+    "reacher-three-hard": (8, 3),
+    "cup-spin": (8, 2),
+    "pendulum-spin": (3, 1),
+}
+_METAWORLD_DIMS = (39, 4)
+
+
+def _dims(task: str) -> tuple[int, int]:
+    return _METAWORLD_DIMS if task.startswith(METAWORLD_PREFIX) else _DMC_DIMS[task]
+
+
+# suite -> [(task, obs_dim, action_dim)] in task-id order: what a multitask checkpoint's padding,
+# action masks and task embedding are built from.
+TASK_SETS: dict[str, list[tuple[str, int, int]]] = {
+    suite: [(task, *_dims(task)) for task in tasks] for suite, tasks in SUITES.items()
+}
+TASK_DIMS: dict[str, tuple[int, int]] = {name: (o, a) for name, o, a in TASK_SETS["mt80"]}
 
 
 def suite_names() -> list[str]:
