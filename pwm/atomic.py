@@ -14,8 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the callers that write frames; `pwm-bench --help` needs none
+    import pandas as pd
 
 
 def _umask() -> int:

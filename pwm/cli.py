@@ -159,23 +159,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def exit_code(err: BaseException) -> int | None:
+    """The exit status of an error a sub-command raised, or None for a bug (shown as a traceback).
+
+    ``DivergedError`` is looked up only if ``pwm.run`` was imported: a command that never loaded the
+    training harness (and torch with it) cannot have raised it, and the parser stays light."""
+    from pwm.atomic import WriteError
+
+    run = sys.modules.get("pwm.run")
+    if run is not None and isinstance(err, run.DivergedError):
+        return EXIT_DIVERGED
+    if isinstance(err, WriteError):
+        return EXIT_WRITE
+    if isinstance(err, ValueError):
+        return EXIT_BAD_INPUT
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
-    from pwm.atomic import WriteError
-    from pwm.run import DivergedError
 
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, DivergedError, WriteError) as err:
+    except Exception as err:
+        code = exit_code(err)
+        if code is None:
+            raise
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
-        code = (
-            EXIT_DIVERGED
-            if isinstance(err, DivergedError)
-            else EXIT_WRITE
-            if isinstance(err, WriteError)
-            else EXIT_BAD_INPUT
-        )
         raise SystemExit(code) from None
 
 

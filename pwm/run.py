@@ -35,11 +35,11 @@ from pwm import atomic
 from pwm.envs import get_spec
 from pwm.evaluate import Policy, evaluate
 from pwm.resumable import read_or_set_aside, set_aside
+from pwm.schema import EVAL_COLUMNS
 
 if TYPE_CHECKING:
     from pwm.data.replay import EpisodeReplay
 
-EVAL_COLUMNS = ["algo", "task", "seed", "step", "env_steps", "wall_time_s", "episode_reward", "episode_success"]
 CHECKPOINT_FORMAT = "pwm-bench-run/1"
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never share seeds with training episodes
 

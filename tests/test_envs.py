@@ -86,3 +86,14 @@ def test_bad_seed_and_action():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="non-finite action"):
         env.step(np.array([np.nan], np.float32))
+
+
+def test_scoring_table_gives_every_registered_task_its_score_rule():
+    """pwm.envs.scoring (read by the analysis without the simulators) agrees with the registry."""
+    from pwm.envs import scoring
+
+    for name in task_names():
+        spec = get_spec(name)
+        assert scoring.score_kind(name) == spec.score, name
+        if spec.score == "reward":
+            assert scoring.max_return(name) == spec.max_return, name

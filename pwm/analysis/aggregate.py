@@ -25,6 +25,7 @@ from rliable import library as rly
 from rliable import metrics
 
 from pwm import atomic
+from pwm.analysis.choices import CI_METHODS, LAYOUTS
 from pwm.analysis.curves import CURVE_COLUMNS, aligned_curves, iqm_curves
 from pwm.analysis.improvement import IMPROVEMENT_COLUMNS, improvement_estimates
 from pwm.analysis.normalize import normalize
@@ -43,10 +44,6 @@ PROFILE_COLUMNS = ["group", "algo", "tau", "value", "ci_low", "ci_high"]
 
 def all_metrics(scores: np.ndarray) -> np.ndarray:
     return np.array([fn(scores) for fn in METRICS.values()])
-
-
-LAYOUTS = ("canonical", "paper")
-CI_METHODS = ("percentile", "basic", "bc", "bca")
 
 
 def arrange(matrices: dict[str, np.ndarray], layout: str) -> dict[str, np.ndarray]:

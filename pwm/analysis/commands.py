@@ -110,9 +110,7 @@ def cmd_figures(args) -> None:
 
 def add_commands(sub) -> None:
     """Register ``import``, ``aggregate`` and ``figures`` on the `pwm-bench` sub-parser set."""
-    from pwm.analysis.aggregate import CI_METHODS, LAYOUTS
-    from pwm.analysis.importers import FORMATS
-    from pwm.analysis.score_rules import SCORE_RULES, check_rule
+    from pwm.analysis.choices import CI_METHODS, FORMATS, LAYOUTS, SCORE_RULES, check_rule
 
     def check_score_rule(text: str) -> str:
         try:

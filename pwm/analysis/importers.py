@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from pwm import atomic
+from pwm.analysis.choices import FORMATS
 from pwm.analysis.scores import SCORE_COLUMNS
 
-FORMATS = ("tdmpc2-results", "pwm-multitask", "pwm-single-task")
 STEP_COLUMN = "Step"
 TIME_COLUMN = "Relative Time (Process)"
 # wandb metric names of the paper's exports, in order of preference.

@@ -17,17 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pwm.analysis.choices import check_rule
 from pwm.analysis.curves import aligned_curves, iqm_over_seeds
 
-SCORE_RULES = ("final", "max", "best", "iqm-peak", "at:N")
 RUN_SCORE_COLUMNS = ["algo", "task", "seed", "env_steps", "score"]
-
-
-def check_rule(rule: str) -> str:
-    """``rule`` if it is a score rule (``at:N`` with a whole number N >= 0), else a ValueError."""
-    if rule in SCORE_RULES[:-1] or (rule.startswith("at:") and rule[3:].isdigit()):
-        return rule
-    raise ValueError(f"unknown score rule {rule!r}; known: {', '.join(SCORE_RULES)} (e.g. at:20480)")
 
 
 def scores_at(scores: pd.DataFrame, steps: int, keys: list[str]) -> pd.DataFrame:

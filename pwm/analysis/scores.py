@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from pwm import atomic
-from pwm.run import EVAL_COLUMNS
+from pwm.envs import scoring
+from pwm.schema import EVAL_COLUMNS
 
 SCORE_COLUMNS = EVAL_COLUMNS
 
@@ -71,18 +72,14 @@ def collect(run_files: list[str | Path], out: str | Path) -> pd.DataFrame:
 def normalized_score(task: str, episode_reward, episode_success):
     """TD-MPC2's multitask normalisation: dm_control return / 1000, success-based tasks their success.
 
-    Tasks outside the registry (imported published results) follow TD-MPC2's naming:
-    ``mw-*`` is Meta-World (success), anything else a 1000-return dm_control-style task.
+    The rule of each task is ``pwm.envs.scoring``'s (the registry takes its scores from there; the
+    differentiable tasks divide by their own scales). Names it does not list (imported published
+    results) follow TD-MPC2's naming: ``mw-*`` is Meta-World (success), anything else a 1000-return
+    dm_control-style task.
     """
-    from pwm.envs.registry import _REGISTRY, _ensure_loaded
-
-    _ensure_loaded()
-    spec = _REGISTRY.get(task)
-    by_success = spec.score == "success" if spec else task.startswith("mw-")
-    if by_success:
+    if scoring.score_kind(task) == "success":
         return np.asarray(episode_success, dtype=float)
-    max_return = spec.max_return if spec else 1000.0
-    return np.asarray(episode_reward, dtype=float) / max_return
+    return np.asarray(episode_reward, dtype=float) / scoring.max_return(task)
 
 
 def add_normalized(scores: pd.DataFrame) -> pd.DataFrame:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import gymnasium as gym
+if TYPE_CHECKING:  # only annotations: importing the registry (pwm.envs) stays free of gymnasium
+    import gymnasium as gym
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class TaskSpec:
     action_repeat: int
     # How one episode's outcome becomes a score in [0, 1] for aggregation: dm_control tasks use
     # return / max_return, success-based suites (Meta-World) use the final-step success.
+    # pwm.envs.scoring holds these for every task, so the analysis can read them without the registry.
     score: str = "reward"  # "reward" or "success"
     max_return: float = 1000.0
     # Whether episodes can end early with ``terminated`` (a fall of a differentiable locomotion

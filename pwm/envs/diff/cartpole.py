@@ -7,6 +7,7 @@ import math
 import torch
 
 from pwm.envs.diff.task import DiffTask, uniform
+from pwm.envs.scoring import MAX_RETURNS
 
 
 def wrap_angle(theta: torch.Tensor) -> torch.Tensor:
@@ -31,7 +32,7 @@ class CartPole(DiffTask):
     name, obs_dim, act_dim = "cartpole", 5, 1
     episode_length = 240
     early_termination = False
-    max_return = 240.0 * math.pi**2
+    max_return = MAX_RETURNS["cartpole"]
 
     def start_state(self):
         return (torch.tensor([0.0, -math.pi], dtype=torch.float64), torch.zeros(2, dtype=torch.float64))

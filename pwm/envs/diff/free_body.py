@@ -16,6 +16,7 @@ import torch
 
 from pwm.envs.diff import frames
 from pwm.envs.diff.task import DiffTask, uniform
+from pwm.envs.scoring import MAX_RETURNS
 
 
 class FreeBodyTask(DiffTask):
@@ -88,7 +89,7 @@ class Ant(FreeBodyTask):
     frame; the NaN guard; FD gradients. See docs/differentiable-envs.md."""
 
     name, obs_dim, act_dim = "ant", 37, 8
-    max_return = 6604.66
+    max_return = MAX_RETURNS["ant"]
     start_height = 0.75
     start_joints = (0.0, 1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0)
     target_distance = 10000.0
@@ -111,7 +112,7 @@ class Humanoid(FreeBodyTask):
     docs/differentiable-envs.md."""
 
     name, obs_dim, act_dim = "humanoid", 76, 21
-    max_return = 7292.79
+    max_return = MAX_RETURNS["humanoid"]
     start_height = 1.35
     target_distance = 200.0
     termination_height = 0.74

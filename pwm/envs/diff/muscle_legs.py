@@ -15,6 +15,7 @@ import torch
 from pwm.envs.diff import frames, muscle_legs_model
 from pwm.envs.diff.free_body import FreeBodyTask
 from pwm.envs.diff.task import uniform
+from pwm.envs.scoring import MAX_RETURNS
 
 
 class MuscleLegs(FreeBodyTask):
@@ -37,7 +38,7 @@ class MuscleLegs(FreeBodyTask):
     normaliser for SNU Humanoid; scores here are only roughly comparable."""
 
     name, obs_dim, act_dim = "muscle-legs", 121, 80
-    max_return = 4246.04
+    max_return = MAX_RETURNS["muscle-legs"]
     start_height = muscle_legs_model.START_HEIGHT
     target_distance = 10000.0
     termination_height = 0.46

@@ -12,6 +12,7 @@ import math
 import torch
 
 from pwm.envs.diff.task import DiffTask, uniform
+from pwm.envs.scoring import MAX_RETURNS
 
 
 class PlanarTask(DiffTask):
@@ -50,7 +51,7 @@ class Hopper(PlanarTask):
     """
 
     name, obs_dim, act_dim = "hopper", 11, 3
-    max_return = 4742.30
+    max_return = MAX_RETURNS["hopper"]
     termination_height = -0.45
     termination_height_tolerance = 0.15
     termination_angle = math.pi / 6.0
@@ -77,7 +78,7 @@ class Cheetah(PlanarTask):
 
     name, obs_dim, act_dim = "cheetah", 17, 6
     early_termination = False
-    max_return = 10000.0
+    max_return = MAX_RETURNS["cheetah"]
     action_penalty = 0.1
     root_noise = joint_noise = 0.1
     vel_noise = 0.25

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pwm.envs.diff import quadruped_model
 from pwm.envs.diff.free_body import FreeBodyTask
+from pwm.envs.scoring import MAX_RETURNS
 
 
 class Quadruped(FreeBodyTask):
@@ -26,7 +27,7 @@ class Quadruped(FreeBodyTask):
     is PWM's PPO normaliser for dflex Anymal; scores on this robot are only roughly comparable."""
 
     name, obs_dim, act_dim = "quadruped", 49, 12
-    max_return = 12028.99
+    max_return = MAX_RETURNS["quadruped"]
     start_height = quadruped_model.START_HEIGHT
     start_joints = quadruped_model.START_JOINTS
     target_distance = 10000.0

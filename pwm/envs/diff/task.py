@@ -14,6 +14,7 @@ import mujoco
 import torch
 
 from pwm.envs.diff import models
+from pwm.envs.scoring import DEFAULT_MAX_RETURN
 
 
 class DiffTask(ABC):
@@ -22,8 +23,8 @@ class DiffTask(ABC):
     act_dim: int
     episode_length: int = 1000
     early_termination: bool = True
-    # The score normaliser registered with the harness (TaskSpec.max_return); see the task's docstring.
-    max_return: float = 1000.0
+    # The score normaliser registered with the harness (TaskSpec.max_return): pwm.envs.scoring's table.
+    max_return: float = DEFAULT_MAX_RETURN
 
     def __init__(self):
         self._qpos0 = None
