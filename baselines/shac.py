@@ -3,10 +3,10 @@
 Two presets, chosen by the hyperparameter ``preset`` (``PRESETS``; default ``diffrl``):
 ``diffrl`` is NVlabs/DiffRL's SHAC (described first, below); ``pwm`` is the SHAC of the PWM
 repository (imgeorgiev/PWM ``src/pwm/algorithms/shac.py`` with ``scripts/cfg/alg/shac.yaml`` and
-the ``shac:`` blocks of ``scripts/cfg/env/dflex_*.yaml``; spec pwm.md §4), which produced the
+the ``shac:`` blocks of ``scripts/cfg/env/dflex_*.yaml``; docs/reference-notes.md §4.1), which produced the
 PWM paper's SHAC curves (see "The ``pwm`` preset" below).
 
-The ``diffrl`` preset follows DiffRL's ``algorithms/shac.py`` (spec shac-and-differentiable-envs.md §1.3-1.4):
+The ``diffrl`` preset follows DiffRL's ``algorithms/shac.py`` (docs/reference-notes.md §4.2):
 - each iteration rolls all envs forward ``horizon`` (32) steps with tanh(reparameterised actor
   samples); the actor loss is minus the discounted reward sum plus γ^t·V̄(s_T) at the window end
   (and at every episode end inside the window), averaged over horizon × envs, and is

@@ -1,7 +1,7 @@
 """SHAC's networks for the two presets of ``baselines/shac.py`` (the observation normaliser is
 pwm.running_stats).
 
-``diffrl`` (DiffRL ``models/actor.py``, ``models/critic.py``; spec shac-and-differentiable-envs.md §1.3):
+``diffrl`` (DiffRL ``models/actor.py``, ``models/critic.py``; docs/reference-notes.md §4.2):
 - Actor: Linear → ELU → LayerNorm per hidden layer, a linear mean head (default PyTorch init),
   and a state-independent log-std parameter initialised to -1; the env receives tanh(sample).
 - Critic: the same trunk with a scalar head, orthogonal init (gain √2) and zero biases; one
@@ -9,7 +9,7 @@ pwm.running_stats).
 
 ``pwm`` (imgeorgiev/PWM ``src/pwm/models/actor.py`` ``ActorStochasticMLP``,
 ``src/pwm/models/critic.py`` ``CriticMLP``, ``src/pwm/models/model_utils.py`` ``Ensemble``, as
-``scripts/cfg/alg/shac.yaml`` instantiates them; spec pwm.md §4):
+``scripts/cfg/alg/shac.yaml`` instantiates them; docs/reference-notes.md §4.1):
 - Actor: the same layout with Mish instead of ELU (``activation_class: nn.Mish``), default
   PyTorch init (``init_gain: 1.0`` multiplies every parameter by 1), log-std initialised to -1
   and floored at ``min_logstd`` -10 (``ActorStochasticMLP``'s default; ``clamp_std`` projects the

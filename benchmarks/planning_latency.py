@@ -28,7 +28,7 @@ from pwm.envs.suites import TASK_SETS
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
 from pwm.world_model import WorldModel, WorldModelConfig
 
-# (label, model_size, obs_dim, action_dim, task_set); reference 1-thread ms from spec/performance.md
+# (label, model_size, obs_dim, action_dim, task_set); reference 1-thread ms from docs/reference-notes.md §8
 CONFIGS = [
     ("cartpole-balance", 1, 5, 1, None),
     ("walker-walk", 5, 24, 6, None),

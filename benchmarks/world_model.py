@@ -4,7 +4,7 @@ For each model size and task layout it times, on a synthetic batch (B=256, H=3):
   * ``fwd+bwd``: the world-model loss of TD-MPC2's ``_update`` (TD targets under no_grad,
     latent rollout, consistency + reward + value losses) and its backward pass;
   * ``update``: the whole step as TD-MPC2 does it (fwd+bwd, grad clip, Adam, policy-prior loss
-    through the detached Q, pi Adam step, target EMA), comparable to spec/performance.md.
+    through the detached Q, pi Adam step, target EMA), comparable to docs/reference-notes.md §8.
 Matmul FLOPs are counted with torch's FlopCounterMode and divided by the float32 matmul peak
 measured in the same run, so ``time/floor`` travels between machines.
 

@@ -1,4 +1,4 @@
-"""PWM's actor (tanh-Gaussian on latents) and its critic ensemble (spec/pwm.md §3 "Networks").
+"""PWM's actor (tanh-Gaussian on latents) and its critic ensemble (docs/reference-notes.md §2.1).
 
 Both act on the world model's latent ``z``, never on the task embedding. Hidden layers are
 Linear -> Mish -> LayerNorm (activation *before* the norm, as in the reference's MLPs, unlike the
@@ -11,7 +11,7 @@ critic costs (the reference vmaps 3 separate modules with functorch).
 :func:`frozen` switches ``requires_grad`` off for modules that must pass gradients *through*
 (the world model, the critics inside the actor loss) without receiving any: autograd then skips
 their weight-gradient GEMMs entirely, which is ~30% of the reference's actor step
-(spec/performance.md).
+(docs/reference-notes.md §8).
 """
 
 from __future__ import annotations

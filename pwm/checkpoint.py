@@ -1,6 +1,6 @@
 """Load and save TD-MPC2 world-model checkpoints (``{'model': state_dict}``).
 
-Three layouts exist in the wild (spec/tdmpc2.md §2):
+Three layouts exist in the wild (docs/reference-notes.md §7.2):
 
 * **current** (since ~Oct 2024): what ``WorldModel.state_dict()`` produces here, including the
   ``_detach_Qs_params`` copy, tensordict's ``__batch_size``/``__device`` entries and int64

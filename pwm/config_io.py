@@ -2,7 +2,7 @@
 
 TD-MPC2's config is a flat Hydra file whose only ``defaults`` entry overrides the Hydra launcher,
 so ``OmegaConf.load`` + dropping ``defaults`` + merging ``key=value`` overrides reads it exactly
-(spec/ecosystem.md §5, option b). :func:`load_tdmpc2_config` then derives what TD-MPC2's
+(docs/reference-notes.md §7.8). :func:`load_tdmpc2_config` then derives what TD-MPC2's
 ``parse_cfg`` derives (model-size architecture, task set, task_dim, dims, bin size), and
 :func:`world_model_config` turns the result into a :class:`~pwm.world_model.WorldModelConfig`.
 """

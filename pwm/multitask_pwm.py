@@ -1,4 +1,4 @@
-"""Multitask PWM on one task (spec/pwm.md §3 "Multitask loop"): policy learning in a frozen
+"""Multitask PWM on one task (docs/reference-notes.md §2.5): policy learning in a frozen
 multitask world model from offline start states, with no environment interaction for learning.
 
 Each iteration samples ``batch_size`` windows of the task's offline episodes (TD-MPC2 chunks,

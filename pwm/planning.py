@@ -1,4 +1,4 @@
-"""MPPI planning in a TD-MPC2 world model's latent space (spec/tdmpc2.md §4).
+"""MPPI planning in a TD-MPC2 world model's latent space (docs/reference-notes.md §7.4).
 
 The planner samples action sequences around a Gaussian, scores each with the model's predicted
 discounted rewards plus a terminal Q value, and refits the Gaussian to the best sequences with

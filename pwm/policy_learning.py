@@ -1,4 +1,4 @@
-"""PWM's policy learning in a frozen world model (spec/pwm.md §3): one iteration = one actor step
+"""PWM's policy learning in a frozen world model (docs/reference-notes.md §2.2-2.3): one iteration = one actor step
 through an H-step imagined rollout + a critic fit on the rollout's latents.
 
 Actor loss, per start latent (γ = gamma):
@@ -15,7 +15,7 @@ With a real environment in lockstep (single-task), rollouts that end (done) are 
 observation with the discount restarted, as in the reference's dflex loop.
 
 Critic targets are TD(λ) over the rollout segments, or one-step TD (what the reference's
-multitask code actually computes, §8.1).
+multitask code actually computes, docs/reference-notes.md §3.1).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def imagine(
         if (v.detach().abs() > 1e6).any():
             raise DivergedError(f"critic value {float(v.detach().abs().max()):.3g} exceeds 1e6 in the rollout")
         if last:
-            # Segments cut by the horizon; the reference bootstraps with one extra γ (§8.2).
+            # Segments cut by the horizon; the reference bootstraps with one extra γ (docs/reference-notes.md §3.2).
             end_disc = disc * gamma ** (1 + terminal_discount_offset)
             close = torch.where(done, disc * gamma, end_disc)
             loss = loss - (ret + close * v)

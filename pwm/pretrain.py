@@ -1,6 +1,6 @@
 """Offline multitask world-model training on TD-MPC2 dataset chunks (``pwm-bench pretrain``).
 
-This is how PWM's multitask world models are made (spec/pwm.md §2b): TD-MPC2's full loss
+This is how PWM's multitask world models are made (docs/reference-notes.md §1.2): TD-MPC2's full loss
 (consistency, two-hot reward and value, policy prior) on the offline data, with a long horizon and
 a flat loss weighting (horizon 16, rho 0.99) instead of TD-MPC2's online 3 / 0.5, and no planning.
 Batches are windows of ``horizon+1`` steps inside episode rows (``pwm.data.sampler.SliceSampler``).

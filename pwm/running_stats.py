@@ -1,7 +1,7 @@
 """Running mean and variance of a stream of batches (Chan et al.'s parallel update).
 
 PWM divides its actor loss by the running standard deviation of the per-rollout H-step returns
-(``ret_rms``, spec/pwm.md §3) so the actor's step size does not depend on the reward scale of the
+(``ret_rms``, docs/reference-notes.md §2.2) so the actor's step size does not depend on the reward scale of the
 task, and normalises single-task rewards by running statistics (``rew_rms``). The reference's
 conventions are kept: initial count 1e-4, initial variance 1, epsilon 1e-5 inside the sqrt.
 """

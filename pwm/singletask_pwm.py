@@ -1,4 +1,4 @@
-"""Single-task PWM on the differentiable locomotion tasks (spec/pwm.md §3 "Single-task dflex loop").
+"""Single-task PWM on the differentiable locomotion tasks (docs/reference-notes.md §2.4).
 
 1. World model: loaded from ``pretrained_world_model`` (the workflow's per-task
    ``pretrain_single_world_model`` output, shared by every seed, or a finished run's

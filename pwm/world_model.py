@@ -1,6 +1,6 @@
 """TD-MPC2's implicit world model, reimplemented so TD-MPC2 checkpoints load into it unchanged.
 
-PWM (spec/pwm.md §1) uses this model's encoder, latent dynamics and reward head; the policy prior
+PWM (its world model is TD-MPC2's, pre-trained with other losses: docs/reference-notes.md §1) uses this model's encoder, latent dynamics and reward head; the policy prior
 and the Q ensemble are kept so whole TD-MPC2 checkpoints load strictly, reproduce the reference
 outputs, and save back in the reference's own format.
 

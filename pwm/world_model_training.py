@@ -1,4 +1,4 @@
-"""PWM's own single-task world-model loss and trainer (spec/pwm.md §2a, §2c).
+"""PWM's own single-task world-model loss and trainer (docs/reference-notes.md §1.1, §1.3).
 
 Used for the differentiable (dflex-like) tasks, where PWM pre-trains its world model on offline
 rollouts and fine-tunes it online. Unlike TD-MPC2's loss there is no Q or policy term and the
@@ -83,7 +83,7 @@ class WorldModelTrainer:
             group["lr"] = lr
 
     def step(self, batch: Batch, update_stats: bool = False) -> dict[str, float]:
-        if update_stats:  # online fine-tuning keeps the reward statistics moving (spec §2c)
+        if update_stats:  # online fine-tuning keeps the reward statistics moving (docs/reference-notes.md §1.3)
             rewards = batch.reward if batch.valid is None else batch.reward[batch.valid > 0].unsqueeze(-1)
             self.rew_rms.update(rewards.reshape(-1, *self.rew_rms.mean.shape))
         loss, info = world_model_loss(self.wm, batch, self.rew_rms, self.gamma, self.reward_clip)

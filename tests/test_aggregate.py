@@ -190,7 +190,7 @@ def test_paper_multitask_numbers_equal_rliable(reference_dir, tmp_path, suite):
         np.testing.assert_allclose(got.value, prof[algo], atol=1e-12)
         np.testing.assert_allclose(got.ci_low, prof_cis[algo][0], atol=1e-12)
         np.testing.assert_allclose(got.ci_high, prof_cis[algo][1], atol=1e-12)
-    # Published numbers (spec/pwm.md §6): MT80 PWM IQM 0.9134, TD-MPC2 0.8465; profile at 0.5.
+    # Published numbers (docs/reference-notes.md §6): MT80 PWM IQM 0.9134, TD-MPC2 0.8465; profile at 0.5.
     iqm = result.aggregates[result.aggregates.metric == "iqm"].set_index("algo").value
     expected = {"30": (0.8638, 0.6806), "80": (0.9134, 0.8465)}[suite]
     assert (iqm["pwm"], iqm["tdmpc2"]) == pytest.approx(expected, abs=1e-4)

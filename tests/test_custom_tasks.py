@@ -1,6 +1,6 @@
 """TD-MPC2's custom dm_control tasks: models, suite registration, and rewards on hand-set states.
 
-Expected rewards are computed here from the task definitions (spec §6) with this file's own
+Expected rewards are computed here from the task definitions (TD-MPC2's ``envs/tasks/*.py``, restated in pwm/envs/dmc_custom) with this file's own
 tolerance functions, on physics states set by hand, not by running a policy.
 """
 

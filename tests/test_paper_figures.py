@@ -97,7 +97,7 @@ def test_single_task_scores_and_iqm_equal_an_independent_computation(built, pape
     sac = at_peak(raw_time_table(paper / "sac_hopper_time.csv", "rewards/time", "10s")) / HOPPER_PPO
     ours = runs[(runs.algo == "sac") & (runs.task == "hopper")].sort_values("seed").score.to_numpy()
     np.testing.assert_allclose(np.sort(ours), np.sort(sac), rtol=1e-9)
-    assert trim_mean(sac, 0.25) == pytest.approx(0.871, abs=5e-4)  # spec/pwm.md §5
+    assert trim_mean(sac, 0.25) == pytest.approx(0.871, abs=5e-4)  # docs/reference-notes.md §5
     # PWM's aggregate IQM and interval: rliable on the paper's (envs, seeds, 1) array built here.
     scales = {
         "hopper": HOPPER_PPO,

@@ -9,7 +9,7 @@ from pwm.envs import get_spec, make
 from pwm.envs.multitask import MultitaskEnv
 from pwm.envs.suites import MT30, MT80, expand_tasks, suite_tasks
 
-# TD-MPC2's task table (spec §6): id -> (task, obs dim, action dim). Written out, not derived.
+# TD-MPC2's task table (docs/reference-notes.md §7.6): id -> (task, obs dim, action dim). Written out, not derived.
 MT30_TABLE = [
     ("walker-stand", 24, 6),
     ("walker-walk", 24, 6),

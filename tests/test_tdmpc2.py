@@ -39,7 +39,7 @@ def tiny_batch(model, H=3, B=8, seed=1):
 
 
 def numpy_two_hot_ce(logits: np.ndarray, target: float, K=101, vmin=-10.0, vmax=10.0) -> float:
-    """Cross-entropy against a two-hot target, from the definition (spec/tdmpc2.md §1)."""
+    """Cross-entropy against a two-hot target, from the definition (docs/reference-notes.md §7.1)."""
     x = np.clip(np.sign(target) * np.log1p(abs(target)), vmin, vmax)
     pos = (x - vmin) / ((vmax - vmin) / (K - 1))
     lo = int(np.floor(pos))

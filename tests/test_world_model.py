@@ -53,7 +53,7 @@ def small_cfg(**kw):
 
 
 def test_learnable_parameter_counts_match_tdmpc2():
-    """Counts TD-MPC2 reports for its named sizes (spec/tdmpc2.md §1), built on the meta device."""
+    """Counts TD-MPC2 reports for its named sizes (docs/reference-notes.md §7.1), built on the meta device."""
     expected = {
         ("mt30", 1): 1_426_427,
         ("mt80", 1): 1_435_067,

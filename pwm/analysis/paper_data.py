@@ -6,7 +6,7 @@ study), the notebooks' curve protocol, and one registry (``FIGURES``) of which r
 feeds which series of which figure, so the workflow (inputs, captions) and the drawing code
 (what it says is missing) read the same list.
 
-Curve protocol (``results/results.ipynb``, spec/pwm.md §5):
+Curve protocol (``results/results.ipynb``, docs/reference-notes.md §5):
 
 - step-indexed wandb exports (``Step`` or ``global_step``): the file's rows, each seed linearly
   interpolated over the rows (pandas' row-wise ``interpolate``, held at its last value after

@@ -76,7 +76,7 @@ def run_task(run_dir: Path) -> str:
     return yaml.safe_load(cfg_path.read_text())["task"]
 
 
-# Transitions in TD-MPC2's public datasets (spec/tdmpc2.md §5), on which the PWM paper's multitask
+# Transitions in TD-MPC2's public datasets (docs/reference-notes.md §7.5), on which the PWM paper's multitask
 # world models were trained; a self-collected dataset is compared against them in the log.
 PUBLIC_DATASET_TRANSITIONS = {"mt30": 345_690_000, "mt80": 550_450_000}
 

@@ -1,6 +1,6 @@
 """TD-MPC2 offline dataset chunks: ``chunk_{i}.pt`` files, each one ``torch.save``d TensorDict.
 
-Layout (spec/tdmpc2.md §5): batch size ``[episodes, T]`` with ``obs [E, T, O]`` float,
+Layout (docs/reference-notes.md §7.5): batch size ``[episodes, T]`` with ``obs [E, T, O]`` float,
 ``action [E, T, A]`` float, ``reward [E, T]`` float, ``task [E, T]`` int (constant per row) and
 optionally ``terminated [E, T]`` and ``valid [E, T]`` (this project's variable-length rows: 1 on a
 prefix of real steps, 0 on the zero padding after it; see ``pwm.data.sampler``). Row ``i`` of an episode holds ``obs_i`` with the action and reward

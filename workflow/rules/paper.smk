@@ -3,7 +3,7 @@
 #   snakemake paper --cores all --config paper='{published_dir: ../shared/reference}'
 # published_dir is the folder holding pwm-paper/ (or the pwm-paper folder itself); the multitask
 # experts figure also reads TD-MPC2's SAC curves from ../tdmpc2-results/sac beside pwm-paper/.
-# Protocol (spec/pwm.md §5-6): multitask = final scores, dm_control /1000, Meta-World success, the
+# Protocol (docs/reference-notes.md §5-6): multitask = final scores, dm_control /1000, Meta-World success, the
 # notebooks' tasks-as-runs bootstrap, tau in [0, 1]; single-task = every seed at the peak of the
 # across-seed IQM curve (every 10th logged row; wall-clock exports resampled and put on steps with
 # the notebook's FPS table), divided by PPO's peak IQM, tau in [0.5, 2].
