@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from pwm import atomic
 from pwm.analysis.aggregate import interval_estimates
 from pwm.data.build import run_task
 from pwm.data.chunks import chunk_paths, load_chunk, save_chunk
@@ -196,7 +197,7 @@ def main(argv=None) -> None:
                         )
                     )
     table = pd.DataFrame(rows)
-    table.to_csv(out / "scores.csv", index=False)
+    atomic.write_csv(out / "scores.csv", table)
     print_table(table, tasks, seeds)
 
 

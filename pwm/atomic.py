@@ -109,6 +109,33 @@ def _looks_like_write_failure(err: RuntimeError) -> bool:
     return any(s in text for s in ("unexpected pos", "write failed", "PytorchStreamWriter", "No space"))
 
 
+def create_new(path: str | os.PathLike, data: bytes, mode: int = 0o600) -> bool:
+    """Create ``path`` holding ``data`` unless it already exists; True if this call created it.
+
+    For a file that must never be replaced once made (the signing key: a second key would orphan
+    every checkpoint sealed with the first), written by jobs that may start at the same moment. The
+    bytes go to a temporary file first and are hard-linked into place, which fails if the name
+    exists: a reader sees no file or the whole file, never an empty or partial one."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise write_error(path, err) from err
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise write_error(path, err) from err
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

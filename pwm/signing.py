@@ -24,6 +24,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from pwm import atomic
+
 KEY_ENV = "PWM_BENCH_KEY_FILE"
 
 
@@ -41,14 +43,8 @@ def key_path() -> Path:
 def _key() -> bytes:
     path = key_path()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another job created it at the same moment
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
+        # Another job may create it at the same moment: the first one's key is kept, whole.
+        atomic.create_new(path, secrets.token_bytes(32), mode=0o600)
     key = path.read_bytes()
     if len(key) < 16:
         raise UntrustedFileError(
