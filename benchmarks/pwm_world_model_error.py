@@ -122,7 +122,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(1)
-    wm, rew_rms = load_world_model(args.world_model)
+    wm, rew_rms, _ = load_world_model(args.world_model)
     print(
         f"world model {args.world_model}: latent {wm.cfg.latent_dim}; rew_rms mean {float(rew_rms.mean):.3f} "
         f"std {float(rew_rms.var.sqrt()):.3f}"

@@ -31,7 +31,7 @@ from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_b
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel
-from pwm.world_model_training import WorldModelTrainer, single_task_config
+from pwm.world_model_training import REWARD_UNITS, WorldModelTrainer, single_task_config
 
 WORLD_MODEL_FILE = "world_model.pt"
 ARCHITECTURE_KEYS = ("wm_latent_dim", "wm_enc_dim", "wm_mlp_dim", "horizon", "wm_batch_size")
@@ -67,12 +67,16 @@ def cpu_state(module: torch.nn.Module) -> dict:
     return {k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in module.state_dict().items()}
 
 
-def save_world_model(path, wm: WorldModel, rew_rms: RunningMeanStd, step: int) -> None:
-    atomic.torch_save(path, {"model": cpu_state(wm), "rew_rms": cpu_state(rew_rms), "step": step})
+def save_world_model(path, wm: WorldModel, rew_rms: RunningMeanStd, step: int, reward_units: str = "rms") -> None:
+    atomic.torch_save(
+        path, {"model": cpu_state(wm), "rew_rms": cpu_state(rew_rms), "step": step, "reward_units": reward_units}
+    )
 
 
-def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd]:
-    """A ``world_model.pt`` (this module's or a finished PWM run's): tensors only, never code."""
+def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd, str]:
+    """A ``world_model.pt`` (this module's or a finished PWM run's): tensors only, never code.
+    Returns the model, its reward statistics and the reward units it was trained in (files written
+    before ``reward_units`` existed are ``rms``)."""
     from pwm.checkpoint import load_tdmpc2
 
     wm = load_tdmpc2(path, device=device)
@@ -81,7 +85,10 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd]:
         raise ValueError(f"{path}: not a single-task PWM world model (no 'rew_rms' entry)")
     rew_rms = RunningMeanStd((1,)).to(device)
     rew_rms.load_state_dict(state["rew_rms"])
-    return wm, rew_rms
+    units = state.get("reward_units", "rms")
+    if units not in REWARD_UNITS:
+        raise ValueError(f"{path}: reward_units {units!r} is not one of {', '.join(REWARD_UNITS)}")
+    return wm, rew_rms, units
 
 
 def slog(message: str) -> None:
@@ -133,10 +140,19 @@ def pretrain_single(
     rew_rms = RunningMeanStd((1,)).to(device)
     rew_rms.update(rewards.to(device))
     trainer = WorldModelTrainer(
-        wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma), float(cfg.reward_clip)
+        wm,
+        rew_rms,
+        float(cfg.wm_lr),
+        float(cfg.wm_grad_norm),
+        float(cfg.gamma),
+        float(cfg.reward_clip),
+        str(cfg.reward_units),
     )
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
-    training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {"data": [str(d) for d in data]}
+    training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {
+        "data": [str(d) for d in data],
+        "reward_units": str(cfg.reward_units),
+    }
     step, history, saved = 0, [], None
     state_path = out / "state.pt"
     for tmp in atomic.remove_stale_temps(out):
@@ -224,6 +240,6 @@ def pretrain_single(
     if saved != step:
         save()
     final = out / WORLD_MODEL_FILE
-    save_world_model(final, wm, rew_rms, step)
+    save_world_model(final, wm, rew_rms, step, trainer.reward_units)
     log(f"[pretrain-single] done at step {step} -> {final}")
     return final

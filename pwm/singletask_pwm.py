@@ -8,7 +8,8 @@
 2. Each iteration: ``num_envs`` real envs (``DiffEnv``, gradient-free path) run in lockstep with
    the imagined rollout from their current states. They provide the start states, the done and
    termination signals inside the imagined return, the re-encoded reset observations and online
-   transitions for the replay buffer. The learning signal is the model's ``rew_rms``-normalised
+   transitions for the replay buffer. The learning signal is the model's reward in its
+   ``reward_units`` (``rms``: normalised by ``rew_rms`` as the reference; ``symlog``),
    reward, never the real one.
 3. Order per iteration: actor step, critic fit (TD(λ) with the real dones), then ``wm_iterations``
    world-model steps on offline + online data. All three learning rates decay linearly to lr_min.
@@ -139,7 +140,12 @@ def train_singletask(run: Run, cfg) -> None:
             "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
             "pipeline"
         )
-    wm, rew_rms = load_world_model(model_path, device=device)
+    wm, rew_rms, reward_units = load_world_model(model_path, device=device)
+    if reward_units != cfg.reward_units:
+        raise ValueError(
+            f"{model_path} was trained with reward_units={reward_units}, but this run has reward_units="
+            f"{cfg.reward_units}; the actor, the critic and the fine-tuning must use the model's units"
+        )
     if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
         raise ValueError(
             f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
@@ -147,7 +153,13 @@ def train_singletask(run: Run, cfg) -> None:
         )
     learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=device)
     trainer = WorldModelTrainer(
-        wm, rew_rms, float(cfg.wm_lr), float(cfg.wm_grad_norm), float(cfg.gamma), float(cfg.reward_clip)
+        wm,
+        rew_rms,
+        float(cfg.wm_lr),
+        float(cfg.wm_grad_norm),
+        float(cfg.gamma),
+        float(cfg.reward_clip),
+        reward_units,
     )
     recorder = RolloutRecorder(N, int(cfg.wm_segment))
     generator = torch.Generator().manual_seed(s.seed)
@@ -243,5 +255,5 @@ def train_singletask(run: Run, cfg) -> None:
             run.progress(learner.iteration * per_iteration, float(np.mean(recent)) if recent else None)
             log("[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
     env.close()
-    save_world_model(run.dir / WORLD_MODEL_FILE, wm, rew_rms, learner.iteration)
+    save_world_model(run.dir / WORLD_MODEL_FILE, wm, rew_rms, learner.iteration, reward_units)
     run.finish()

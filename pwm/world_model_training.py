@@ -2,11 +2,17 @@
 
 Used for the differentiable (dflex-like) tasks, where PWM pre-trains its world model on offline
 rollouts and fine-tunes it online. Unlike TD-MPC2's loss there is no Q or policy term and the
-reward is a scalar regression on ``rew_rms``-normalised rewards:
+reward is a scalar regression (on ``rew_rms``-normalised rewards by default):
 
     loss = ( Σ_t γ^t MSE(ẑ_{t+1}, sg(h(o_{t+1})))  +  mean_{t,b} γ^t (R(ẑ_t, a_t) - r̃_t)² ) / H
 
-with ẑ_0 = h(o_0), ẑ_{t+1} = d(ẑ_t, a_t) and r̃ = clip((r - μ)/sqrt(σ² + 1e-5), ±5). The targets come
+with ẑ_0 = h(o_0), ẑ_{t+1} = d(ẑ_t, a_t) and r̃ the reward in the model's units (``reward_units``):
+``rms``, the reference's clip((r - μ)/sqrt(σ² + 1e-5), ±5), or ``symlog``, sign(r)·log(1 + |r|) (TD-MPC2's
+reward scale; PWM's multitask actor optimises symlog-scale rewards too). The actor and critic work in the same
+units. ``rms`` divides by a std that, on early-terminating tasks, the fall penalties dominate: on the default's
+hopper data (SHAC's rollouts, mean 0.91, std 3.99) the rewards of the 95% of steps that are not falls span a
+normalised std of 0.14. ``symlog`` did not make the reference-sized model fit them better there;
+a smaller model did (benchmarks/RESULTS.md, "Single-task PWM: the world model's reward fit"). The targets come
 from the online encoder without gradient (no EMA network). The reward term is averaged over t and
 the dynamics term summed, as in the reference, so the reward weighs ~H times less. Steps that a
 batch flags invalid (``Batch.valid``: past the end of an episode shorter than H) add nothing; the
@@ -19,8 +25,20 @@ import torch
 from torch.nn.utils import clip_grad_norm_
 
 from pwm.data.sampler import Batch
+from pwm.math import symlog
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel, WorldModelConfig
+
+REWARD_UNITS = ("rms", "symlog")
+
+
+def reward_targets(reward: torch.Tensor, rew_rms: RunningMeanStd, units: str, clip: float = 5.0) -> torch.Tensor:
+    """Real rewards -> the world model's reward units (``rms`` or ``symlog``, see the module docstring)."""
+    if units == "rms":
+        return rew_rms.normalize(reward, clip=clip)
+    if units == "symlog":
+        return symlog(reward)
+    raise ValueError(f"reward_units must be one of {', '.join(REWARD_UNITS)}, got {units!r}")
 
 
 def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
@@ -40,11 +58,16 @@ def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
 
 
 def world_model_loss(
-    wm: WorldModel, batch: Batch, rew_rms: RunningMeanStd, gamma: float, reward_clip: float = 5.0
+    wm: WorldModel,
+    batch: Batch,
+    rew_rms: RunningMeanStd,
+    gamma: float,
+    reward_clip: float = 5.0,
+    reward_units: str = "rms",
 ) -> tuple[torch.Tensor, dict[str, float]]:
     H = batch.action.shape[0]
     valid = torch.ones_like(batch.reward[..., 0]) if batch.valid is None else batch.valid[..., 0]  # [H, B]
-    reward = rew_rms.normalize(batch.reward[..., 0], clip=reward_clip) * valid
+    reward = reward_targets(batch.reward[..., 0], rew_rms, reward_units, reward_clip) * valid
     with torch.no_grad():
         targets = wm.encode(batch.obs[1:])
     z = wm.encode(batch.obs[0])
@@ -73,8 +96,11 @@ class WorldModelTrainer:
         grad_norm: float,
         gamma: float,
         reward_clip: float = 5.0,
+        reward_units: str = "rms",
     ):
         self.wm, self.rew_rms, self.grad_norm, self.gamma, self.reward_clip = wm, rew_rms, grad_norm, gamma, reward_clip
+        reward_targets(torch.zeros(1), rew_rms, reward_units)  # a bad name fails here, not at the first step
+        self.reward_units = reward_units
         self.params = [p for name, p in wm.named_parameters() if not name.startswith(("_Qs", "_pi"))]
         self.opt = torch.optim.Adam(self.params, lr=lr)
 
@@ -86,7 +112,7 @@ class WorldModelTrainer:
         if update_stats:  # online fine-tuning keeps the reward statistics moving (docs/reference-notes.md §1.3)
             rewards = batch.reward if batch.valid is None else batch.reward[batch.valid > 0].unsqueeze(-1)
             self.rew_rms.update(rewards.reshape(-1, *self.rew_rms.mean.shape))
-        loss, info = world_model_loss(self.wm, batch, self.rew_rms, self.gamma, self.reward_clip)
+        loss, info = world_model_loss(self.wm, batch, self.rew_rms, self.gamma, self.reward_clip, self.reward_units)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         for p in self.params:

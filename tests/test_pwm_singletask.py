@@ -1,9 +1,11 @@
 """Single-task PWM on a differentiable task: PWM's world-model loss against its formula, and a
 short run (offline pretraining, lockstep envs, online fine-tuning) that resumes exactly after a kill."""
 
+import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import torch
 
 from helpers import kill_after_checkpoint, run_to_end
@@ -12,6 +14,7 @@ from pwm.data.rollouts import RolloutRecorder
 from pwm.data.sampler import Batch
 from pwm.envs.diff import DiffEnv
 from pwm.running_stats import RunningMeanStd
+from pwm.singletask_pretrain import load_world_model, save_world_model
 from pwm.world_model import WorldModel
 from pwm.world_model_training import WorldModelTrainer, single_task_config, world_model_loss
 
@@ -128,3 +131,42 @@ def test_single_task_run_resumes_to_the_same_rows(tmp_path):
     stdout = run_to_end(command(data, out))
     assert f"at step {killed_at}" in stdout
     pd.testing.assert_frame_equal(pd.read_csv(out / "eval.csv")[COMPARED], expected[COMPARED])
+
+
+def test_symlog_reward_units_regress_symlog_of_the_raw_reward():
+    wm, batch = tiny_model(), random_batch()
+    rms = RunningMeanStd((1,))
+    rms.update(batch.reward.reshape(-1, 1))
+    H, gamma = 4, 0.9
+    r = torch.sign(batch.reward[..., 0]) * torch.log1p(batch.reward[..., 0].abs())  # no rew_rms, no clip
+    z, dyn, rew = wm.encode(batch.obs[0]), 0.0, 0.0
+    for t in range(H):
+        rew = rew + gamma**t * ((wm.reward(z, batch.action[t])[..., 0] - r[t]) ** 2).mean() / H
+        z = wm.next(z, batch.action[t])
+        dyn = dyn + gamma**t * ((z - wm.encode(batch.obs[t + 1]).detach()) ** 2).mean()
+    loss, _ = world_model_loss(wm, batch, rms, gamma, reward_units="symlog")
+    torch.testing.assert_close(loss, (dyn + rew) / H)
+    with pytest.raises(ValueError, match="reward_units must be one of rms, symlog, got 'log'"):
+        WorldModelTrainer(wm, rms, lr=1e-3, grad_norm=20.0, gamma=gamma, reward_units="log")
+
+
+def test_world_model_file_carries_its_reward_units_and_a_run_in_other_units_stops(tmp_path):
+    wm, rms = tiny_model(), RunningMeanStd((1,))
+    save_world_model(tmp_path / "old.pt", wm, rms, 3)
+    assert load_world_model(tmp_path / "old.pt")[2] == "rms"
+    path = tmp_path / "world_model.pt"
+    save_world_model(path, wm, rms, 3, "symlog")
+    loaded, _, units = load_world_model(path)
+    assert units == "symlog" and loaded.cfg.latent_dim == 16
+
+    env = DiffEnv("cartpole", 1, seed=0)
+    small = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
+    model = WorldModel(single_task_config(env.obs_dim, env.act_dim, small))
+    env.close()
+    save_world_model(path, model, rms, 3, "symlog")
+    out = tmp_path / "run"
+    offline_chunk(tmp_path / "data" / "chunk_0.pt", steps=40)
+    cmd = command(tmp_path / "data", out) + ["--set", f"pretrained_world_model={path}"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert f"{path} was trained with reward_units=symlog, but this run has reward_units=rms" in result.stderr
