@@ -139,15 +139,7 @@ def pretrain_single(
     rewards = offline_rewards(chunks)
     rew_rms = RunningMeanStd((1,)).to(device)
     rew_rms.update(rewards.to(device))
-    trainer = WorldModelTrainer(
-        wm,
-        rew_rms,
-        float(cfg.wm_lr),
-        float(cfg.wm_grad_norm),
-        float(cfg.gamma),
-        float(cfg.reward_clip),
-        str(cfg.reward_units),
-    )
+    trainer = WorldModelTrainer.from_config(wm, rew_rms, cfg, str(cfg.reward_units))
     settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
     training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {
         "data": [str(d) for d in data],

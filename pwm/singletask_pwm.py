@@ -152,15 +152,7 @@ def train_singletask(run: Run, cfg) -> None:
             f"(obs {obs_dim}, act {act_dim})"
         )
     learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=device)
-    trainer = WorldModelTrainer(
-        wm,
-        rew_rms,
-        float(cfg.wm_lr),
-        float(cfg.wm_grad_norm),
-        float(cfg.gamma),
-        float(cfg.reward_clip),
-        reward_units,
-    )
+    trainer = WorldModelTrainer.from_config(wm, rew_rms, cfg, reward_units)
     recorder = RolloutRecorder(N, int(cfg.wm_segment))
     generator = torch.Generator().manual_seed(s.seed)
     replay = ReplayWindows(

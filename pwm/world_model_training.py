@@ -104,6 +104,19 @@ class WorldModelTrainer:
         self.params = [p for name, p in wm.named_parameters() if not name.startswith(("_Qs", "_pi"))]
         self.opt = torch.optim.Adam(self.params, lr=lr)
 
+    @classmethod
+    def from_config(cls, wm: WorldModel, rew_rms: RunningMeanStd, cfg, reward_units: str) -> WorldModelTrainer:
+        """The trainer with the settings of ``pwm/configs/pwm.yaml`` (pre-training and online fine-tuning)."""
+        return cls(
+            wm,
+            rew_rms,
+            float(cfg.wm_lr),
+            float(cfg.wm_grad_norm),
+            float(cfg.gamma),
+            float(cfg.reward_clip),
+            reward_units,
+        )
+
     def set_lr(self, lr: float) -> None:
         for group in self.opt.param_groups:
             group["lr"] = lr
