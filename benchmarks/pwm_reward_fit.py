@@ -21,10 +21,7 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.singletask_pretrain import load_world_model
 from pwm.world_model_training import reward_targets
-
-
-def corr(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(torch.corrcoef(torch.stack([a.double(), b.double()]))[0, 1])
+from pwm_world_model_error import corr  # benchmarks/ is on sys.path when this script runs
 
 
 def linear_r2(chunks) -> float:

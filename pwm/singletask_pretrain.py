@@ -31,7 +31,7 @@ from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_b
 from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
 from pwm.world_model import WorldModel
-from pwm.world_model_training import REWARD_UNITS, WorldModelTrainer, single_task_config
+from pwm.world_model_training import WorldModelTrainer, check_reward_units, single_task_config
 
 WORLD_MODEL_FILE = "world_model.pt"
 ARCHITECTURE_KEYS = ("wm_latent_dim", "wm_enc_dim", "wm_mlp_dim", "horizon", "wm_batch_size")
@@ -85,9 +85,10 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd, st
         raise ValueError(f"{path}: not a single-task PWM world model (no 'rew_rms' entry)")
     rew_rms = RunningMeanStd((1,)).to(device)
     rew_rms.load_state_dict(state["rew_rms"])
-    units = state.get("reward_units", "rms")
-    if units not in REWARD_UNITS:
-        raise ValueError(f"{path}: reward_units {units!r} is not one of {', '.join(REWARD_UNITS)}")
+    try:
+        units = check_reward_units(state.get("reward_units", "rms"))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
     return wm, rew_rms, units
 
 

@@ -32,13 +32,18 @@ from pwm.world_model import WorldModel, WorldModelConfig
 REWARD_UNITS = ("rms", "symlog")
 
 
+def check_reward_units(units: str) -> str:
+    """``units`` if it names reward units, else a ValueError naming the allowed ones."""
+    if units not in REWARD_UNITS:
+        raise ValueError(f"reward_units must be one of {', '.join(REWARD_UNITS)}, got {units!r}")
+    return units
+
+
 def reward_targets(reward: torch.Tensor, rew_rms: RunningMeanStd, units: str, clip: float = 5.0) -> torch.Tensor:
     """Real rewards -> the world model's reward units (``rms`` or ``symlog``, see the module docstring)."""
-    if units == "rms":
+    if check_reward_units(units) == "rms":
         return rew_rms.normalize(reward, clip=clip)
-    if units == "symlog":
-        return symlog(reward)
-    raise ValueError(f"reward_units must be one of {', '.join(REWARD_UNITS)}, got {units!r}")
+    return symlog(reward)
 
 
 def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
@@ -99,8 +104,7 @@ class WorldModelTrainer:
         reward_units: str = "rms",
     ):
         self.wm, self.rew_rms, self.grad_norm, self.gamma, self.reward_clip = wm, rew_rms, grad_norm, gamma, reward_clip
-        reward_targets(torch.zeros(1), rew_rms, reward_units)  # a bad name fails here, not at the first step
-        self.reward_units = reward_units
+        self.reward_units = check_reward_units(reward_units)  # a bad name fails here, not at the first step
         self.params = [p for name, p in wm.named_parameters() if not name.startswith(("_Qs", "_pi"))]
         self.opt = torch.optim.Adam(self.params, lr=lr)
 
