@@ -19,7 +19,6 @@ key (:mod:`pwm.signing`) and unpickled only after their signature checks out.
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +28,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from pwm import rng
 from pwm.envs import make
-from pwm.run import DivergedError, Run, log
+from pwm.run import Run, log
 from pwm.signing import seal, seal_bytes, unseal, unseal_bytes
+from pwm.training_loop import Cadence, Learner, TrainingLoop, nonfinite_parameters
 
 CHECKPOINT_INTERVAL_S = 600.0  # also checkpoint between evaluations at least this often
 
@@ -43,89 +42,77 @@ def _to_bytes(save) -> bytes:
     return buffer.getvalue()
 
 
-class HarnessCallback(BaseCallback):
-    """Evaluate, log progress and checkpoint on the run's schedule."""
+class SB3Learner(Learner):
+    """An SB3 model as the loop sees it: ``step`` is SB3's timestep count; the state is the model
+    zip, the pickled training environment (both sealed) and, off-policy, the replay buffer."""
 
-    def __init__(self, run: Run):
-        super().__init__()
-        self.run = run
-        self.progress_every = max(1, run.settings.steps // 20)
-        self._last_checkpoint = time.time()
-        self._checkpoint_due = False
-        self._checkpoint_step = -1
+    def __init__(self, run: Run, algo_cls: type[BaseAlgorithm], hparams: dict):
+        s = run.settings
+        self.algo_cls, self.budget, self.checkpoint_path = algo_cls, s.steps, run.checkpoint_path
+        env = Monitor(make(s.task, s.seed))
+        try:
+            self.model = algo_cls("MlpPolicy", env, seed=s.seed, device=s.device, verbose=0, **hparams)
+        except TypeError as err:
+            raise ValueError(f"bad {s.algo} hyperparameters {sorted(s.hparams)}: {err}") from None
+
+    @property
+    def step(self) -> int:
+        return self.model.num_timesteps
+
+    @property
+    def train_return(self) -> float | None:
+        episodes = self.model.ep_info_buffer
+        return episodes[-1]["r"] if episodes else None
+
+    def done(self) -> bool:
+        return self.model.num_timesteps >= self.budget
 
     def policy(self, obs: np.ndarray) -> np.ndarray:
+        # Deterministic actions draw no random numbers: evaluating leaves training untouched.
         action, _ = self.model.predict(obs, deterministic=True)
         return action
 
-    def diverged(self, reason: str) -> DivergedError:
-        s = self.run.settings
-        return DivergedError(
-            f"{s.algo} diverged on {s.task} (seed {s.seed}) before step {self.num_timesteps}: "
-            f"{reason}; the last good checkpoint (step {self._checkpoint_step}) is kept at "
-            f"{self.run.checkpoint_path}. Lower the learning rate or check the rewards."
-        )
+    def modules(self) -> dict:
+        return {"policy": self.model.policy}
 
-    def check_finite(self) -> None:
-        bad = [name for name, p in self.model.policy.named_parameters() if not torch.isfinite(p).all()]
-        if bad:
-            raise self.diverged(f"non-finite parameters {bad[:3]}")
-
-    def checkpoint(self) -> None:
-        self.check_finite()
-        payload = {
-            "model": seal_bytes(_to_bytes(self.model.save)),
-            "env": seal(self.model.get_env()),
-            "rng": rng.get_state(),
-        }
+    def state_dict(self) -> dict:
+        state = {"model": seal_bytes(_to_bytes(self.model.save)), "env": seal(self.model.get_env())}
         if isinstance(self.model, OffPolicyAlgorithm):
-            payload["replay_buffer"] = replay_buffer_state(self.model.replay_buffer)
-        self.run.save_checkpoint(self.num_timesteps, payload)
-        self._last_checkpoint, self._checkpoint_due = time.time(), False
-        self._checkpoint_step = self.num_timesteps
+            state["replay_buffer"] = replay_buffer_state(self.model.replay_buffer)
+        return state
 
-    def evaluate_due(self) -> None:
-        due = self.run.next_eval_step()
-        while due is not None and self.num_timesteps >= due:
-            # Deterministic actions draw no random numbers: evaluating leaves training untouched.
-            self.run.evaluate(self.policy, step=due)
-            due, self._checkpoint_due = self.run.next_eval_step(), True
+    def load_state_dict(self, state: dict) -> None:
+        # Each blob's signature is checked before it is unpickled (by SB3 for the zip, here for the env).
+        model_zip = unseal_bytes(state.get("model"), self.checkpoint_path, "SB3 model zip")
+        env = unseal(state.get("env"), self.checkpoint_path, "pickled training environment")
+        device = self.model.device
+        self.model = self.algo_cls.load(io.BytesIO(model_zip), env=env, device=device, force_reset=False)
+        if "replay_buffer" in state:
+            load_replay_buffer_state(self.model.replay_buffer, state["replay_buffer"], self.checkpoint_path)
+
+
+class HarnessCallback(BaseCallback):
+    """SB3 owns the learning loop: this callback runs the harness's loop pieces inside it.
+
+    Checkpoints are taken only at the start of a rollout, the one point of SB3's loop where the
+    state is complete (see the module docstring)."""
+
+    def __init__(self, loop: TrainingLoop):
+        super().__init__()
+        self.loop = loop
 
     def _on_rollout_start(self) -> None:
-        if self._checkpoint_due or time.time() - self._last_checkpoint > CHECKPOINT_INTERVAL_S:
-            self.checkpoint()
+        self.loop.checkpoint_if_due()
 
     def _on_step(self) -> bool:
-        if self.num_timesteps % self.progress_every == 0:
-            episodes = self.model.ep_info_buffer
-            self.run.progress(self.num_timesteps, episodes[-1]["r"] if episodes else None)
-        self.evaluate_due()
+        self.loop.after_step({})
+        self.loop.evaluate_due()
         # Returning False ends SB3's rollout *before* it stores the current transition. Off-policy
         # algorithms keep going after the last evaluation so the final transition (which ends the
         # last episode) reaches the replay buffer and the exported dataset; SB3 stops at the step
         # budget by itself (with train_freq k > 1 steps it may collect up to k-1 more). PPO stops
         # here instead of filling the rest of an n_steps rollout it would never use.
-        return self.run.next_eval_step() is not None or isinstance(self.model, OffPolicyAlgorithm)
-
-
-def build_model(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> BaseAlgorithm:
-    """A new model, or the checkpointed one with its environment and random streams restored."""
-    s = run.settings
-    payload = run.load_checkpoint()
-    if payload is None:
-        env = Monitor(make(s.task, s.seed))
-        try:
-            return algo_cls("MlpPolicy", env, seed=s.seed, device=s.device, verbose=0, **hparams)
-        except TypeError as err:
-            raise ValueError(f"bad {s.algo} hyperparameters {sorted(s.hparams)}: {err}") from None
-    # Each blob's signature is checked before it is unpickled (by SB3 for the zip, here for the env).
-    model_zip = unseal_bytes(payload.get("model"), run.checkpoint_path, "SB3 model zip")
-    env = unseal(payload.get("env"), run.checkpoint_path, "pickled training environment")
-    model = algo_cls.load(io.BytesIO(model_zip), env=env, device=s.device, force_reset=False)
-    if "replay_buffer" in payload:
-        load_replay_buffer_state(model.replay_buffer, payload["replay_buffer"], run.checkpoint_path)
-    rng.set_state(payload["rng"])
-    return model
+        return self.loop.job.pending() or isinstance(self.model, OffPolicyAlgorithm)
 
 
 REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -254,28 +241,32 @@ def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
         raise ValueError(f"export_dataset must be true or false, got {export_dataset!r}")
     if export_dataset and not issubclass(algo_cls, OffPolicyAlgorithm):
         raise ValueError(f"export_dataset needs an off-policy algorithm with a replay buffer; {s.algo} has none")
-    model = build_model(run, algo_cls, hparams)
-    callback = HarnessCallback(run)
-    callback.init_callback(model)
-    callback._checkpoint_step = model.num_timesteps if model.num_timesteps else -1
-    callback.evaluate_due()  # step 0: the untrained policy
-    remaining = s.steps - model.num_timesteps
-    if remaining > 0 and run.next_eval_step() is not None:
+    learner = SB3Learner(run, algo_cls, hparams)
+    loop = TrainingLoop(run, learner, Cadence(max(1, s.steps // 20), checkpoint_interval_s=CHECKPOINT_INTERVAL_S))
+    loop.resume()
+    loop.evaluate_due()  # step 0: the untrained policy
+    remaining = s.steps - learner.step
+    if remaining > 0 and run.pending():
         log(
             f"training {s.algo} on {s.task} (seed {s.seed}) for {remaining} steps "
             f"on {s.device} with {s.threads} thread(s); hyperparameters {hparams}"
         )
         try:
-            model.learn(remaining, callback=callback, reset_num_timesteps=False, progress_bar=False)
+            learner.model.learn(
+                remaining, callback=HarnessCallback(loop), reset_num_timesteps=False, progress_bar=False
+            )
         except (ValueError, RuntimeError) as err:
             # A diverged update surfaces inside SB3 as NaN parameters or as torch's rejection of
             # an invalid action distribution (e.g. std 0); name it instead of a bare traceback.
-            callback.check_finite()
+            bad = nonfinite_parameters(policy=learner.model.policy)
+            if bad:
+                raise run.diverged(learner.step, f"non-finite parameters {bad[:3]}") from err
             if "Expected parameter" in str(err):
-                raise callback.diverged("invalid policy distribution (" + str(err).splitlines()[0][:160] + ")") from err
+                reason = "invalid policy distribution (" + str(err).splitlines()[0][:160] + ")"
+                raise run.diverged(learner.step, reason) from err
             raise
-    callback.evaluate_due()
-    callback.checkpoint()
+    loop.evaluate_due()
+    loop.checkpoint()
     if export_dataset:
-        export_replay(run, model)
+        export_replay(run, learner.model)
     run.finish()

@@ -64,6 +64,7 @@ from __future__ import annotations
 import copy
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,6 +75,7 @@ from pwm.config_io import check_hparam_values, default_types
 from pwm.data.rollouts import RolloutRecorder
 from pwm.run import Run, log
 from pwm.running_stats import RunningMeanStd
+from pwm.training_loop import Cadence, Learner
 
 # Task families this algorithm can train on (checked when the workflow's DAG is built).
 TASK_FAMILIES = ("differentiable",)
@@ -219,7 +221,7 @@ class SHAC:
         from pwm.envs.diff import DiffEnv
 
         self.cfg = cfg
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # also when built outside a run (a run has seeded every stream already)
         self.env = DiffEnv(task, cfg["num_envs"], seed=seed, threads=threads, substeps=cfg["substeps"])
         obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
         self.preset = cfg["preset"]
@@ -436,12 +438,66 @@ class SHAC:
         self.recorder.load_state_dict(state["recorder"])
 
 
-def iterate_or_diverge(run: Run, agent: SHAC, total_iterations: int, steps_per_iteration: int) -> dict:
-    """One iteration; a non-finite loss or an exploded critic value raises ``run.diverged``."""
-    with run.guard((agent.iteration + 1) * steps_per_iteration):
-        stats = agent.iterate(total_iterations)
-    run.check_finite(agent.iteration * steps_per_iteration, {k: stats[k] for k in ("actor_loss", "critic_loss")})
-    return stats
+class SHACLearner(Learner):
+    """The loop's view of :class:`SHAC`: one iteration per training step, ``step`` in env steps."""
+
+    checked = ("actor_loss", "critic_loss")
+
+    def __init__(self, agent: SHAC, total_iterations: int, dataset_path: Path, description: str):
+        self.agent, self.total, self.dataset_path, self.description = agent, total_iterations, dataset_path, description
+        self.per_iteration = agent.cfg["num_envs"] * agent.cfg["horizon"]
+        self.policy = agent.act
+
+    @property
+    def env_steps(self) -> int:
+        return self.step
+
+    @property
+    def train_return(self) -> float | None:
+        recent = self.agent.episode_returns[-20:]
+        return float(np.mean(recent)) if recent else None
+
+    def start_line(self) -> str:
+        return self.description
+
+    def done(self) -> bool:
+        return self.agent.iteration >= self.total
+
+    def train_step(self) -> dict:
+        self.step = (self.agent.iteration + 1) * self.per_iteration
+        stats = self.agent.iterate(self.total)
+        self.step = self.agent.iteration * self.per_iteration
+        self.last = stats
+        return stats
+
+    def progress_line(self, means) -> str:
+        stats = self.last
+        return (
+            f"[shac] iteration {self.agent.iteration}/{self.total} actor_loss={stats['actor_loss']:.3f} "
+            f"critic_loss={stats['critic_loss']:.3f} grad_norm={stats['grad_norm']:.3g} "
+            f"iteration_s={stats['time']:.2f} (actor {stats['actor_time']:.2f})"
+        )
+
+    def modules(self) -> dict:
+        return self.agent.modules()
+
+    def state_dict(self) -> dict:
+        return {"shac": self.agent.state_dict(), "config": self.agent.cfg}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.agent.load_state_dict(state["shac"])
+        self.step = self.agent.iteration * self.per_iteration
+
+    def write_outputs(self, final: bool) -> None:
+        """``rollouts.pt``: the finished rows so far (the last checkpoint's: also the unfinished ones)."""
+        rows = self.agent.recorder.save(self.dataset_path, include_unfinished=final)
+        if final:
+            segment = self.agent.cfg["dataset_segment"]
+            log(
+                f"[shac] wrote {rows} dataset rows of {segment} transitions -> {self.dataset_path}"
+                if rows
+                else "[shac] no complete dataset row to write"
+            )
 
 
 def train(run: Run) -> None:
@@ -453,56 +509,13 @@ def train(run: Run) -> None:
     # The networks are small: torch gets one thread and the run's thread budget goes to the physics
     # pool. (Torch's OpenMP workers spin-wait between ops and would compete with the pool.)
     torch.set_num_threads(1)
-    steps_per_iteration = cfg["num_envs"] * cfg["horizon"]
-    total_iterations = max(1, s.steps // steps_per_iteration)
-    agent = SHAC(s.task, cfg, s.seed, s.threads)
-    payload = run.load_checkpoint()
-    if payload is not None:
-        agent.load_state_dict(payload["shac"])
-    dataset_path = run.dir / "rollouts.pt"
-    last_checkpoint = time.time()
-
-    def checkpoint(final: bool = False) -> int:
-        nonlocal last_checkpoint
-        step = agent.iteration * steps_per_iteration
-        run.check_parameters(step, **agent.modules())
-        run.save_checkpoint(step, {"shac": agent.state_dict(), "config": cfg})
-        last_checkpoint = time.time()
-        return agent.recorder.save(dataset_path, include_unfinished=final)
-
-    def evaluate_due(final: bool = False) -> bool:
-        env_steps = agent.iteration * steps_per_iteration
-        evaluated = False
-        while (due := run.next_eval_step()) is not None and (due <= env_steps or final):
-            run.evaluate(agent.act, step=due, env_steps=env_steps)
-            evaluated = True
-        return evaluated
-
-    log(
+    per_iteration = cfg["num_envs"] * cfg["horizon"]
+    total_iterations = max(1, s.steps // per_iteration)
+    description = (
         f"training shac on {s.task} (seed {s.seed}) for {total_iterations} iterations of "
-        f"{cfg['num_envs']} envs x {cfg['horizon']} steps ({total_iterations * steps_per_iteration} env steps) "
+        f"{cfg['num_envs']} envs x {cfg['horizon']} steps ({total_iterations * per_iteration} env steps) "
         f"with {s.threads} thread(s); config {cfg}"
     )
-    if evaluate_due():
-        checkpoint()
-    while agent.iteration < total_iterations:
-        stats = iterate_or_diverge(run, agent, total_iterations, steps_per_iteration)
-        env_steps = agent.iteration * steps_per_iteration
-        if agent.iteration % cfg["progress_every"] == 0 or agent.iteration == total_iterations:
-            recent = agent.episode_returns[-20:]
-            run.progress(env_steps, float(np.mean(recent)) if recent else None)
-            log(
-                f"[shac] iteration {agent.iteration}/{total_iterations} actor_loss={stats['actor_loss']:.3f} "
-                f"critic_loss={stats['critic_loss']:.3f} grad_norm={stats['grad_norm']:.3g} "
-                f"iteration_s={stats['time']:.2f} (actor {stats['actor_time']:.2f})"
-            )
-        if evaluate_due() or time.time() - last_checkpoint > cfg["checkpoint_interval_s"]:
-            checkpoint()
-    evaluate_due(final=True)
-    rows = checkpoint(final=True)
-    log(
-        f"[shac] wrote {rows} dataset rows of {cfg['dataset_segment']} transitions -> {dataset_path}"
-        if rows
-        else "[shac] no complete dataset row to write"
-    )
-    run.finish()
+    learner = SHACLearner(SHAC(s.task, cfg, s.seed, s.threads), total_iterations, run.dir / "rollouts.pt", description)
+    cadence = Cadence(cfg["progress_every"] * per_iteration, checkpoint_interval_s=cfg["checkpoint_interval_s"])
+    run.train(learner, cadence)

@@ -38,13 +38,13 @@ import time
 import numpy as np
 import torch
 
-from pwm import rng as global_rng
 from pwm.checkpoint import save_tdmpc2
 from pwm.data.replay import EpisodeReplay
 from pwm.envs import TaskSpec, make
 from pwm.planning import discount_heuristic
 from pwm.run import Run, log
 from pwm.tdmpc2_agent import TDMPC2Agent, load_hparams
+from pwm.training_loop import Cadence, DivergedError, Learner, nonfinite_loss_reason
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -149,146 +149,150 @@ def training_episode_seed(seed: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, episode, 0x7D]).generate_state(1)[0])
 
 
-def checkpoint_payload(
-    agent: TDMPC2Agent,
-    buffer: EpisodeReplay,
-    actions_rng: np.random.Generator,
-    step: int,
-    episode: int,
-    pretrained: bool,
-) -> dict:
-    """Everything the continuation from an episode boundary depends on (the env is reset by seed)."""
-    return {
-        "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in agent.model.state_dict().items()},
-        "agent": agent.state_dict(),
-        "replay": buffer.state_dict(),
-        "step": step,
-        "episode": episode,
-        "pretrained": pretrained,
-        "rng": global_rng.get_state(),
-        "numpy_rng": actions_rng.bit_generator.state,
-    }
+class TDMPC2Learner(Learner):
+    """One training episode per training step (checkpoints fall between episodes); ``step`` counts
+    environment steps. During the seed phase actions are uniform; when learning can start, one
+    burst of ``seed_steps`` updates, then one update per environment step."""
 
+    def __init__(self, run: Run, cfg):
+        s = run.settings
+        self.cfg, self.seed, self.budget, self.task, self.dir = cfg, s.seed, s.steps, s.task, run.dir
+        self.export_dataset = run.export_dataset if cfg.export_dataset else None
+        self.env = make(s.task, s.seed)
+        obs_dim, self.action_dim = self.env.observation_space.shape[0], self.env.action_space.shape[0]
+        episode_length = run.spec.episode_length
+        self.episodic = resolve_episodic(cfg, run.spec)
+        self.agent = build_agent(cfg, obs_dim, self.action_dim, episode_length, s.device, episodic=self.episodic)
+        # A non-episodic agent keeps the plain replay (its checkpoints and exports are unchanged).
+        self.buffer = (EpisodicReplay if self.episodic else EpisodeReplay)(
+            obs_dim,
+            self.action_dim,
+            episode_length,
+            min(int(cfg.buffer_size), s.steps),
+            seed=s.seed,
+            device=self.agent.device,
+        )
+        self.seed_steps = seed_steps_for(cfg, episode_length)
+        self.actions_rng = np.random.default_rng(s.seed)  # the seed phase's uniform random actions
+        # Learning starts with one burst of seed_steps updates (``pretrained`` once it is done).
+        self.episode, self.pretrained, self.returns = 0, False, []
+        self.policy = EpisodePolicy(self.agent, episode_length)
+        self.description = (
+            f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {{}}, model_size "
+            f"{cfg.model_size} ({self.agent.model.total_params:,} params), discount {float(self.agent.discount):.3f}, "
+            f"episodic {self.episodic}, {self.agent.planner.iterations} MPPI iterations, seed_steps {self.seed_steps}, "
+            f"on {s.device} with {s.threads} thread(s)"
+        )
 
-def restore(
-    payload: dict, agent: TDMPC2Agent, buffer: EpisodeReplay, actions_rng: np.random.Generator, seed_steps: int
-) -> tuple[int, int, bool]:
-    """Load a checkpoint payload into the live objects; returns (step, episode, pretrained).
+    def start_line(self) -> str:
+        return self.description.format(self.step)
 
-    Checkpoints written before the episode index was stored are read too (their episode index is
-    the number of episodes the replay received; their only RNG was torch's)."""
-    agent.model.load_state_dict(payload["model"], strict=True)
-    agent.load_state_dict(payload["agent"])
-    buffer.load_state_dict(payload["replay"])
-    actions_rng.bit_generator.state = payload["numpy_rng"]
-    if "rng" in payload:
-        global_rng.set_state(payload["rng"])
-    else:
-        torch.set_rng_state(payload["torch_rng"])
-    step = int(payload["step"])
-    episode = int(payload.get("episode", buffer.num_added))
-    pretrained = bool(payload.get("pretrained", step >= seed_steps and len(buffer) > 0))
-    return step, episode, pretrained
+    @property
+    def env_steps(self) -> int:
+        return self.step
 
+    @property
+    def train_return(self) -> float | None:
+        return self.returns[-1] if self.returns else None
 
-def train(run: Run) -> None:
-    s = run.settings
-    cfg = load_hparams(s.hparams)
-    torch.manual_seed(s.seed)
-    env = make(s.task, s.seed)
-    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    episode_length = run.spec.episode_length
-    episodic = resolve_episodic(cfg, run.spec)
-    agent = build_agent(cfg, obs_dim, action_dim, episode_length, s.device, episodic=episodic)
-    # A non-episodic agent keeps the plain replay (its checkpoints and exports are unchanged).
-    buffer = (EpisodicReplay if episodic else EpisodeReplay)(
-        obs_dim, action_dim, episode_length, min(int(cfg.buffer_size), s.steps), seed=s.seed, device=agent.device
-    )
-    seed_steps = seed_steps_for(cfg, episode_length)
-    rng = np.random.default_rng(s.seed)  # the seed phase's uniform random actions
-    # Learning starts with one burst of seed_steps updates (``pretrained`` once it is done).
-    step, episode, pretrained = 0, 0, False
+    def done(self) -> bool:
+        return self.step >= self.budget
 
-    def checkpoint() -> None:
-        run.check_parameters(step, model=agent.model)
-        run.save_checkpoint(step, checkpoint_payload(agent, buffer, rng, step, episode, pretrained))
-
-    payload = run.load_checkpoint()
-    if payload is not None:
-        step, episode, pretrained = restore(payload, agent, buffer, rng, seed_steps)
-    log(
-        f"training tdmpc2 on {s.task} (seed {s.seed}): {s.steps} steps from step {step}, model_size "
-        f"{cfg.model_size} ({agent.model.total_params:,} params), discount {float(agent.discount):.3f}, "
-        f"episodic {episodic}, {agent.planner.iterations} MPPI iterations, seed_steps {seed_steps}, "
-        f"on {s.device} with {s.threads} thread(s)"
-    )
-
-    last_checkpoint, returns, last_progress, last_info = time.time(), [], step, {}
-    eval_policy = EpisodePolicy(agent, episode_length)
-    while True:
-        # Episode boundary: evaluate what is due, checkpoint, stop when the budget is spent.
-        evaluated = False
-        while (due := run.next_eval_step()) is not None and step >= due:
-            eval_policy.t = 0
-            run.evaluate(eval_policy, step=due, env_steps=step)
-            evaluated = True
-        if evaluated or time.time() - last_checkpoint > float(cfg.checkpoint_interval_s):
-            checkpoint()
-            last_checkpoint = time.time()
-        if step >= s.steps or run.next_eval_step() is None:
-            break
-        obs, _ = env.reset(seed=training_episode_seed(s.seed, episode))
-        ep_obs, ep_action, ep_reward, done = [obs], [], [], False
+    def train_step(self) -> dict:
+        """One episode (the budget cuts the last one)."""
+        agent, buffer = self.agent, self.buffer
+        obs, _ = self.env.reset(seed=training_episode_seed(self.seed, self.episode))
+        ep_obs, ep_action, ep_reward, done, info = [obs], [], [], False, {}
         while not done:
-            if step >= seed_steps:
+            if self.step >= self.seed_steps:
                 action = agent.act(obs, t0=len(ep_action) == 0).numpy()
             else:
-                action = rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            done = terminated or truncated or step + 1 >= s.steps  # the budget cuts the last episode
-            if terminated and not episodic:
+                action = self.actions_rng.uniform(-1.0, 1.0, size=self.action_dim).astype(np.float32)
+            obs, reward, terminated, truncated, _ = self.env.step(action)
+            done = terminated or truncated or self.step + 1 >= self.budget
+            if terminated and not self.episodic:
                 raise ValueError(
-                    f"{s.task} terminated an episode at step {step + 1} but the TD-MPC2 agent is not "
+                    f"{self.task} terminated an episode at step {self.step + 1} but the TD-MPC2 agent is not "
                     "episodic (it would bootstrap past the termination); set episodic=true, or "
                     "episodic=auto with the task's registry entry marking early_termination"
                 )
             ep_obs.append(obs), ep_action.append(action), ep_reward.append(reward)
-            step += 1
+            self.step += 1
             if done:
-                episode_data = (np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
-                if episodic:
-                    buffer.add(*episode_data, terminated=bool(terminated))
+                episode = (np.stack(ep_obs), np.stack(ep_action), np.asarray(ep_reward, dtype=np.float32))
+                if self.episodic:
+                    buffer.add(*episode, terminated=bool(terminated))
                 else:
-                    buffer.add(*episode_data)
-                returns.append(float(np.sum(ep_reward)))
-                episode += 1
-            if step >= seed_steps and len(buffer):
-                # The first time learning can start, catch up with one update per seed step.
-                updates = 1 if pretrained else seed_steps
-                pretrained = True
-                if updates > 1:
-                    log(f"pretraining on {buffer.num_transitions} seed transitions ({updates} updates)")
-                started = time.time()
-                for i in range(updates):
-                    last_info = agent.update(buffer.sample(int(cfg.batch_size), int(cfg.horizon)))
-                    run.check_finite(step, last_info)
-                    if updates > 1 and (i + 1) % int(cfg.progress_every) == 0:
-                        rate = (i + 1) / (time.time() - started)
-                        log(
-                            f"[pretrain] update {i + 1}/{updates} rate={rate:.2f} updates/s "
-                            f"eta={(updates - i - 1) / rate / 60:.1f} min consistency={last_info['consistency']:.4g} "
-                            f"reward={last_info['reward']:.4g} value={last_info['value']:.4g}"
-                        )
-            if step - last_progress >= int(cfg.progress_every):
-                run.progress(step, returns[-1] if returns else None)
-                if last_info:
-                    log("[losses] " + " ".join(f"{k}={v:.4g}" for k, v in last_info.items()))
-                last_progress = step
-    env.close()
-    save_world_model(agent, run.dir / "model.pt")  # the final world model, loadable by TD-MPC2 itself
-    if cfg.export_dataset:
-        run.export_dataset(buffer)
-    run.finish()
+                    buffer.add(*episode)
+                self.returns.append(float(np.sum(ep_reward)))
+                self.episode += 1
+            if self.step >= self.seed_steps and len(buffer):
+                info = self._update()
+        return info
+
+    def _update(self) -> dict:
+        """One update per step; the first time learning can start, one per seed step."""
+        updates = 1 if self.pretrained else self.seed_steps
+        self.pretrained = True
+        if updates > 1:
+            log(f"pretraining on {self.buffer.num_transitions} seed transitions ({updates} updates)")
+        started = time.time()
+        for i in range(updates):
+            info = self.agent.update(self.buffer.sample(int(self.cfg.batch_size), int(self.cfg.horizon)))
+            reason = nonfinite_loss_reason(info)
+            if reason:
+                raise DivergedError(reason)
+            if updates > 1 and (i + 1) % int(self.cfg.progress_every) == 0:
+                rate = (i + 1) / (time.time() - started)
+                log(
+                    f"[pretrain] update {i + 1}/{updates} rate={rate:.2f} updates/s "
+                    f"eta={(updates - i - 1) / rate / 60:.1f} min consistency={info['consistency']:.4g} "
+                    f"reward={info['reward']:.4g} value={info['value']:.4g}"
+                )
+        return info
+
+    def progress_line(self, means) -> str | None:
+        return "[losses] " + " ".join(f"{k}={v:.4g}" for k, v in means.items()) if means else None
+
+    def modules(self) -> dict:
+        return {"model": self.agent.model}
+
+    def state_dict(self) -> dict:
+        """Everything the continuation from an episode boundary depends on (the env is reset by seed)."""
+        return {
+            "model": {k: v.cpu() if torch.is_tensor(v) else v for k, v in self.agent.model.state_dict().items()},
+            "agent": self.agent.state_dict(),
+            "replay": self.buffer.state_dict(),
+            "step": self.step,
+            "episode": self.episode,
+            "pretrained": self.pretrained,
+            "numpy_rng": self.actions_rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Checkpoints written before the episode index was stored are read too (their episode index
+        is the number of episodes the replay received)."""
+        self.agent.model.load_state_dict(state["model"], strict=True)
+        self.agent.load_state_dict(state["agent"])
+        self.buffer.load_state_dict(state["replay"])
+        self.actions_rng.bit_generator.state = state["numpy_rng"]
+        self.step = int(state["step"])
+        self.episode = int(state.get("episode", self.buffer.num_added))
+        self.pretrained = bool(state.get("pretrained", self.step >= self.seed_steps and len(self.buffer) > 0))
+
+    def finish(self) -> None:
+        self.env.close()
+        save_world_model(self.agent, self.dir / "model.pt")  # the final world model, loadable by TD-MPC2 itself
+        if self.export_dataset:
+            self.export_dataset(self.buffer)
+
+
+def train(run: Run) -> None:
+    cfg = load_hparams(run.settings.hparams)
+    run.train(
+        TDMPC2Learner(run, cfg),
+        Cadence(int(cfg.progress_every), checkpoint_interval_s=float(cfg.checkpoint_interval_s)),
+    )
 
 
 def save_world_model(agent: TDMPC2Agent, path) -> None:

@@ -17,14 +17,14 @@ import time
 import numpy as np
 import torch
 
-from pwm import rng
 from pwm.checkpoint import load_tdmpc2
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.envs.suites import TASK_SETS
 from pwm.envs.suites import suite_tasks as task_names
 from pwm.policy_learning import PolicyLearner, freeze
-from pwm.run import Run, log
+from pwm.run import Run
+from pwm.training_loop import Cadence, Learner
 
 # A non-finite value of these stops the run (``DivergedError``) before the next checkpoint.
 LOSSES = ("actor_loss", "value_loss")
@@ -66,70 +66,79 @@ class MultitaskPolicy:
         return action[0, : self.action_dim].cpu().numpy()
 
 
-def train_multitask(run: Run, cfg) -> None:
-    s = run.settings
-    if not cfg.world_model or not cfg.data_dir:
-        raise ValueError(
-            "multitask PWM needs hparams world_model (a TD-MPC2-format multitask checkpoint) and "
-            "data_dir (TD-MPC2 dataset chunks with this task's episodes)"
+class MultitaskPWMLearner(Learner):
+    """One policy iteration per training step, from start states of the task's offline episodes."""
+
+    env_steps = 0  # learning never steps an environment
+    checked = LOSSES
+
+    def __init__(self, run: Run, cfg):
+        s = run.settings
+        if not cfg.world_model or not cfg.data_dir:
+            raise ValueError(
+                "multitask PWM needs hparams world_model (a TD-MPC2-format multitask checkpoint) and "
+                "data_dir (TD-MPC2 dataset chunks with this task's episodes)"
+            )
+        device = torch.device(s.device)
+        sd, num_tasks = read_multitask_checkpoint(cfg.world_model)
+        task_set = resolve_task_set(cfg, num_tasks)
+        names = task_names(task_set)
+        if s.task not in names:
+            raise ValueError(f"task {s.task!r} is not in {task_set}; its tasks are {', '.join(names)}")
+        self.task_id = task_id = names.index(s.task)
+        action_dims = tuple(a for _, _, a in TASK_SETS[task_set])
+        self.wm = wm = freeze(load_tdmpc2(sd, action_dims=action_dims, device=device))
+        if wm.cfg.num_tasks != len(names):
+            raise ValueError(f"{cfg.world_model} has {wm.cfg.num_tasks} tasks but {task_set} has {len(names)}")
+        chunks = load_chunks(cfg.data_dir, num_tasks=num_tasks)
+        H, B = int(cfg.horizon), int(cfg.batch_size)
+        self.sampler = SliceSampler(chunks, H, B, tasks=[task_id], device=device, seed=s.seed)
+        self.learner = PolicyLearner(wm, cfg, wm.cfg.action_dim, multitask=True, device=device)
+        _, task_obs_dim, task_action_dim = TASK_SETS[task_set][task_id]
+        self.policy = MultitaskPolicy(self.learner, task_id, wm.cfg.obs_dim, task_action_dim)
+        self.budget = s.steps
+        self.description = (
+            f"training pwm on {s.task} (task {task_id} of {task_set}, seed {s.seed}): {s.steps} policy iterations "
+            f"from {{}}, {B} rollouts x H{H}, world model {cfg.world_model} "
+            f"({sum(p.numel() for p in wm.parameters()):,} params, latent {wm.cfg.latent_dim}), "
+            f"{self.sampler.num_episodes} offline episodes in {cfg.data_dir}, critic targets "
+            f"{self.learner.critic_target}, on {s.device} with {s.threads} thread(s)"
         )
-    device = torch.device(s.device)
-    torch.manual_seed(s.seed)
-    np.random.seed(s.seed % 2**32)
-    sd, num_tasks = read_multitask_checkpoint(cfg.world_model)
-    task_set = resolve_task_set(cfg, num_tasks)
-    names = task_names(task_set)
-    if s.task not in names:
-        raise ValueError(f"task {s.task!r} is not in {task_set}; its tasks are {', '.join(names)}")
-    task_id = names.index(s.task)
-    action_dims = tuple(a for _, _, a in TASK_SETS[task_set])
-    wm = freeze(load_tdmpc2(sd, action_dims=action_dims, device=device))
-    if wm.cfg.num_tasks != len(names):
-        raise ValueError(f"{cfg.world_model} has {wm.cfg.num_tasks} tasks but {task_set} has {len(names)}")
-    chunks = load_chunks(cfg.data_dir, num_tasks=num_tasks)
-    H, B = int(cfg.horizon), int(cfg.batch_size)
-    sampler = SliceSampler(chunks, H, B, tasks=[task_id], device=device, seed=s.seed)
-    learner = PolicyLearner(wm, cfg, wm.cfg.action_dim, multitask=True, device=device)
-    _, task_obs_dim, task_action_dim = TASK_SETS[task_set][task_id]
-    policy = MultitaskPolicy(learner, task_id, wm.cfg.obs_dim, task_action_dim)
+        self._started = self._start_iteration = None
 
-    def checkpoint() -> None:
-        run.check_parameters(learner.iteration, actor=learner.actor, critic=learner.critic)
-        run.save_checkpoint(
-            learner.iteration,
-            {"learner": learner.state_dict(), "sampler_rng": sampler.generator.get_state(), "rng": rng.get_state()},
-        )
+    def start_line(self) -> str:
+        return self.description.format(self.step)
 
-    payload = run.load_checkpoint()
-    if payload is not None:
-        learner.load_state_dict(payload["learner"])
-        sampler.generator.set_state(payload["sampler_rng"])
-        rng.set_state(payload["rng"])
-    log(
-        f"training pwm on {s.task} (task {task_id} of {task_set}, seed {s.seed}): {s.steps} policy iterations "
-        f"from {learner.iteration}, {B} rollouts x H{H}, world model {cfg.world_model} "
-        f"({sum(p.numel() for p in wm.parameters()):,} params, latent {wm.cfg.latent_dim}), {sampler.num_episodes} offline episodes in "
-        f"{cfg.data_dir}, critic targets {learner.critic_target}, on {s.device} with {s.threads} thread(s)"
-    )
+    def done(self) -> bool:
+        return self.learner.iteration >= self.budget
 
-    last_checkpoint, t0, it0 = time.time(), time.time(), learner.iteration
-    while True:
-        evaluated = False
-        while (due := run.next_eval_step()) is not None and learner.iteration >= due:
-            run.evaluate(policy, step=due, env_steps=0)
-            evaluated = True
-        if evaluated or time.time() - last_checkpoint > float(cfg.checkpoint_interval_s):
-            checkpoint()
-            last_checkpoint = time.time()
-        if learner.iteration >= s.steps or run.next_eval_step() is None:
-            break
+    def train_step(self) -> dict:
+        if self._started is None:
+            self._started, self._start_iteration = time.time(), self.learner.iteration
         with torch.no_grad():
-            z0 = wm.encode(sampler.sample().obs[0], task_id)
-        with run.guard(learner.iteration + 1):
-            info = learner.update(z0, task_id, s.steps)
-        run.check_finite(learner.iteration, {k: info[k] for k in LOSSES})
-        if learner.iteration % int(cfg.progress_every) == 0:
-            run.progress(learner.iteration, info["imagined_return"])
-            rate = (learner.iteration - it0) / max(time.time() - t0, 1e-9)
-            log("[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in info.items()) + f" iterations/s={rate:.2f}")
-    run.finish()
+            z0 = self.wm.encode(self.sampler.sample().obs[0], self.task_id)
+        self.step = self.learner.iteration + 1
+        info = self.learner.update(z0, self.task_id, self.budget)
+        self.step = self.learner.iteration
+        self.train_return = info["imagined_return"]
+        return info
+
+    def progress_line(self, means) -> str:
+        rate = (self.learner.iteration - self._start_iteration) / max(time.time() - self._started, 1e-9)
+        return "[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in means.items()) + f" iterations/s={rate:.2f}"
+
+    def modules(self) -> dict:
+        return {"actor": self.learner.actor, "critic": self.learner.critic}
+
+    def state_dict(self) -> dict:
+        return {"learner": self.learner.state_dict(), "sampler_rng": self.sampler.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.sampler.generator.set_state(state["sampler_rng"])
+        self.step = self.learner.iteration
+
+
+def train_multitask(run: Run, cfg) -> None:
+    cadence = Cadence(int(cfg.progress_every), checkpoint_interval_s=float(cfg.checkpoint_interval_s))
+    run.train(MultitaskPWMLearner(run, cfg), cadence)

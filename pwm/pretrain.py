@@ -32,8 +32,8 @@ from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
 from pwm.envs.suites import TASK_SETS
 from pwm.planning import discount_heuristic
-from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
-from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
+from pwm.state_file import StateFileJob
+from pwm.training_loop import Cadence, Learner, log
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
@@ -63,10 +63,6 @@ class PretrainSettings:
 RESULT_SETTINGS = ("data_dirs", "tasks", "seed", "hparams", "init_checkpoint")
 
 
-def plog(message: str) -> None:
-    log(f"[pretrain] {message}")
-
-
 def task_discounts(task_set: str, denom=5.0, low=0.95, high=0.995) -> torch.Tensor:
     """Per-task discounts from each task's episode length (DMC 500 -> 0.99, Meta-World 100 -> 0.95)."""
     from pwm.envs import get_spec
@@ -85,13 +81,33 @@ def build_model(s: PretrainSettings, obs_dim: int, action_dim: int) -> WorldMode
     return WorldModel(cfg)
 
 
-class Pretrainer:
+ARCHITECTURE = ("task_set", "model_size", "horizon", "rho", "batch_size")
+
+
+class Pretrainer(Learner):
+    """One TD-MPC2 update per training step, in a :class:`StateFileJob` (``state.pt``)."""
+
     def __init__(self, s: PretrainSettings):
         from pwm.tdmpc2_agent import TDMPC2Agent, load_hparams
 
         self.s, self.dir = s, Path(s.out_dir)
-        torch.set_num_threads(s.threads)
-        torch.manual_seed(s.seed)
+        self.job = StateFileJob(
+            s.out_dir,
+            prefix="[pretrain]",
+            name="pretraining",
+            title="pretraining",
+            steps=s.steps,
+            seed=s.seed,
+            threads=s.threads,
+            identity={k: getattr(s, k) for k in ARCHITECTURE},
+            result={k: getattr(s, k) for k in RESULT_SETTINGS},
+            stored_settings=asdict(s),
+            state_keys=("agent", "sampler_rng", "history"),
+            kept=lambda step: (
+                f"the last good checkpoint (step {step}) is kept at {self.checkpoint_path(step)} and "
+                f"{self.job.state_path} resumes from it"
+            ),
+        )
         self.cfg = load_hparams(
             {
                 **s.hparams,
@@ -113,120 +129,69 @@ class Pretrainer:
         self.agent = TDMPC2Agent(
             model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min, d.discount_max), device=s.device
         )
-        self.step, self.history = 0, []
-        self.saved_step: int | None = None  # step of the checkpoint state.pt points at
-        self._resume()
-
-    # ---- files --------------------------------------------------------------------------------
-    @property
-    def state_path(self) -> Path:
-        return self.dir / "state.pt"
+        self.history: list[dict] = []
+        self._started = None
 
     def checkpoint_path(self, step: int) -> Path:
         return self.dir / "checkpoints" / f"step_{step}.pt"
 
-    def _resume(self) -> None:
-        for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "checkpoints"):
-            plog(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
-        if not self.state_path.exists():
-            return
-        # Tensors and plain data only: a planted pickle raises UntrustedFileError naming the file; an
-        # unreadable one is set aside as state.corrupt.pt and pretraining starts over.
-        state = read_or_set_aside(self.state_path, "pretraining state", plog, job="pretraining")
-        if state is None:
-            return
-        if any(k not in state for k in ("settings", "step", "agent", "sampler_rng", "torch_rng", "history")):
-            raise ValueError(
-                f"{self.state_path}: not a pwm-bench pretraining state (expected a dict with settings, "
-                "step, agent, sampler_rng, torch_rng, history); delete it to start over"
-            )
-        old = {k: state["settings"][k] for k in ("task_set", "model_size", "horizon", "rho", "batch_size")}
-        new = {k: getattr(self.s, k) for k in old}
-        if old != new:
-            raise ValueError(f"{self.state_path} was written with {old}, not {new}; use another out_dir")
-        result = {k: getattr(self.s, k) for k in RESULT_SETTINGS}
-        if set_aside_changed(
-            self.state_path, state["settings"], result, plog, job="pretraining"
-        ) or set_aside_past_budget(self.state_path, int(state["step"]), self.s.steps, plog, job="pretraining"):
-            return
-        model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
-        self.agent.model.load_state_dict(model.state_dict(), strict=True)
-        self.agent.load_state_dict(state["agent"])
-        self.sampler.generator.set_state(state["sampler_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        self.step, self.history = int(state["step"]), list(state["history"])
-        self.saved_step = self.step
-        log(f"[pretrain] resuming from {self.state_path} at step {self.step}")
-
-    def diverged(self, reason: str) -> DivergedError:
-        """The error that stops a diverged job: where, when, why, and which checkpoint survives."""
-        kept = (
-            f"the last good checkpoint (step {self.saved_step}) is kept at {self.checkpoint_path(self.saved_step)}"
-            f" and {self.state_path} resumes from it"
-            if self.saved_step is not None
-            else "no checkpoint had been written yet"
-        )
-        return DivergedError(
-            f"pretraining in {self.dir} diverged at step {self.step}: {reason}; {kept}. "
-            "Lower the learning rate or check the data."
-        )
-
-    def check_update(self, info: dict[str, float]) -> None:
-        reason = nonfinite_loss_reason(info)
-        if reason:
-            raise self.diverged(reason)
-
-    def save(self) -> None:
-        reason = nonfinite_weights_reason(model=self.agent.model)
-        if reason:  # never overwrite the last good checkpoint with broken weights
-            raise self.diverged(reason)
-        save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))  # first: state.pt points at it
-        atomic.torch_save(
-            self.state_path,
-            {
-                "settings": asdict(self.s),
-                "step": self.step,
-                "agent": self.agent.state_dict(),
-                "sampler_rng": self.sampler.generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "history": self.history,
-            },
-        )
-        atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
-        self.saved_step = self.step
-
-    # ---- loop ---------------------------------------------------------------------------------
-    def train(self) -> Path:
+    # ---- the learner -------------------------------------------------------------------------
+    def start_line(self) -> str:
         s = self.s
-        log(
+        return (
             f"[pretrain] {s.task_set} model_size {s.model_size} ({self.agent.model.total_params:,} params), "
             f"{self.sampler.num_episodes} episode rows, horizon {s.horizon}, rho {s.rho}, batch {s.batch_size}, "
             f"steps {self.step} -> {s.steps} on {s.device} with {s.threads} thread(s)"
         )
-        sums, count, t0, step0 = {}, 0, time.time(), self.step
-        while self.step < s.steps:
-            info = self.agent.update(self.sampler.sample())
-            self.step += 1
-            self.check_update(info)
-            for k, v in info.items():
-                sums[k] = sums.get(k, 0.0) + v
-            count += 1
-            if self.step % s.log_every == 0 or self.step == s.steps:
-                means = {k: v / count for k, v in sums.items()}
-                rate = (self.step - step0) / max(time.time() - t0, 1e-9)
-                self.history.append({"step": self.step, **means})
-                log(
-                    f"[pretrain] step {self.step}/{s.steps} "
-                    + " ".join(f"{k}={means[k]:.4g}" for k in ("consistency", "reward", "value", "pi_loss", "total"))
-                    + f" rate={rate:.2f} it/s"
-                )
-                sums, count = {}, 0
-            if self.step % s.checkpoint_every == 0 or self.step == s.steps:
-                self.save()
-        final = self.dir / "model.pt"
-        save_tdmpc2(self.agent.model, final)
-        log(f"[pretrain] done at step {self.step} -> {final}")
-        return final
+
+    def done(self) -> bool:
+        return self.step >= self.s.steps
+
+    def train_step(self) -> dict:
+        if self._started is None:
+            self._started = (time.time(), self.step)
+        self.step += 1
+        return self.agent.update(self.sampler.sample())
+
+    def progress_line(self, means) -> str:
+        t0, step0 = self._started
+        rate = (self.step - step0) / max(time.time() - t0, 1e-9)
+        self.history.append({"step": self.step, **means})
+        return (
+            f"[pretrain] step {self.step}/{self.s.steps} "
+            + " ".join(f"{k}={means[k]:.4g}" for k in ("consistency", "reward", "value", "pi_loss", "total"))
+            + f" rate={rate:.2f} it/s"
+        )
+
+    def modules(self) -> dict:
+        return {"model": self.agent.model}
+
+    def write_outputs(self, final: bool) -> None:
+        """The model of this step in TD-MPC2's format (first: state.pt points at it) and losses.csv."""
+        save_tdmpc2(self.agent.model, self.checkpoint_path(self.step))
+        atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
+
+    def state_dict(self) -> dict:
+        return {
+            "agent": self.agent.state_dict(),
+            "sampler_rng": self.sampler.generator.get_state(),
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        model = load_tdmpc2(self.checkpoint_path(state["step"]), cfg=self.agent.model.cfg)
+        self.agent.model.load_state_dict(model.state_dict(), strict=True)
+        self.agent.load_state_dict(state["agent"])
+        self.sampler.generator.set_state(state["sampler_rng"])
+        self.step, self.history = int(state["step"]), list(state["history"])
+
+    def finish(self) -> None:
+        save_tdmpc2(self.agent.model, self.dir / "model.pt")
+        log(f"[pretrain] done at step {self.step} -> {self.dir / 'model.pt'}")
+
+    def train(self) -> Path:
+        self.job.train(self, Cadence(progress_every=self.s.log_every, checkpoint_every=self.s.checkpoint_every))
+        return self.dir / "model.pt"
 
 
 def pretrain(settings: PretrainSettings) -> Path:

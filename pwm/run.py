@@ -2,8 +2,9 @@
 
 Every algorithm trains through a ``Run`` so that all of them produce the same files
 (``eval.csv``, ``progress.csv``, ``checkpoint.pt``, ``config.yaml``), evaluate on the same schedule
-with the same protocol, and resume the same way. An algorithm only decides *what* goes into its
-checkpoint payload and *when* it has taken a step.
+with the same protocol, and resume the same way. A run is the :class:`~pwm.training_loop.Job` of
+the one training loop: an algorithm gives ``run.train`` a learner (its training step, evaluation
+policy and state) and the loop (:mod:`pwm.training_loop`) does the rest.
 
 Files in ``out_dir``:
 - ``eval.csv``: the final evaluation table, written once, atomically, when the run completes.
@@ -17,11 +18,8 @@ Files in ``out_dir``:
 
 from __future__ import annotations
 
-import math
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,11 +29,14 @@ import pandas as pd
 import torch
 import yaml
 
-from pwm import atomic
+from pwm import atomic, rng
 from pwm.envs import get_spec
 from pwm.evaluate import Policy, evaluate
 from pwm.resumable import read_or_set_aside, set_aside
 from pwm.schema import EVAL_COLUMNS
+from pwm.training_loop import DivergedError, Job, Learner, log
+
+__all__ = ["DivergedError", "Run", "RunSettings", "log"]
 
 if TYPE_CHECKING:
     from pwm.data.replay import EpisodeReplay
@@ -76,44 +77,9 @@ class RunSettings:
         get_spec(self.task)  # raises with close matches for an unknown task
 
 
-class DivergedError(RuntimeError):
-    """Training produced non-finite numbers; the last good checkpoint is kept."""
+class Run(Job):
+    """A training run's files and schedule; :meth:`Job.train` runs a learner in it."""
 
-
-def nonfinite(values: Mapping[str, Any]) -> dict[str, float]:
-    """The entries of ``values`` (losses, gradient norms: floats or 0-d tensors) that are NaN or infinite."""
-    return {k: float(v) for k, v in values.items() if not math.isfinite(float(v))}
-
-
-def nonfinite_parameters(**modules: torch.nn.Module) -> list[str]:
-    """``module.parameter`` names holding a NaN or infinite value (weights and buffers, e.g. a target Q)."""
-    bad = []
-    for name, module in modules.items():
-        tensors = list(module.named_parameters()) + list(module.named_buffers())
-        bad += [f"{name}.{k}" for k, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-    return bad
-
-
-def nonfinite_loss_reason(values: Mapping[str, Any], what: str = "loss") -> str | None:
-    """ "non-finite <what> k=v, ..." for the NaN/infinite entries of ``values``, or None if all are finite."""
-    bad = nonfinite(values)
-    return f"non-finite {what} " + ", ".join(f"{k}={v}" for k, v in bad.items()) if bad else None
-
-
-def nonfinite_weights_reason(**modules: torch.nn.Module) -> str | None:
-    """ "non-finite weights in a, b, c and N more" for the modules' broken tensors, or None."""
-    bad = nonfinite_parameters(**modules)
-    if not bad:
-        return None
-    return f"non-finite weights in {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-
-
-def log(message: str) -> None:
-    """A plain, flushed line: logs are read with `tail -f` while jobs run."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-class Run:
     def __init__(self, settings: RunSettings):
         self.settings = settings
         self.dir = Path(settings.out_dir)
@@ -125,6 +91,7 @@ class Run:
         self._start = time.time()
         self._last_progress = (time.time(), 0)
         torch.set_num_threads(settings.threads)
+        rng.seed_all(settings.seed)  # before any learner is built: its initial weights come from these
         if settings.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(
                 f"device {settings.device!r} requested but CUDA is not available on this machine "
@@ -177,6 +144,18 @@ class Run:
             f"episode_success={result.episode_success:.2f} (over {s.eval_episodes} episodes)"
         )
         return row
+
+    def evaluate_due(self, learner: Learner, final: bool = False) -> bool:
+        """Evaluate ``learner.policy`` at every scheduled step it has reached (every remaining one if
+        ``final``: the budget is spent); True if any evaluation ran."""
+        evaluated = False
+        while (due := self.next_eval_step()) is not None and (due <= learner.step or final):
+            self.evaluate(learner.policy, step=due, env_steps=learner.env_steps)
+            evaluated = True
+        return evaluated
+
+    def pending(self) -> bool:
+        return self.next_eval_step() is not None
 
     def progress(self, step: int, train_return: float | None = None) -> None:
         now = time.time()
@@ -279,27 +258,6 @@ class Run:
             f"{s.algo} diverged on {s.task} (seed {s.seed}) at step {step}: {reason}; {kept}. "
             "Lower the learning rate or check the rewards."
         )
-
-    @contextmanager
-    def guard(self, step: int) -> Iterator[None]:
-        """Re-raise a learner's own divergence (``DivergedError``, ``FloatingPointError``), which knows
-        nothing of the run, as :meth:`diverged` at ``step``."""
-        try:
-            yield
-        except (DivergedError, FloatingPointError) as err:
-            raise self.diverged(step, str(err)) from err
-
-    def check_finite(self, step: int, values: Mapping[str, Any], what: str = "loss") -> None:
-        """Raise :meth:`diverged` if any of ``values`` (e.g. one update's losses) is NaN or infinite."""
-        reason = nonfinite_loss_reason(values, what)
-        if reason:
-            raise self.diverged(step, reason)
-
-    def check_parameters(self, step: int, **modules: torch.nn.Module) -> None:
-        """Raise :meth:`diverged` if a weight is non-finite: called before a checkpoint overwrites a good one."""
-        reason = nonfinite_weights_reason(**modules)
-        if reason:
-            raise self.diverged(step, reason)
 
     # ---- outputs -------------------------------------------------------------------------------
     def export_dataset(self, replay: EpisodeReplay) -> Path:

@@ -27,9 +27,9 @@ import torch
 from pwm import atomic
 from pwm.data.chunks import load_chunks
 from pwm.data.sampler import SliceSampler
-from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
-from pwm.run import DivergedError, log, nonfinite_loss_reason, nonfinite_weights_reason
 from pwm.running_stats import RunningMeanStd
+from pwm.state_file import StateFileJob
+from pwm.training_loop import Cadence, Learner, log
 from pwm.world_model import WorldModel
 from pwm.world_model_training import WorldModelTrainer, check_reward_units, single_task_config
 
@@ -92,22 +92,85 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd, st
     return wm, rew_rms, units
 
 
-def slog(message: str) -> None:
-    log(f"[pretrain-single] {message}")
+class SingleTaskPretrainer(Learner):
+    """One world-model step per training step, in a :class:`StateFileJob` (``state.pt``)."""
 
+    checked = ("wm_loss", "dynamics_loss", "reward_loss")
 
-STATE_KEYS = ("settings", "step", "model", "rew_rms", "trainer", "sampler_rng", "torch_rng", "history")
-
-
-def read_state(path: Path, device="cpu") -> dict | None:
-    """``state.pt`` as data, or None (start over) after setting an unreadable one aside."""
-    state = read_or_set_aside(path, "pretraining state", slog, job="pre-training", map_location=device)
-    if state is not None and any(k not in state for k in STATE_KEYS):
-        raise ValueError(
-            f"{path}: not a pwm-bench single-task pretraining state (expected a dict with "
-            f"{', '.join(STATE_KEYS)}); delete it to start over"
+    def __init__(self, task: str, data: list[str], job: StateFileJob, cfg, steps: int, seed: int, device: str):
+        chunks = [c for d in data for c in load_chunks(d)]
+        obs_dim, act_dim = task_dims(task)
+        for c in chunks:
+            if c["obs"].shape[-1] != obs_dim or c["action"].shape[-1] != act_dim:
+                raise ValueError(
+                    f"offline data for {task} has obs {c['obs'].shape[-1]} / action {c['action'].shape[-1]} "
+                    f"dims; {task} has obs {obs_dim} / action {act_dim}. Is it another task's data?"
+                )
+        self.dir, self.budget = job.dir, steps
+        horizon, batch = int(cfg.horizon), int(cfg.wm_batch_size)
+        self.sampler = SliceSampler(chunks, horizon, batch, device=device, seed=seed)
+        self.wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
+        rewards = offline_rewards(chunks)
+        self.rew_rms = RunningMeanStd((1,)).to(device)
+        self.rew_rms.update(rewards.to(device))
+        self.trainer = WorldModelTrainer.from_config(self.wm, self.rew_rms, cfg, str(cfg.reward_units))
+        self.history: list[dict] = []
+        self._started = None
+        self.description = (
+            f"[pretrain-single] {task}: world model latent {self.wm.cfg.latent_dim} ({self.wm.total_params:,} "
+            f"params) on {self.sampler.num_episodes} episode rows ({rewards.numel()} transitions) from "
+            f"{', '.join(map(str, data))}; horizon {horizon}, batch {batch}, steps {{}} -> {steps} on {device} "
+            f"with {torch.get_num_threads()} thread(s)"
         )
-    return state
+
+    def start_line(self) -> str:
+        return self.description.format(self.step)
+
+    def done(self) -> bool:
+        return self.step >= self.budget
+
+    def train_step(self) -> dict:
+        if self._started is None:
+            self._started = (time.time(), self.step)
+        self.step += 1
+        return self.trainer.step(self.sampler.sample())
+
+    def progress_line(self, means) -> str:
+        t0, step0 = self._started
+        rate = (self.step - step0) / max(time.time() - t0, 1e-9)
+        self.history.append({"step": self.step, **means})
+        return (
+            f"[pretrain-single] step {self.step}/{self.budget} "
+            + " ".join(f"{k}={v:.4g}" for k, v in means.items())
+            + f" rate={rate:.1f} it/s eta={(self.budget - self.step) / max(rate, 1e-9) / 60:.1f} min"
+        )
+
+    def modules(self) -> dict:
+        return {"world_model": self.wm}
+
+    def write_outputs(self, final: bool) -> None:
+        atomic.write_csv(self.dir / "losses.csv", pd.DataFrame(self.history))
+
+    def state_dict(self) -> dict:
+        return {
+            "model": cpu_state(self.wm),
+            "rew_rms": self.rew_rms.state_dict(),
+            "trainer": self.trainer.state_dict(),
+            "sampler_rng": self.sampler.generator.get_state(),
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wm.load_state_dict(state["model"])
+        self.rew_rms.load_state_dict(state["rew_rms"])
+        self.trainer.load_state_dict(state["trainer"])
+        self.sampler.generator.set_state(state["sampler_rng"])
+        self.step, self.history = int(state["step"]), list(state["history"])
+
+    def finish(self) -> None:
+        final = self.dir / WORLD_MODEL_FILE
+        save_world_model(final, self.wm, self.rew_rms, self.step, self.trainer.reward_units)
+        log(f"[pretrain-single] done at step {self.step} -> {final}")
 
 
 def pretrain_single(
@@ -123,116 +186,21 @@ def pretrain_single(
     threads: int = 1,
 ) -> Path:
     """Pre-train the single-task world model of ``task`` on ``data`` (chunk files or directories)."""
-    out = Path(out_dir)
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    chunks = [c for d in data for c in load_chunks(d)]
-    obs_dim, act_dim = task_dims(task)
-    for c in chunks:
-        if c["obs"].shape[-1] != obs_dim or c["action"].shape[-1] != act_dim:
-            raise ValueError(
-                f"offline data for {task} has obs {c['obs'].shape[-1]} / action {c['action'].shape[-1]} "
-                f"dims; {task} has obs {obs_dim} / action {act_dim}. Is it another task's data?"
-            )
-    horizon, batch = int(cfg.horizon), int(cfg.wm_batch_size)
-    sampler = SliceSampler(chunks, horizon, batch, device=device, seed=seed)
-    wm = WorldModel(single_task_config(obs_dim, act_dim, cfg)).to(device)
-    rewards = offline_rewards(chunks)
-    rew_rms = RunningMeanStd((1,)).to(device)
-    rew_rms.update(rewards.to(device))
-    trainer = WorldModelTrainer.from_config(wm, rew_rms, cfg, str(cfg.reward_units))
-    settings = {k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed}
-    training = {k: float(cfg[k]) for k in TRAINING_KEYS} | {
-        "data": [str(d) for d in data],
-        "reward_units": str(cfg.reward_units),
-    }
-    step, history, saved = 0, [], None
-    state_path = out / "state.pt"
-    for tmp in atomic.remove_stale_temps(out):
-        slog(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
-    # Tensors and plain data only (a planted pickle raises UntrustedFileError naming the file); an
-    # unreadable state.pt is set aside as state.corrupt.pt and pre-training starts over.
-    state = read_state(state_path, device) if state_path.exists() else None
-    if state is not None and state["settings"] != settings:
-        raise ValueError(
-            f"{state_path} was written with {state['settings']}, not {settings}; "
-            "delete the directory or use another one"
-        )
-    if state is not None and (
-        set_aside_changed(state_path, state.get("training", {}), training, slog, "pre-training")
-        or set_aside_past_budget(state_path, int(state["step"]), steps, slog, "pre-training")
-    ):
-        state = None
-    if state is not None:
-        wm.load_state_dict(state["model"])
-        rew_rms.load_state_dict(state["rew_rms"])
-        trainer.load_state_dict(state["trainer"])
-        sampler.generator.set_state(state["sampler_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        step, history, saved = int(state["step"]), list(state["history"]), int(state["step"])
-        log(f"[pretrain-single] resuming from {state_path} at step {step}")
-
-    def diverged(reason: str) -> DivergedError:
-        kept = f"{state_path} (step {saved}) is kept and resumes" if saved is not None else "nothing was saved yet"
-        return DivergedError(
-            f"world-model pre-training in {out} diverged at step {step}: {reason}; {kept}. "
-            "Lower wm_lr or check the data."
-        )
-
-    def save() -> None:
-        nonlocal saved
-        reason = nonfinite_weights_reason(world_model=wm)
-        if reason:
-            raise diverged(reason)
-        atomic.torch_save(
-            state_path,
-            {
-                "settings": settings,
-                "training": training,
-                "step": step,
-                "model": cpu_state(wm),
-                "rew_rms": rew_rms.state_dict(),
-                "trainer": trainer.state_dict(),
-                "sampler_rng": sampler.generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "history": history,
-            },
-        )
-        atomic.write_csv(out / "losses.csv", pd.DataFrame(history))
-        saved = step
-
-    log_every = log_every or max(1, steps // 50)
-    log(
-        f"[pretrain-single] {task}: world model latent {wm.cfg.latent_dim} ({wm.total_params:,} params) on "
-        f"{sampler.num_episodes} episode rows ({rewards.numel()} transitions) from "
-        f"{', '.join(map(str, data))}; horizon {horizon}, batch {batch}, steps {step} -> {steps} on {device} "
-        f"with {threads} thread(s)"
+    job = StateFileJob(
+        out_dir,
+        prefix="[pretrain-single]",
+        name="pre-training",
+        title="world-model pre-training",
+        steps=steps,
+        seed=seed,
+        threads=threads,
+        identity={k: cfg[k] for k in ARCHITECTURE_KEYS} | {"task": task, "seed": seed},
+        result={k: float(cfg[k]) for k in TRAINING_KEYS}
+        | {"data": [str(d) for d in data], "reward_units": str(cfg.reward_units)},
+        state_keys=("model", "rew_rms", "trainer", "sampler_rng", "history"),
+        advice="Lower wm_lr or check the data.",
+        device=device,
     )
-    sums, count, t0, step0 = {}, 0, time.time(), step
-    while step < steps:
-        info = trainer.step(sampler.sample())
-        step += 1
-        reason = nonfinite_loss_reason({k: info[k] for k in ("wm_loss", "dynamics_loss", "reward_loss")})
-        if reason:
-            raise diverged(reason)
-        for k, v in info.items():
-            sums[k] = sums.get(k, 0.0) + v
-        count += 1
-        if step % log_every == 0 or step == steps:
-            means = {k: v / count for k, v in sums.items()}
-            rate = (step - step0) / max(time.time() - t0, 1e-9)
-            history.append({"step": step, **means})
-            log(
-                f"[pretrain-single] step {step}/{steps} "
-                + " ".join(f"{k}={v:.4g}" for k, v in means.items())
-                + f" rate={rate:.1f} it/s eta={(steps - step) / max(rate, 1e-9) / 60:.1f} min"
-            )
-            sums, count = {}, 0
-        if step % checkpoint_every == 0 or step == steps:
-            save()
-    if saved != step:
-        save()
-    final = out / WORLD_MODEL_FILE
-    save_world_model(final, wm, rew_rms, step, trainer.reward_units)
-    log(f"[pretrain-single] done at step {step} -> {final}")
-    return final
+    learner = SingleTaskPretrainer(task, data, job, cfg, steps, seed, device)
+    job.train(learner, Cadence(progress_every=log_every or max(1, steps // 50), checkpoint_every=checkpoint_every))
+    return job.dir / WORLD_MODEL_FILE

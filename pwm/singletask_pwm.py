@@ -21,19 +21,17 @@ real rewards), not the reference's training-episode returns.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from tensordict import TensorDict
 
-from pwm import rng
 from pwm.data.chunks import load_chunks
 from pwm.data.rollouts import RolloutRecorder
 from pwm.data.sampler import SliceSampler
 from pwm.policy_learning import PolicyLearner, linear_lr
 from pwm.run import Run, log
 from pwm.singletask_pretrain import WORLD_MODEL_FILE, load_world_model, pretrain_single, save_world_model
+from pwm.training_loop import Cadence, Learner
 from pwm.world_model_training import WorldModelTrainer
 
 # A non-finite value of these stops the run (``DivergedError``) before the next checkpoint. NaN
@@ -106,24 +104,15 @@ class ReplayWindows:
             self.next = int(state["next"])
 
 
-def train_singletask(run: Run, cfg) -> None:
+def world_model_for(run: Run, cfg, offline: list) -> str:
+    """The path of the world model to start from: the shared pre-trained one, or one pre-trained
+    in the run directory on the offline data first."""
     s = run.settings
-    device = torch.device(s.device)
-    torch.manual_seed(s.seed)
-    np.random.seed(s.seed % 2**32)
-    from pwm.envs.diff import DiffEnv
-
-    H, N = int(cfg.horizon), int(cfg.num_envs)
-    per_iteration = H * N
-    total = max(1, s.steps // per_iteration)
-    env = DiffEnv(s.task, N, seed=s.seed, threads=s.threads)
-    obs_dim, act_dim = env.obs_dim, env.act_dim
-    offline = load_chunks(cfg.offline_data) if cfg.offline_data else []
     if cfg.pretrained_world_model:
-        model_path = cfg.pretrained_world_model
-    elif offline:  # no shared pre-trained model: pre-train one in the run directory first
+        return cfg.pretrained_world_model
+    if offline:
         log(f"[pwm] pre-training the world model for {cfg.pretrain_steps} steps on {cfg.offline_data}")
-        model_path = pretrain_single(
+        return pretrain_single(
             s.task,
             [cfg.offline_data],
             str(run.dir / "pretrain"),
@@ -133,119 +122,156 @@ def train_singletask(run: Run, cfg) -> None:
             device=s.device,
             threads=s.threads,
         )
-    else:
-        raise ValueError(
-            "single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
-            "rollouts.pt) or pretrained_world_model (a world_model.pt of pwm-bench pretrain-single "
-            "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
-            "pipeline"
-        )
-    wm, rew_rms, reward_units = load_world_model(model_path, device=device)
-    if reward_units != cfg.reward_units:
-        raise ValueError(
-            f"{model_path} was trained with reward_units={reward_units}, but this run has reward_units="
-            f"{cfg.reward_units}; the actor, the critic and the fine-tuning must use the model's units"
-        )
-    if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
-        raise ValueError(
-            f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
-            f"(obs {obs_dim}, act {act_dim})"
-        )
-    learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=device)
-    trainer = WorldModelTrainer.from_config(wm, rew_rms, cfg, reward_units)
-    recorder = RolloutRecorder(N, int(cfg.wm_segment))
-    generator = torch.Generator().manual_seed(s.seed)
-    replay = ReplayWindows(
-        offline, recorder, H, int(cfg.wm_batch_size), int(cfg.wm_buffer_size) // int(cfg.wm_segment), generator, device
-    )
-    obs = env.reset()
-    recorder.start(obs)
-    tracker = {"ep_return": torch.zeros(N), "returns": []}
-
-    def checkpoint() -> None:
-        run.check_parameters(
-            learner.iteration * per_iteration, world_model=wm, actor=learner.actor, critic=learner.critic
-        )
-        run.save_checkpoint(
-            learner.iteration * per_iteration,
-            {
-                "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in wm.state_dict().items()},
-                "wm_trainer": trainer.state_dict(),
-                "learner": learner.state_dict(),
-                "rew_rms": rew_rms.state_dict(),
-                "recorder": recorder.state_dict(),
-                "replay": replay.state_dict(),
-                "env": env.get_state(),
-                "generator": generator.get_state(),
-                "rng": rng.get_state(),
-                "tracker": tracker,
-            },
-        )
-
-    payload = run.load_checkpoint()
-    if payload is not None:
-        wm.load_state_dict(payload["wm"])
-        trainer.load_state_dict(payload["wm_trainer"])
-        learner.load_state_dict(payload["learner"])
-        rew_rms.load_state_dict(payload["rew_rms"])
-        recorder.load_state_dict(payload["recorder"])
-        if "replay" in payload:
-            replay.load_state_dict(payload["replay"])
-        env.set_state(payload["env"])
-        obs = env.obs
-        generator.set_state(payload["generator"])
-        rng.set_state(payload["rng"])
-        tracker.update(payload["tracker"])
-    log(
-        f"training pwm on {s.task} (seed {s.seed}): {total} iterations of {N} envs x H{H} ({total * per_iteration} env "
-        f"steps) from iteration {learner.iteration}, world model latent {wm.cfg.latent_dim}, critic targets "
-        f"{learner.critic_target}, on {s.device} with {s.threads} thread(s)"
+    raise ValueError(
+        "single-task PWM needs hparams offline_data (TD-MPC2-format chunks, e.g. a SHAC run's "
+        "rollouts.pt) or pretrained_world_model (a world_model.pt of pwm-bench pretrain-single "
+        "or of an earlier pwm run); the workflow passes both from the experiment's world_model "
+        "pipeline"
     )
 
-    def step_env(actions: torch.Tensor):
-        nonlocal obs
+
+class SingleTaskPWMLearner(Learner):
+    """One iteration per training step: the actor and critic through the world model, with
+    ``num_envs`` real envs in lockstep, then ``wm_iterations`` world-model steps."""
+
+    checked = LOSSES
+
+    def __init__(self, run: Run, cfg):
+        from pwm.envs.diff import DiffEnv
+
+        s = run.settings
+        self.cfg, self.dir, self.device = cfg, run.dir, torch.device(s.device)
+        H, N = int(cfg.horizon), int(cfg.num_envs)
+        self.per_iteration = H * N
+        self.total = max(1, s.steps // self.per_iteration)
+        self.env = DiffEnv(s.task, N, seed=s.seed, threads=s.threads)
+        obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
+        offline = load_chunks(cfg.offline_data) if cfg.offline_data else []
+        model_path = world_model_for(run, cfg, offline)
+        self.wm, self.rew_rms, self.reward_units = load_world_model(model_path, device=self.device)
+        wm = self.wm
+        if self.reward_units != cfg.reward_units:
+            raise ValueError(
+                f"{model_path} was trained with reward_units={self.reward_units}, but this run has reward_units="
+                f"{cfg.reward_units}; the actor, the critic and the fine-tuning must use the model's units"
+            )
+        if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
+            raise ValueError(
+                f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "
+                f"(obs {obs_dim}, act {act_dim})"
+            )
+        self.learner = PolicyLearner(wm, cfg, act_dim, multitask=False, device=self.device)
+        self.trainer = WorldModelTrainer.from_config(wm, self.rew_rms, cfg, self.reward_units)
+        self.recorder = RolloutRecorder(N, int(cfg.wm_segment))
+        self.generator = torch.Generator().manual_seed(s.seed)
+        self.replay = ReplayWindows(
+            offline,
+            self.recorder,
+            H,
+            int(cfg.wm_batch_size),
+            int(cfg.wm_buffer_size) // int(cfg.wm_segment),
+            self.generator,
+            self.device,
+        )
+        self.obs = self.env.reset()
+        self.recorder.start(self.obs)
+        self.tracker = {"ep_return": torch.zeros(N), "returns": []}
+        self.description = (
+            f"training pwm on {s.task} (seed {s.seed}): {self.total} iterations of {N} envs x H{H} "
+            f"({self.total * self.per_iteration} env steps) from iteration {{}}, world model latent "
+            f"{wm.cfg.latent_dim}, critic targets {self.learner.critic_target}, on {s.device} with "
+            f"{s.threads} thread(s)"
+        )
+
+    def start_line(self) -> str:
+        return self.description.format(self.learner.iteration)
+
+    @property
+    def env_steps(self) -> int:
+        return self.learner.iteration * self.per_iteration
+
+    @property
+    def train_return(self) -> float | None:
+        recent = self.tracker["returns"]
+        return float(np.mean(recent)) if recent else None
+
+    def done(self) -> bool:
+        return self.learner.iteration >= self.total
+
+    def _step_env(self, actions: torch.Tensor):
+        """The real envs' step in lockstep with the imagined one (``PolicyLearner.update``'s ``step_env``)."""
         with torch.no_grad():
-            next_obs, reward, done, info = env.step(actions.cpu())
-        recorder.record(actions.cpu(), reward, next_obs, info["obs_before_reset"], done, info["terminated"])
+            next_obs, reward, done, info = self.env.step(actions.cpu())
+        self.recorder.record(actions.cpu(), reward, next_obs, info["obs_before_reset"], done, info["terminated"])
+        tracker = self.tracker
         tracker["ep_return"] += reward
         for i in done.nonzero().squeeze(-1).tolist():
             tracker["returns"] = (tracker["returns"] + [float(tracker["ep_return"][i])])[-100:]
             tracker["ep_return"][i] = 0.0
-        obs = torch.nan_to_num(next_obs, 0.0, 0.0, 0.0)
-        return obs.to(device), done, info["terminated"]
+        self.obs = torch.nan_to_num(next_obs, 0.0, 0.0, 0.0)
+        return self.obs.to(self.device), done, info["terminated"]
 
-    def policy(o: np.ndarray) -> np.ndarray:
-        return learner.act(torch.as_tensor(o, dtype=torch.float32, device=device)[None])[0].cpu().numpy()
-
-    last_checkpoint, info = time.time(), {}
-    while True:
-        env_steps = learner.iteration * per_iteration
-        evaluated = False
-        while (due := run.next_eval_step()) is not None and (due <= env_steps or learner.iteration >= total):
-            run.evaluate(policy, step=due, env_steps=env_steps)
-            evaluated = True
-        if evaluated or time.time() - last_checkpoint > float(cfg.checkpoint_interval_s):
-            checkpoint()
-            last_checkpoint = time.time()
-        if learner.iteration >= total or run.next_eval_step() is None:
-            break
-        trainer.set_lr(
-            linear_lr(float(cfg.wm_lr), float(cfg.lr_min), learner.iteration, total)
+    def train_step(self) -> dict:
+        cfg, learner = self.cfg, self.learner
+        self.trainer.set_lr(
+            linear_lr(float(cfg.wm_lr), float(cfg.lr_min), learner.iteration, self.total)
             if cfg.lr_schedule == "linear"
             else float(cfg.wm_lr)
         )
         with torch.no_grad():
-            z0 = wm.encode(obs.to(device))
-        with run.guard((learner.iteration + 1) * per_iteration):
-            info = learner.update(z0, None, total, step_env)
-        if replay.available:
+            z0 = self.wm.encode(self.obs.to(self.device))
+        self.step = (learner.iteration + 1) * self.per_iteration
+        info = learner.update(z0, None, self.total, self._step_env)
+        if self.replay.available:
             for _ in range(int(cfg.wm_iterations)):
-                info.update(trainer.step(replay.sample(), update_stats=True))
-        run.check_finite(learner.iteration * per_iteration, {k: info[k] for k in LOSSES if k in info})
-        if learner.iteration % int(cfg.progress_every) == 0 or learner.iteration == total:
-            recent = tracker["returns"]
-            run.progress(learner.iteration * per_iteration, float(np.mean(recent)) if recent else None)
-            log("[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in info.items()))
-    env.close()
-    save_world_model(run.dir / WORLD_MODEL_FILE, wm, rew_rms, learner.iteration, reward_units)
-    run.finish()
+                info.update(self.trainer.step(self.replay.sample(), update_stats=True))
+        self.step = learner.iteration * self.per_iteration
+        return info
+
+    def progress_line(self, means) -> str:
+        return "[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in means.items())
+
+    def policy(self, obs: np.ndarray) -> np.ndarray:
+        return self.learner.act(torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None])[0].cpu().numpy()
+
+    def modules(self) -> dict:
+        return {"world_model": self.wm, "actor": self.learner.actor, "critic": self.learner.critic}
+
+    def state_dict(self) -> dict:
+        return {
+            "wm": {k: v.cpu() if torch.is_tensor(v) else v for k, v in self.wm.state_dict().items()},
+            "wm_trainer": self.trainer.state_dict(),
+            "learner": self.learner.state_dict(),
+            "rew_rms": self.rew_rms.state_dict(),
+            "recorder": self.recorder.state_dict(),
+            "replay": self.replay.state_dict(),
+            "env": self.env.get_state(),
+            "generator": self.generator.get_state(),
+            "tracker": self.tracker,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wm.load_state_dict(state["wm"])
+        self.trainer.load_state_dict(state["wm_trainer"])
+        self.learner.load_state_dict(state["learner"])
+        self.rew_rms.load_state_dict(state["rew_rms"])
+        self.recorder.load_state_dict(state["recorder"])
+        if "replay" in state:
+            self.replay.load_state_dict(state["replay"])
+        self.env.set_state(state["env"])
+        self.obs = self.env.obs
+        self.generator.set_state(state["generator"])
+        self.tracker.update(state["tracker"])
+        self.step = self.learner.iteration * self.per_iteration
+
+    def finish(self) -> None:
+        self.env.close()
+        save_world_model(self.dir / WORLD_MODEL_FILE, self.wm, self.rew_rms, self.learner.iteration, self.reward_units)
+
+
+def train_singletask(run: Run, cfg) -> None:
+    cadence = Cadence(
+        int(cfg.progress_every) * int(cfg.horizon) * int(cfg.num_envs),
+        checkpoint_interval_s=float(cfg.checkpoint_interval_s),
+    )
+    run.train(SingleTaskPWMLearner(run, cfg), cadence)
