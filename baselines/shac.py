@@ -470,7 +470,7 @@ class SHACLearner(Learner):
         self.last = stats
         return stats
 
-    def progress_line(self, means) -> str:
+    def progress_line(self, means, rate: float) -> str:
         stats = self.last
         return (
             f"[shac] iteration {self.agent.iteration}/{self.total} actor_loss={stats['actor_loss']:.3f} "

@@ -251,7 +251,7 @@ class TDMPC2Learner(Learner):
                 )
         return info
 
-    def progress_line(self, means) -> str | None:
+    def progress_line(self, means, rate: float) -> str | None:
         return "[losses] " + " ".join(f"{k}={v:.4g}" for k, v in means.items()) if means else None
 
     def modules(self) -> dict:

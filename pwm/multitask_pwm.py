@@ -12,8 +12,6 @@ Units in eval.csv: ``step`` counts policy iterations (the budget ``--steps`` is 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
@@ -104,7 +102,6 @@ class MultitaskPWMLearner(Learner):
             f"{self.sampler.num_episodes} offline episodes in {cfg.data_dir}, critic targets "
             f"{self.learner.critic_target}, on {s.device} with {s.threads} thread(s)"
         )
-        self._started = self._start_iteration = None
 
     def start_line(self) -> str:
         return self.description.format(self.step)
@@ -113,8 +110,6 @@ class MultitaskPWMLearner(Learner):
         return self.learner.iteration >= self.budget
 
     def train_step(self) -> dict:
-        if self._started is None:
-            self._started, self._start_iteration = time.time(), self.learner.iteration
         with torch.no_grad():
             z0 = self.wm.encode(self.sampler.sample().obs[0], self.task_id)
         self.step = self.learner.iteration + 1
@@ -123,8 +118,7 @@ class MultitaskPWMLearner(Learner):
         self.train_return = info["imagined_return"]
         return info
 
-    def progress_line(self, means) -> str:
-        rate = (self.learner.iteration - self._start_iteration) / max(time.time() - self._started, 1e-9)
+    def progress_line(self, means, rate: float) -> str:
         return "[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in means.items()) + f" iterations/s={rate:.2f}"
 
     def modules(self) -> dict:

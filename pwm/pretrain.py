@@ -19,7 +19,6 @@ last good checkpoint) before anything is saved, so ``state.pt`` keeps pointing a
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -130,7 +129,6 @@ class Pretrainer(Learner):
             model, d, task_discounts(s.task_set, d.discount_denom, d.discount_min, d.discount_max), device=s.device
         )
         self.history: list[dict] = []
-        self._started = None
 
     def checkpoint_path(self, step: int) -> Path:
         return self.dir / "checkpoints" / f"step_{step}.pt"
@@ -148,14 +146,10 @@ class Pretrainer(Learner):
         return self.step >= self.s.steps
 
     def train_step(self) -> dict:
-        if self._started is None:
-            self._started = (time.time(), self.step)
         self.step += 1
         return self.agent.update(self.sampler.sample())
 
-    def progress_line(self, means) -> str:
-        t0, step0 = self._started
-        rate = (self.step - step0) / max(time.time() - t0, 1e-9)
+    def progress_line(self, means, rate: float) -> str:
         self.history.append({"step": self.step, **means})
         return (
             f"[pretrain] step {self.step}/{self.s.steps} "

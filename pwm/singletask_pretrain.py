@@ -18,7 +18,6 @@ logging interval). Every file is written atomically; a non-finite loss stops the
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -115,7 +114,6 @@ class SingleTaskPretrainer(Learner):
         self.rew_rms.update(rewards.to(device))
         self.trainer = WorldModelTrainer.from_config(self.wm, self.rew_rms, cfg, str(cfg.reward_units))
         self.history: list[dict] = []
-        self._started = None
         self.description = (
             f"[pretrain-single] {task}: world model latent {self.wm.cfg.latent_dim} ({self.wm.total_params:,} "
             f"params) on {self.sampler.num_episodes} episode rows ({rewards.numel()} transitions) from "
@@ -130,14 +128,10 @@ class SingleTaskPretrainer(Learner):
         return self.step >= self.budget
 
     def train_step(self) -> dict:
-        if self._started is None:
-            self._started = (time.time(), self.step)
         self.step += 1
         return self.trainer.step(self.sampler.sample())
 
-    def progress_line(self, means) -> str:
-        t0, step0 = self._started
-        rate = (self.step - step0) / max(time.time() - t0, 1e-9)
+    def progress_line(self, means, rate: float) -> str:
         self.history.append({"step": self.step, **means})
         return (
             f"[pretrain-single] step {self.step}/{self.budget} "

@@ -228,7 +228,7 @@ class SingleTaskPWMLearner(Learner):
         self.step = learner.iteration * self.per_iteration
         return info
 
-    def progress_line(self, means) -> str:
+    def progress_line(self, means, rate: float) -> str:
         return "[pwm] " + " ".join(f"{k}={v:.4g}" for k, v in means.items())
 
     def policy(self, obs: np.ndarray) -> np.ndarray:

@@ -105,8 +105,9 @@ class Learner:
         """What is about to be trained, logged once the loop has resumed (so it says from where)."""
         return None
 
-    def progress_line(self, means: Mapping[str, float]) -> str | None:
-        """The learner's own progress line, from its metrics' means since the last one."""
+    def progress_line(self, means: Mapping[str, float], rate: float) -> str | None:
+        """The learner's own progress line, from its metrics' means since the last one and its
+        steps per second since the loop started (or resumed)."""
         return None
 
     def write_outputs(self, final: bool) -> None:
@@ -169,6 +170,7 @@ class TrainingLoop:
         self._checkpoint_mark = self._progress_mark = learner.step
         self._sums: dict[str, float] = {}
         self._count = 0
+        self._started = (time.time(), learner.step)  # reset by resume
 
     def resume(self) -> None:
         """Load the job's checkpoint into the learner and the global random streams, if there is one."""
@@ -180,6 +182,7 @@ class TrainingLoop:
             elif "torch_rng" in payload:  # written before every stream was kept
                 torch.set_rng_state(payload["torch_rng"])
         self._checkpoint_mark = self._progress_mark = self.learner.step
+        self._started = (time.time(), self.learner.step)
         line = self.learner.start_line()
         if line:
             log(line)
@@ -244,8 +247,10 @@ class TrainingLoop:
         step, every = self.learner.step, self.cadence.progress_every
         if step // every > self._progress_mark // every or self.learner.done():
             means = {k: v / self._count for k, v in self._sums.items()}
+            t0, step0 = self._started
+            rate = (step - step0) / max(time.time() - t0, 1e-9)
             self.job.progress(step, self.learner.train_return)
-            line = self.learner.progress_line(means)
+            line = self.learner.progress_line(means, rate)
             if line:
                 log(line)
             self._sums, self._count, self._progress_mark = {}, 0, step
