@@ -32,6 +32,7 @@ import yaml
 from pwm import atomic, rng
 from pwm.envs import get_spec
 from pwm.evaluate import Policy, evaluate
+from pwm.manifest import Manifest
 from pwm.resumable import read_or_set_aside, set_aside
 from pwm.schema import EVAL_COLUMNS
 from pwm.training_loop import DivergedError, Job, Learner, log
@@ -100,6 +101,10 @@ class Run(Job):
         for tmp in atomic.remove_stale_temps(self.dir) + atomic.remove_stale_temps(self.dir / "dataset"):
             log(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
         atomic.write_text(self.dir / "config.yaml", yaml.safe_dump(asdict(settings), sort_keys=False))
+        self.manifest = Manifest(self.dir, {k: getattr(settings, k) for k in ("algo", "task", "seed")})
+        self.manifest.start(
+            asdict(settings), settings.hparams, {"run": settings.seed, "evaluation": settings.seed + EVAL_SEED_OFFSET}
+        )
 
     # ---- paths -------------------------------------------------------------------------------
     @property
@@ -184,6 +189,7 @@ class Run(Job):
             },
         )
         self.checkpoint_step = int(step)
+        self.manifest.update_attempt()
 
     def set_aside(self, kind: str) -> Path:
         """Rename checkpoint.pt to ``checkpoint.<kind>.pt`` (``.<kind>.1.pt``, ... if taken: never overwrite
@@ -273,7 +279,9 @@ class Run(Job):
 
     def finish(self) -> Path:
         frame = pd.DataFrame(self.rows, columns=EVAL_COLUMNS).sort_values("step")
-        atomic.write_csv(self.eval_path, frame)
+        last = frame.iloc[-1]
+        self.manifest.finish(self.wall_time(), int(last["step"]), int(last["env_steps"]), self.settings.device)
+        atomic.write_csv(self.eval_path, frame)  # last: its presence means "done"
         log(
             f"done: {len(frame)} evaluations, final episode_reward="
             f"{frame['episode_reward'].iloc[-1]:.1f}, wall time {self.wall_time() / 60:.1f} min "

@@ -62,6 +62,15 @@ def cmd_aggregate(args) -> None:
     )
     for note in result.notes:
         print(f"note: {note}")
+    import pandas as pd
+
+    from pwm.analysis.provenance import mixing_warnings
+
+    for scores in args.scores:
+        provenance = Path(scores).with_name("provenance.csv")
+        if provenance.is_file():
+            for warning in mixing_warnings(pd.read_csv(provenance)):
+                print(f"WARNING: {warning}")
     print(result.aggregates.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if not result.improvement.empty:
         print(result.improvement.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -103,7 +112,7 @@ def cmd_figures(args) -> None:
     if improvement is not None:
         written += figures.plot_improvement(improvement, out / "improvement", focus=args.focus)
     if args.tables:
-        tables.write_tables(args.tables, aggregates, run_scores)
+        tables.write_tables(args.tables, aggregates, run_scores, read_all(args.cost))
         written.append(Path(args.tables))
     print("wrote " + ", ".join(map(str, written)))
 
@@ -198,6 +207,7 @@ def add_commands(sub) -> None:
     p.add_argument("--run-scores", nargs="*", help="run_scores.csv (per-task bars, tables)")
     p.add_argument("--focus", help="improvement panel: show P(FOCUS > other) only")
     p.add_argument("--profile-xlabel", default="Normalized score", help="single-task: the score axis label")
+    p.add_argument("--cost", nargs="*", help="cost.csv (a cost table in --tables)")
     p.add_argument("--tables", help="also write a Markdown table of the aggregates and per-task scores here")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_figures)

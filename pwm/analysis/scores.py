@@ -66,6 +66,11 @@ def collect(run_files: list[str | Path], out: str | Path) -> pd.DataFrame:
     if duplicated.any():
         raise ValueError(f"duplicate (algo, task, seed, step) rows, e.g.\n{scores[duplicated].head()}")
     atomic.write_csv(out, scores)
+    from pwm.analysis.provenance import write_provenance
+
+    out = Path(out)
+    for warning in write_provenance(run_files, out.with_name("provenance.csv"), out.with_name("cost.csv")):
+        print(f"WARNING: {warning}")
     return scores
 
 

@@ -47,8 +47,14 @@ def task_table(run_scores: pd.DataFrame) -> str:
     return "\n\n".join(parts)
 
 
-def write_tables(path, aggregates: pd.DataFrame, run_scores: pd.DataFrame | None) -> None:
+def write_tables(
+    path, aggregates: pd.DataFrame, run_scores: pd.DataFrame | None, cost: pd.DataFrame | None = None
+) -> None:
     text = "## Aggregate scores (95% CIs)\n\n" + aggregate_table(aggregates) + "\n"
     if run_scores is not None:
         text += "\n" + task_table(run_scores) + "\n"
+    if cost is not None and not cost.empty:
+        from pwm.analysis.provenance import cost_markdown
+
+        text += "\n## Cost (sums over runs, all attempts; cost.csv has each run)\n\n" + cost_markdown(cost)
     atomic.write_text(path, text)

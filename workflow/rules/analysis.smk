@@ -7,11 +7,14 @@ rule collect:
     input:
         lambda wc: run_outputs(wc.exp),
     output:
-        results_path("{exp}/scores.csv"),
+        scores=results_path("{exp}/scores.csv"),
+        # written beside scores.csv from each run's manifest.json (pwm/analysis/provenance.py)
+        provenance=results_path("{exp}/provenance.csv"),
+        cost=results_path("{exp}/cost.csv"),
     log:
         results_path("{exp}/logs/collect.log"),
     shell:
-        "pwm-bench collect {input} --out {output} > {log} 2>&1"
+        "pwm-bench collect {input} --out {output.scores} > {log} 2>&1"
 
 
 rule import_published:
@@ -62,6 +65,7 @@ rule figures:
         curves=results_path("{exp}/curves.csv"),
         improvement=results_path("{exp}/improvement.csv"),
         run_scores=results_path("{exp}/run_scores.csv"),
+        cost=results_path("{exp}/cost.csv"),
     output:
         aggregates_png=report(
             results_path("{exp}/figures/aggregates.png"), caption="../report/aggregates.rst", category="{exp}"
@@ -81,4 +85,4 @@ rule figures:
     shell:
         "pwm-bench figures --kind experiment --aggregates {input.aggregates} --profiles {input.profiles} "
         "--curves {input.curves} --improvement {input.improvement} --run-scores {input.run_scores} "
-        "--tables {output.tables} --out-dir {params.out_dir} > {log} 2>&1"
+        "--cost {input.cost} --tables {output.tables} --out-dir {params.out_dir} > {log} 2>&1"
