@@ -31,6 +31,7 @@ from pwm.analysis.improvement import IMPROVEMENT_COLUMNS, improvement_estimates
 from pwm.analysis.normalize import normalize
 from pwm.analysis.score_rules import choose_scores
 from pwm.analysis.scores import read_scores, score_matrices
+from pwm.analysis.seed_advice import DEFAULT_TARGET, seed_advice, seed_warnings
 
 METRICS = {
     "iqm": metrics.aggregate_iqm,
@@ -156,6 +157,7 @@ class Aggregates:
     curves: pd.DataFrame
     run_scores: pd.DataFrame
     normalization: pd.DataFrame
+    seed_advice: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
 
@@ -190,6 +192,7 @@ def aggregate(
     thin: int = 1,
     curves: bool = True,
     improvement: bool = True,
+    seed_target: float = DEFAULT_TARGET,
 ) -> Aggregates:
     """scores.csv files -> aggregates, profiles, improvement, curves, run scores and normalisation CSVs.
 
@@ -235,9 +238,10 @@ def aggregate(
         curves=curve_table,
         run_scores=run_scores.assign(group=group)[RUN_SCORE_FILE_COLUMNS],
         normalization=norm_table,
-        notes=notes,
+        seed_advice=seed_advice(estimates.assign(group=group), run_scores, seed_target),
+        notes=notes + seed_warnings(run_scores),
     )
     out_dir = Path(out_dir)
-    for name in ("aggregates", "profiles", "improvement", "curves", "run_scores", "normalization"):
+    for name in ("aggregates", "profiles", "improvement", "curves", "run_scores", "normalization", "seed_advice"):
         atomic.write_csv(out_dir / f"{name}.csv", getattr(result, name))
     return result

@@ -59,6 +59,7 @@ def cmd_aggregate(args) -> None:
         thin=args.thin,
         curves=not args.no_curves,
         improvement=not args.no_improvement,
+        seed_target=args.seed_target,
     )
     for note in result.notes:
         print(f"note: {note}")
@@ -189,6 +190,12 @@ def add_commands(sub) -> None:
     )
     p.add_argument("--no-curves", action="store_true", help="skip the per-time-point IQM curves")
     p.add_argument("--no-improvement", action="store_true", help="skip probability of improvement")
+    p.add_argument(
+        "--seed-target",
+        type=float,
+        default=0.05,
+        help="CI half-width (normalised score) seed_advice.csv plans for: the seeds each aggregate would need",
+    )
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("figures", help="paper figures (PDF and PNG) from aggregate outputs")

@@ -46,6 +46,7 @@ rule aggregate:
         improvement=results_path("{exp}/improvement.csv"),
         run_scores=results_path("{exp}/run_scores.csv"),
         normalization=results_path("{exp}/normalization.csv"),
+        seed_advice=results_path("{exp}/seed_advice.csv"),
     log:
         results_path("{exp}/logs/aggregate.log"),
     params:

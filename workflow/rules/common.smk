@@ -341,6 +341,8 @@ def aggregate_args(options):
         options.get("ci_method", "percentile"),
         "--thin",
         options.get("thin", 1),
+        "--seed-target",
+        options.get("seed_target", 0.05),
     ]
     if "normalize" in options:
         args += ["--normalize", options["normalize"]]
