@@ -42,6 +42,7 @@ localrules:
     aggregate,
     figures,
     import_published,
+    compare_published,
 
 
 rule all:

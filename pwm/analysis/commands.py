@@ -118,8 +118,24 @@ def cmd_figures(args) -> None:
     print("wrote " + ", ".join(map(str, written)))
 
 
+def cmd_compare_published(args) -> None:
+    from pwm.analysis.published_comparison import write_comparison
+
+    comparison = write_comparison(args.scores, args.out, args.figure, args.margin, args.reps, args.seed)
+    final = comparison[comparison.final]
+    if final.empty:
+        print("no algorithm of these scores has '<algo> (published)' curves on its tasks")
+    for r in final.itertuples():
+        print(
+            f"{r.algo} on {r.task} at {r.env_steps} env steps: IQM {r.iqm:.3f} vs published {r.published_iqm:.3f}, "
+            f"difference {r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] -> {r.verdict} (margin {r.margin})"
+        )
+    print(f"wrote {args.out} and {args.figure}.pdf/.png")
+
+
 def add_commands(sub) -> None:
-    """Register ``import``, ``aggregate`` and ``figures`` on the `pwm-bench` sub-parser set."""
+    """Register ``import``, ``aggregate``, ``compare-published`` and ``figures`` on the `pwm-bench`
+    sub-parser set."""
     from pwm.analysis.choices import CI_METHODS, FORMATS, LAYOUTS, SCORE_RULES, check_rule
 
     def check_score_rule(text: str) -> str:
@@ -197,6 +213,20 @@ def add_commands(sub) -> None:
         help="CI half-width (normalised score) seed_advice.csv plans for: the seeds each aggregate would need",
     )
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser(
+        "compare-published",
+        help="our runs' IQM against '<algo> (published)' curves: difference, bootstrap CI, verdict",
+    )
+    p.add_argument("scores", nargs="+", help="scores.csv and imported published/<i>.csv files")
+    p.add_argument("--out", required=True, help="published_comparison.csv to write")
+    p.add_argument("--figure", required=True, help="figure path without extension (PDF and PNG)")
+    p.add_argument(
+        "--margin", type=float, default=0.1, help="normalised-score margin of the verdict (below/within/above)"
+    )
+    p.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.set_defaults(func=cmd_compare_published)
 
     p = sub.add_parser("figures", help="paper figures (PDF and PNG) from aggregate outputs")
     p.add_argument(

@@ -57,6 +57,32 @@ rule aggregate:
         "--group {wildcards.exp} {params.args} > {log} 2>&1"
 
 
+rule compare_published:
+    conda:
+        CONDA_ENV
+    # Only for experiments with `published` entries (experiment_targets asks for it then).
+    input:
+        scores=results_path("{exp}/scores.csv"),
+        published=lambda wc: published_outputs(wc.exp),
+    output:
+        table=results_path("{exp}/published_comparison.csv"),
+        png=report(
+            results_path("{exp}/figures/published_comparison.png"),
+            caption="../report/published_comparison.rst",
+            category="{exp}",
+        ),
+        pdf=results_path("{exp}/figures/published_comparison.pdf"),
+    log:
+        results_path("{exp}/logs/compare_published.log"),
+    params:
+        figure=lambda wc, output: str(Path(output.pdf).with_suffix("")),
+        margin=config.get("aggregate", {}).get("published_margin", 0.1),
+        reps=config.get("aggregate", {}).get("reps", 2000),
+    shell:
+        "pwm-bench compare-published {input.scores} {input.published} --out {output.table} "
+        "--figure {params.figure} --margin {params.margin} --reps {params.reps} > {log} 2>&1"
+
+
 rule figures:
     conda:
         CONDA_ENV

@@ -321,7 +321,11 @@ def experiment_targets(exp):
         f"{out}/figures/improvement.pdf",
         f"{out}/figures/improvement.png",
         f"{out}/tables.md",
-    ]
+    ] + (
+        [f"{out}/published_comparison.csv", f"{out}/figures/published_comparison.pdf"]
+        if config["experiments"][exp].get("published")
+        else []
+    )
 
 
 def aggregate_args(options):
