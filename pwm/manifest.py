@@ -42,7 +42,15 @@ RESULT_PACKAGES = (
     "tensordict",
 )
 # Hyperparameters that name input files (world models, datasets, offline data).
-INPUT_KEYS = ("world_model", "data_dir", "offline_data", "pretrained_world_model", "init_checkpoint")
+INPUT_KEYS = (
+    "world_model",
+    "data_dir",
+    "offline_data",
+    "pretrained_world_model",
+    "init_checkpoint",
+    "data",
+    "data_dirs",
+)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -115,13 +123,14 @@ def input_hashes(hparams: Mapping[str, Any], keys: Iterable[str] = INPUT_KEYS) -
     hashes = {}
     for key in keys:
         value = hparams.get(key)
-        if not isinstance(value, str) or not value:
-            continue
-        path = Path(value)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.is_file():
-                hashes[str(file)] = sha256_file(file)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, str) or not item:
+                continue
+            path = Path(item)
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for file in files:
+                if file.is_file():
+                    hashes[str(file)] = sha256_file(file)
     return hashes
 
 
@@ -208,10 +217,13 @@ class Manifest:
         )
         self._write()
 
-    def finish(self, wall_time_s: float, steps: int, env_steps: int, device: str, status: str = "done") -> None:
-        """Complete the manifest: this attempt's end and the run's cost over all attempts."""
+    def finish(self, wall_time_s: float | None, steps: int, env_steps: int, device: str, status: str = "done") -> None:
+        """Complete the manifest: this attempt's end and the run's cost over all attempts
+        (``wall_time_s`` None: the attempts' sum)."""
         self.update_attempt(ended=True)
         attempts = self.data["attempts"]
+        if wall_time_s is None:
+            wall_time_s = sum(a.get("wall_time_s") or 0.0 for a in attempts)
         cpu = sum(a.get("cpu_time_s") or 0.0 for a in attempts)
         self.data["status"] = status
         self.data["cost"] = {

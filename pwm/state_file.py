@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from pwm import atomic, rng
+from pwm.manifest import Manifest
 from pwm.resumable import read_or_set_aside, set_aside_changed, set_aside_past_budget
 from pwm.training_loop import DivergedError, Job, log
 
@@ -57,6 +58,13 @@ class StateFileJob(Job):
         for folder in (self.dir, self.dir / "checkpoints"):
             for tmp in atomic.remove_stale_temps(folder):
                 self.log(f"removed {tmp}, a temporary file an earlier, killed attempt left behind")
+        # The job's manifest.json (pwm.manifest): what made the model and what it cost.
+        self.manifest = Manifest(self.dir, {"job": name, "out_dir": str(self.dir)})
+        self.manifest.start(
+            {**self.stored_settings, "steps": steps, "device": device, "threads": threads},
+            {**self.identity, **self.result},
+            {"run": seed},
+        )
 
     @property
     def state_path(self) -> Path:
@@ -98,6 +106,11 @@ class StateFileJob(Job):
             self.state_path, {"settings": self.stored_settings, "training": self.result, "step": int(step), **payload}
         )
         self.checkpoint_step = int(step)
+        self.manifest.update_attempt()
+
+    def finish(self) -> None:
+        step = self.checkpoint_step or 0
+        self.manifest.finish(None, step, 0, self.device)
 
     def diverged(self, step: int, reason: str) -> DivergedError:
         kept = self.kept(self.checkpoint_step) if self.checkpoint_step is not None else "nothing was saved yet"
