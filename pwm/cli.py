@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pwm.cli_options import add_hparams_option, add_set_option, hyperparameters
 
@@ -85,6 +86,18 @@ def cmd_tasks(args) -> None:
         env.close()
 
 
+def cmd_estimate(args) -> None:
+    from pwm.estimate import cost_records, estimate, format_table, plan
+
+    jobs = plan(args.configfile)
+    records = cost_records([r for r in args.runs if Path(r).is_dir()])
+    rows = estimate(jobs, records, pilot_seconds=args.pilot, device=args.device)
+    print(
+        f"{len(jobs)} jobs planned for {args.configfile or 'config.yaml'}; {sum(map(len, records.values()))} cost records"
+    )
+    print(format_table(rows, args.cores))
+
+
 def cmd_collect(args) -> None:
     from pwm.analysis.scores import collect
 
@@ -145,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser(
+        "estimate", help="predicted wall, CPU and GPU hours of a config's DAG, per rule, with the basis of each"
+    )
+    p.add_argument("--configfile", help="the workflow config (default: config.yaml); run from the workflow's folder")
+    p.add_argument(
+        "--runs",
+        nargs="*",
+        default=["results"],
+        help="folders searched for finished jobs' manifest.json (cost records)",
+    )
+    p.add_argument("--pilot", type=float, default=0.0, metavar="SECONDS", help="pilot-run jobs with no record")
+    p.add_argument("--cores", type=int, default=2, help="cores the DAG would run on (for the wall-time bound)")
+    p.add_argument("--device", default="cpu", help="cuda: count GPU hours for training and pre-training jobs")
+    p.set_defaults(func=cmd_estimate)
 
     p = sub.add_parser("check-config", help="check workflow config files (YAML, schema, names) without Snakemake")
     p.add_argument("files", nargs="+", help="config files (e.g. workflow/configs/paper-mt30.yaml)")
