@@ -15,8 +15,7 @@ from pathlib import Path
 
 from pwm import hparams
 from pwm.algorithms import task_families
-from pwm.envs.registry import get_spec, task_names, unknown_task_message
-from pwm.envs.suites import SUITES, expand_tasks
+from pwm.envs.suites import SUITES, expand_tasks, task_family
 
 
 class ConfigError(ValueError):
@@ -166,10 +165,13 @@ def check_budget_hparams(algo: str, budget: dict, tasks: list[str], where: str) 
 
 
 def _check_experiments(config: dict, algorithms: list[str]) -> None:
-    tasks = set(task_names())
+    # Task names and families come from pwm.envs.suites' table (no simulator import); the registry
+    # is imported only to name close matches of an unknown task.
     for exp, spec in config["experiments"].items():
         for i, task in enumerate(spec["tasks"]):
-            if task not in tasks and task not in SUITES:
+            if task not in SUITES and task_family(task) is None:
+                from pwm.envs.registry import unknown_task_message
+
                 raise ConfigError(unknown_task_message(task, where=f"experiments.{exp}.tasks[{i}]"))
         spec["tasks"] = expand_tasks(spec["tasks"])
         for algo in spec["algorithms"]:
@@ -184,11 +186,11 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
         for algo in spec["algorithms"]:
             families = task_families(algo)
             for task in spec["tasks"] if families else []:
-                if get_spec(task).family not in families:
+                if task_family(task) not in families:
                     raise ConfigError(
                         f"algorithm {algo!r} cannot train on task {task!r} of experiment {exp!r}: it "
                         f"needs tasks of family {', '.join(families)}, and {task!r} is "
-                        f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family"
+                        f"{task_family(task)}; `pwm-bench tasks` lists each task's family"
                     )
         for algo, budget in spec["algorithms"].items():
             check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")

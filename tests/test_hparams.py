@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -137,7 +138,9 @@ def test_shac_file_and_module_agree():
 
 
 def shac_tasks():
-    return ("hopper", "ant", "humanoid", "cheetah", "cartpole", "quadruped", "muscle-legs")
+    from pwm.envs.suites import DIFFERENTIABLE_TASKS
+
+    return DIFFERENTIABLE_TASKS
 
 
 def test_a_defaults_file_is_held_to_its_own_rules(tmp_path):
@@ -399,6 +402,33 @@ def test_sb3_files_list_every_keyword_with_sb3s_default_and_types(algo):
 
 
 # ------------------------------------------------------------------------ the workflow
+def test_the_workflow_check_imports_no_algorithm_and_no_simulator():
+    result = fresh_python(
+        "import json, sys, yaml\n"
+        "from pwm import algorithms\n"
+        "from pwm.workflow_config import check_experiments, validate_config\n"
+        "for path in ['config.yaml'] + [f'workflow/configs/{n}.yaml' for n in\n"
+        "             ('laptop-single', 'laptop-multitask', 'paper-single', 'paper-mt30', 'paper-mt80')]:\n"
+        "    config = yaml.safe_load(open(path))\n"
+        "    validate_config(config, [path])\n"
+        "    check_experiments(config, algorithms.available(), local_exec=False)\n"
+        f"print(json.dumps({{'heavy': [m for m in {HEAVY + ('baselines', 'rliable')!r} if m in sys.modules]}}))"
+    )
+    assert result["heavy"] == []
+
+
+def test_the_default_dry_run_plans_its_jobs_without_heavy_imports(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    (workdir / "config.yaml").write_text((PROJECT_ROOT / "config.yaml").read_text())
+    result = run([sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--cores", "2"], cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^total\s+48$", result.stdout, re.M), result.stdout[-2000:]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    # pandas is left out: snakemake's SLURM executor plugin imports it when snakemake loads its plugins
+    heavy = set(HEAVY) - {"pandas"} | {"baselines", "rliable"}
+    assert not {m for m in imported if m.split(".")[0] in heavy}
+
+
 def test_nested_hparams_survive_the_round_trip_through_snakemake(tmp_path):
     from pwm.cli import build_parser
     from pwm.cli_options import hyperparameters

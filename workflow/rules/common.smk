@@ -9,7 +9,6 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from pwm.analysis import paper_data
 from pwm.hparams import to_overrides
 from pwm.workflow_config import (
     single_task_collection,
@@ -416,6 +415,21 @@ def paper_dir():
             "(expected the files of imgeorgiev/PWM results/data)"
         )
     return folder
+
+
+def paper_present_files(name):
+    """The released files figure `name` reads that exist in the paper folder (paper_data imports
+    pandas and rliable, ~1 s: only when the paper target is planned, not on every DAG)."""
+    from pwm.analysis import paper_data
+
+    return paper_data.present_files(paper_dir(), name)
+
+
+def paper_missing_series(name):
+    """The series of figure `name` whose released files are absent, for its caption and log."""
+    from pwm.analysis import paper_data
+
+    return paper_data.describe_missing(paper_dir(), name)
 
 
 def paper_outputs(name, section):
