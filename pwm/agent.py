@@ -32,13 +32,6 @@ def load_hparams(hparams: dict | None = None) -> DictConfig:
     return OmegaConf.create(hparams_loader.resolve("pwm", None, hparams))
 
 
-def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    """Called when the workflow's DAG is built (pwm.workflow_config), so a bad name or type fails
-    before any job starts; ``train`` checks the same through :func:`load_hparams`. The message
-    names the hyperparameter; the workflow prefixes it with ``where`` and the task."""
-    load_hparams(hparams)
-
-
 def is_differentiable_task(run: Run) -> bool:
     from pwm.envs.diff.gym_env import FAMILY
 

@@ -78,8 +78,21 @@ def show_config(args, hparams: dict) -> str:
     ``buffer_size: null`` = min(steps, 1e6), TD-MPC2's ``seed_steps: null`` and ``episodic: auto``)."""
     import yaml
 
+    from pwm import algorithms
     from pwm import hparams as hparams_files
+    from pwm.envs.suites import task_family
 
+    family = task_family(args.task)  # the stdlib task table; the registry only for an unknown name
+    if family is None:
+        from pwm.envs.registry import unknown_task_message
+
+        raise ValueError(unknown_task_message(args.task))
+    families = algorithms.task_families(args.algo)  # read from the source: imports no algorithm
+    if families and family not in families:
+        raise ValueError(
+            f"{args.algo} trains on tasks of family {', '.join(families)}; {args.task!r} is {family} "
+            "(`pwm-bench tasks` lists each task's family)"
+        )
     resolved = hparams_files.resolve(args.algo, args.task, hparams)
     path = hparams_files.defaults_path(args.algo)
     settings = {

@@ -297,6 +297,21 @@ def test_show_config_of_random_policy_and_of_a_bad_key(capsys):
     assert code == EXIT_BAD_INPUT and "unknown sac hyperparameters ['horizn']" in err
 
 
+def test_show_config_refuses_a_task_the_algorithm_cannot_run(capsys):
+    code, _, err = run_main(["train", "--algo", "shac", "--task", "walker-walk", "--show-config"], capsys)
+    assert code == EXIT_BAD_INPUT and "shac trains on tasks of family differentiable" in err
+    code, _, err = run_main(["train", "--algo", "sac", "--task", "hoper", "--show-config"], capsys)
+    assert code == EXIT_BAD_INPUT and "unknown task 'hoper'" in err and "hopper" in err
+
+
+def test_eval_planning_settings_are_checked_the_same_way():
+    from pwm.eval_planning import planner_settings
+
+    assert planner_settings({"num_samples": 128}) == {"num_samples": 128}
+    with pytest.raises(ValueError, match=r"unknown planner hyperparameters \['num_sample'\].*num_samples"):
+        planner_settings({"num_sample": 128})
+
+
 def test_overrides_go_anywhere_and_every_spelling_feeds_the_same_mechanism(capsys):
     argv = [
         "train",
