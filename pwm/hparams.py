@@ -95,7 +95,10 @@ def _baseline_dirs() -> list[Path]:
 
 
 def defaults_path(algo: str) -> Path | None:
-    """The YAML file of ``algo``'s defaults, or None when it takes no hyperparameters."""
+    """The YAML file of ``algo``'s defaults, or None when it takes no hyperparameters (or the name
+    is not a module name, so no path is built from it)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(algo)):
+        return None
     if (PWM_CONFIGS / f"{algo}.yaml").is_file():
         return PWM_CONFIGS / f"{algo}.yaml"
     return next(
