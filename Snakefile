@@ -5,7 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from pwm.config_io import load_yaml_strict
+from pwm.strict_yaml import load_yaml_strict
 from pwm.workflow_config import check_device, check_experiments, validate_config
 
 min_version("9.0")

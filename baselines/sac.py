@@ -1,20 +1,28 @@
-"""Soft Actor-Critic (stable-baselines3) as a single-task expert baseline."""
+"""Soft Actor-Critic (stable-baselines3) as a single-task expert baseline.
+
+Hyperparameters: ``baselines/configs/sac.yaml`` (every keyword of SB3's SAC, documented there), read
+through pwm.hparams. Its replay buffer is exported as a TD-MPC2 dataset chunk at the end
+(``export_dataset``), so SAC runs can supply a multitask world model's data.
+"""
 
 from stable_baselines3 import SAC
 
-from baselines.sb3 import check_sb3_hparams, train_sb3
+from baselines.sb3 import train_sb3
+from pwm import hparams
 from pwm.run import Run
 
-# export_dataset: write the replay buffer as a TD-MPC2 dataset chunk at the end (world-model data).
-DEFAULTS = dict(learning_rate=3e-4, batch_size=256, gamma=0.99, tau=0.005, learning_starts=1000, export_dataset=True)
+MAX_BUFFER_SIZE = 1_000_000  # SB3's default buffer size
 
 
-def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    """Called when the DAG is built (pwm.workflow_config) and at the start of each run."""
-    check_sb3_hparams("sac", SAC, {**DEFAULTS, "buffer_size": 1_000_000}, hparams, where)
+def settings(run: Run) -> dict:
+    """The run's hyperparameters; ``buffer_size: null`` (the default) is min(steps, 1e6), since a
+    buffer larger than the budget only costs memory and checkpoint size."""
+    s = run.settings
+    cfg = hparams.resolve("sac", s.task, s.hparams)
+    if cfg["buffer_size"] is None:
+        cfg["buffer_size"] = min(s.steps, MAX_BUFFER_SIZE)
+    return cfg
 
 
 def train(run: Run) -> None:
-    # A buffer larger than the budget only costs memory and checkpoint size.
-    defaults = {**DEFAULTS, "buffer_size": min(run.settings.steps, 1_000_000)}
-    train_sb3(run, SAC, defaults)
+    train_sb3(run, SAC, settings(run))

@@ -201,41 +201,15 @@ def export_replay(run: Run, model: OffPolicyAlgorithm) -> Path | None:
     return run.export_dataset(replay)
 
 
-# Constructor arguments the harness sets itself (from the run), never hyperparameters.
+# Constructor arguments the harness sets itself (from the run), never hyperparameters: the keys of
+# baselines/configs/{sac,ppo}.yaml are SB3's other keywords (tests/test_hparams.py checks).
 HARNESS_ARGUMENTS = ("self", "policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log")
 
 
-def hparam_types(algo_cls: type[BaseAlgorithm], defaults: dict) -> dict:
-    """``{name: accepted types}``: the harness defaults' types, then every other keyword of the SB3
-    class with the YAML types of its annotation (``ent_coef: str | float``)."""
-    import inspect
-
-    from pwm.config_io import default_types, types_of_annotation
-
-    expected = {
-        name: types_of_annotation(p.annotation)
-        for name, p in inspect.signature(algo_cls.__init__).parameters.items()
-        if name not in HARNESS_ARGUMENTS and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    }
-    for name, types_ in default_types(defaults).items():
-        expected[name] = types_ if name not in expected or expected[name] is None else expected[name]
-    if "export_dataset" in defaults:
-        expected["export_dataset"] = (bool,)
-    return expected
-
-
-def check_sb3_hparams(name: str, algo_cls: type[BaseAlgorithm], defaults: dict, hparams: dict, where: str = "") -> None:
-    """Names against the SB3 class's keywords and the harness defaults, types against their
-    annotations / defaults: a bad value fails before any step is trained."""
-    from pwm.config_io import check_hparam_values
-
-    check_hparam_values(hparams, hparam_types(algo_cls, defaults), name, where)
-
-
-def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], defaults: dict) -> None:
+def train_sb3(run: Run, algo_cls: type[BaseAlgorithm], hparams: dict) -> None:
+    """Train with ``hparams``, the run's resolved settings (pwm.hparams: checked, every SB3 keyword)."""
     s = run.settings
-    check_sb3_hparams(s.algo, algo_cls, defaults, s.hparams)
-    hparams = {**defaults, **s.hparams}
+    hparams = dict(hparams)
     export_dataset = hparams.pop("export_dataset", False)
     if not isinstance(export_dataset, bool):
         raise ValueError(f"export_dataset must be true or false, got {export_dataset!r}")

@@ -1,6 +1,7 @@
 """SHAC (Xu et al., 2022): short-horizon actor-critic through a differentiable simulator.
 
-Two presets, chosen by the hyperparameter ``preset`` (``PRESETS``; default ``diffrl``):
+Two presets, chosen by the hyperparameter ``preset`` (``PRESETS``; default ``diffrl``; every default
+in ``baselines/configs/shac.yaml``):
 ``diffrl`` is NVlabs/DiffRL's SHAC (described first, below); ``pwm`` is the SHAC of the PWM
 repository (imgeorgiev/PWM ``src/pwm/algorithms/shac.py`` with ``scripts/cfg/alg/shac.yaml`` and
 the ``shac:`` blocks of ``scripts/cfg/env/dflex_*.yaml``; docs/reference-notes.md §4.1), which produced the
@@ -25,8 +26,8 @@ Budget: ``run.settings.steps`` counts environment steps; one iteration consumes
 and the learning-rate schedule spans exactly those iterations. Evaluations (``run.evaluate``,
 deterministic actions tanh(μ), on the gymnasium version of the task) happen at the first iteration
 boundary at or after each scheduled step; evaluations scheduled past the last iteration use the
-final policy. Per-task defaults are ``TASK_DEFAULTS``; any key can be overridden through
-``run.settings.hparams``.
+final policy. Defaults, per preset and task, are ``baselines/configs/shac.yaml``; any key can be
+overridden through ``run.settings.hparams``.
 
 The ``pwm`` preset (what differs from ``diffrl``; PWM file paths as above):
 - networks: a Mish + LayerNorm actor [400, 200, 100] (log-std init -1, floor -10) and a 3-member
@@ -70,8 +71,8 @@ import numpy as np
 import torch
 
 from baselines.shac_networks import Actor, Critic, EnsembleCritic
+from pwm import hparams as hp
 from pwm.actor_critic import frozen
-from pwm.config_io import check_hparam_values, default_types
 from pwm.data.rollouts import RolloutRecorder
 from pwm.run import Run, log
 from pwm.running_stats import RunningMeanStd
@@ -80,122 +81,30 @@ from pwm.training_loop import Cadence, Learner
 # Task families this algorithm can train on (checked when the workflow's DAG is built).
 TASK_FAMILIES = ("differentiable",)
 
-COMMON = dict(
-    horizon=32,
-    gamma=0.99,
-    lam=0.95,
-    critic_iterations=16,
-    num_batch=4,
-    betas=(0.7, 0.95),
-    grad_norm=1.0,
-    min_lr=1e-5,
-    logstd_init=-1.0,
-    substeps=2,
-    dataset_envs=16,
-    dataset_segment=100,
-    checkpoint_interval_s=600.0,
-    progress_every=10,
-)
-# DiffRL: one ELU critic with a target copy, no clipping of normalised observations, no ret_rms,
-# the critic's gradient clipped at grad_norm (1) like the actor's.
-DIFFRL_COMMON = dict(critic_grad_norm=1.0, obs_clip=None, ret_rms=False)
-# PWM's SHAC (scripts/cfg/alg/shac.yaml; src/pwm/algorithms/shac.py; src/pwm/models/actor.py,
-# critic.py; src/pwm/utils/running_mean_std.py): no target critic, hence no target_alpha.
-PWM_COMMON = dict(
-    critic_grad_norm=100.0,
-    obs_clip=5.0,
-    ret_rms=True,
-    num_critics=3,
-    min_logstd=-10.0,
-    actor_hidden=[400, 200, 100],
-    critic_hidden=[400, 200],
-    actor_lr=2e-3,
-    critic_lr=5e-4,
-)
-# num_envs: scripts/cfg/env/dflex_{hopper,ant,anymal,humanoid,snu_humanoid,cartpole}.yaml
-# config.num_envs; the shac: blocks there repeat PWM_COMMON's units and learning rates.
-PWM_TASKS = {
-    "hopper": dict(num_envs=64),
-    "ant": dict(num_envs=128),
-    "humanoid": dict(num_envs=64),
-    "cheetah": dict(num_envs=64),  # no PWM config: 64, as most of its dflex_*.yaml
-    "cartpole": dict(num_envs=1024),  # dflex_cartpole.yaml (DiffRL's SHAC: 64)
-    "quadruped": dict(num_envs=64),  # PWM's Anymal (dflex_anymal.yaml)
-    "muscle-legs": dict(num_envs=64),  # PWM's SNU Humanoid (dflex_snu_humanoid.yaml)
-}
-TASK_DEFAULTS = {
-    "hopper": dict(
-        num_envs=256,
-        actor_hidden=[128, 64, 32],
-        critic_hidden=[64, 64],
-        actor_lr=2e-3,
-        critic_lr=2e-4,
-        target_alpha=0.2,
-    ),
-    "ant": dict(
-        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
-    ),
-    "humanoid": dict(
-        num_envs=64,
-        actor_hidden=[256, 128],
-        critic_hidden=[128, 128],
-        actor_lr=2e-3,
-        critic_lr=5e-4,
-        target_alpha=0.995,
-    ),
-    "cheetah": dict(
-        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
-    ),
-    "cartpole": dict(
-        num_envs=64, actor_hidden=[64, 64], critic_hidden=[64, 64], actor_lr=1e-2, critic_lr=1e-3, target_alpha=0.2
-    ),
-    # PWM's Anymal place: DiffRL has no Anymal SHAC config; Ant's (64 envs, PWM's SHAC count for Anymal).
-    "quadruped": dict(
-        num_envs=64, actor_hidden=[128, 64, 32], critic_hidden=[64, 64], actor_lr=2e-3, critic_lr=2e-3, target_alpha=0.2
-    ),
-    # PWM's SNU Humanoid place: DiffRL's snu_humanoid config.
-    "muscle-legs": dict(
-        num_envs=64,
-        actor_hidden=[512, 256],
-        critic_hidden=[256, 256],
-        actor_lr=2e-3,
-        critic_lr=5e-4,
-        target_alpha=0.995,
-    ),
-}
-
-
-PRESETS = ("diffrl", "pwm")
+PRESETS = ("diffrl", "pwm")  # the presets of baselines/configs/shac.yaml (tests/test_hparams.py checks)
 
 
 def config_for(task: str, overrides: dict) -> dict:
-    """The run's configuration: ``COMMON``, the preset's defaults for ``task``, then ``overrides``
-    (``overrides["preset"]`` picks the preset; any other key must be one the preset has)."""
-    if task not in TASK_DEFAULTS:
-        raise ValueError(f"SHAC needs a differentiable task ({', '.join(TASK_DEFAULTS)}), got {task!r}")
-    preset = overrides.get("preset", "diffrl")
-    if preset not in PRESETS:
-        raise ValueError(f"unknown SHAC preset {preset!r}; allowed: {', '.join(repr(p) for p in PRESETS)}")
-    if preset == "diffrl":
-        cfg = {**COMMON, **TASK_DEFAULTS[task], **DIFFRL_COMMON, "preset": preset}
-    else:
-        cfg = {**COMMON, **PWM_COMMON, **PWM_TASKS[task], "preset": preset}
-    unknown = sorted(set(overrides) - set(cfg))
-    if unknown:
-        raise ValueError(f"unknown SHAC hyperparameters {unknown}; known: {sorted(cfg)}")
-    cfg.update(overrides)
+    """The run's configuration from ``baselines/configs/shac.yaml`` (pwm.hparams): the common keys,
+    the preset's (``overrides["preset"]``, default ``diffrl``), its block for ``task``, then
+    ``overrides``, each key and type checked against that preset's defaults for ``task``."""
+    tasks = hp.tasks_with_defaults("shac")
+    if task not in tasks:
+        raise ValueError(f"SHAC needs a differentiable task ({', '.join(tasks)}), got {task!r}")
+    cfg = hp.resolve("shac", task, overrides)
     cfg["betas"] = tuple(cfg["betas"])
     return cfg
 
 
 def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    """Called when the workflow's DAG is built (pwm.workflow_config): names per preset and the
-    preset itself (:func:`config_for`), then each value's type against the preset's default for
-    ``task``, so ``num_envs: "8"`` fails before any job starts. The workflow prefixes the message
-    with ``where`` and the task."""
-    config_for(task, hparams)
-    base = config_for(task, {"preset": hparams["preset"]} if "preset" in hparams else {})
-    check_hparam_values(hparams, default_types(base), "SHAC")
+    """``train``'s check before any env is built (:func:`config_for`). The workflow checks the same
+    file through pwm.hparams when the DAG is built, without importing this module."""
+    try:
+        config_for(task, hparams)
+    except ValueError as err:
+        if not where:
+            raise
+        raise ValueError(f"{where}: {err}") from None
 
 
 def td_lambda_targets(rewards, next_values, dones, gamma: float, lam: float) -> torch.Tensor:

@@ -48,13 +48,6 @@ from pwm.training_loop import Cadence, DivergedError, Learner, nonfinite_loss_re
 from pwm.world_model import WorldModel, WorldModelConfig
 
 
-def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    """Called when the workflow's DAG is built (pwm.workflow_config), so a bad name or type fails
-    before any job starts; ``train`` checks the same through :func:`load_hparams`. The message
-    names the hyperparameter; the workflow prefixes it with ``where`` and the task."""
-    load_hparams(hparams)
-
-
 def resolve_episodic(cfg, spec: TaskSpec) -> bool:
     """TD-MPC2's ``episodic`` setting for a task: ``auto`` (or null) means "the task terminates early"."""
     value = cfg.episodic

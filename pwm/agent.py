@@ -18,24 +18,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from pwm.config_io import load_defaults
+from pwm import hparams as hparams_loader
 from pwm.run import Run
 
 CONFIG_PATH = Path(__file__).with_name("configs") / "pwm.yaml"
 
 
 def load_hparams(hparams: dict | None = None) -> DictConfig:
-    """The defaults of ``pwm/configs/pwm.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
-    return load_defaults(CONFIG_PATH, hparams, "pwm")
-
-
-def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    """Called when the workflow's DAG is built (pwm.workflow_config), so a bad name or type fails
-    before any job starts; ``train`` checks the same through :func:`load_hparams`. The message
-    names the hyperparameter; the workflow prefixes it with ``where`` and the task."""
-    load_hparams(hparams)
+    """The defaults of ``pwm/configs/pwm.yaml`` with ``hparams`` merged in, strictly (pwm.hparams:
+    unknown keys and wrong types rejected), as a DictConfig for attribute access (``cfg.horizon``)."""
+    return OmegaConf.create(hparams_loader.resolve("pwm", None, hparams))
 
 
 def is_differentiable_task(run: Run) -> bool:

@@ -3,7 +3,11 @@
 Snakemake rules are thin calls of these sub-commands, so any single job (one training run, one
 aggregation) can be rerun or debugged without Snakemake.
 
-Exit codes: 0 done; 2 usage (unknown option, missing argument, malformed --set/--hparams);
+Hyperparameters are ``key=value`` arguments (Hydra's override grammar, pwm/cli_options.py) over each
+algorithm's documented defaults file (pwm/hparams.py); ``pwm-bench train --algo X --task T
+--show-config`` prints a run's resolved settings.
+
+Exit codes: 0 done; 2 usage (unknown option, missing argument, malformed key=value or --hparams);
 3 bad input (a config value, file or name that is refused, said in one line before work starts);
 4 a training run diverged (non-finite loss or parameters; the last good checkpoint is kept);
 5 an output could not be written (disk full, permissions).
@@ -15,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pwm.cli_options import add_hparams_option, add_set_option, hyperparameters
+from pwm.cli_options import OVERRIDES, add_override_arguments, hyperparameters
 
 EXIT_USAGE, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_WRITE = 2, 3, 4, 5
 
@@ -40,9 +44,16 @@ class Parser(argparse.ArgumentParser):
 
 def cmd_train(args) -> None:
     from pwm import algorithms
-    from pwm.run import Run, RunSettings
+    from pwm import hparams as hparams_files
 
     hparams = hyperparameters(args)
+    if args.show_config:
+        print(show_config(args, hparams), end="", flush=True)
+        return
+    # A bad key or type fails here, in one line, before the algorithm (torch, SB3, simulators) loads.
+    hparams_files.check(args.algo, args.task, hparams)
+    from pwm.run import Run, RunSettings
+
     module = algorithms.load(args.algo)
     settings = RunSettings(
         algo=args.algo,
@@ -57,6 +68,64 @@ def cmd_train(args) -> None:
         hparams=hparams,
     )
     module.train(Run(settings))
+
+
+def show_config(args, hparams: dict) -> str:
+    """``train --show-config``: the run settings and the resolved hyperparameters, as YAML.
+
+    Nothing is trained or built: the hyperparameters come from the algorithm's defaults file with the
+    task's block and the overrides applied (pwm.hparams.resolve), read without importing the algorithm.
+    Values an algorithm derives when its run starts stay as the file documents them (SAC's
+    ``buffer_size: null`` = min(steps, 1e6), TD-MPC2's ``seed_steps: null`` and ``episodic: auto``)."""
+    import yaml
+
+    from pwm import algorithms
+    from pwm import hparams as hparams_files
+    from pwm.envs.suites import task_family
+
+    family = task_family(args.task)  # the stdlib task table; the registry only for an unknown name
+    if family is None:
+        from pwm.envs.registry import unknown_task_message
+
+        raise ValueError(unknown_task_message(args.task))
+    families = algorithms.task_families(args.algo)  # read from the source: imports no algorithm
+    if families and family not in families:
+        raise ValueError(
+            f"{args.algo} trains on tasks of family {', '.join(families)}; {args.task!r} is {family} "
+            "(`pwm-bench tasks` lists each task's family)"
+        )
+    resolved = hparams_files.resolve(args.algo, args.task, hparams)
+    path = hparams_files.defaults_path(args.algo)
+    settings = {
+        "algo": args.algo,
+        "task": args.task,
+        "seed": args.seed,
+        "out_dir": args.out,
+        "steps": args.steps,
+        "eval_every": args.eval_every,
+        "eval_episodes": args.eval_episodes,
+        "device": args.device,
+        "threads": args.threads,
+        "defaults_file": hparams_files.shown_path(path) if path else None,
+        "overrides": hparams,
+        "hparams": resolved,
+    }
+    return yaml.safe_dump(settings, sort_keys=False, default_flow_style=None, width=100)
+
+
+def train_epilog() -> str:
+    """Where each algorithm's documented defaults live (listed from the files, importing nothing)."""
+    from pwm import hparams as hparams_files
+
+    files = "; ".join(f"{algo}: {path}" for algo, path in hparams_files.defaults_files().items())
+    return (
+        "Hyperparameters: KEY=VALUE arguments override the algorithm's documented defaults, one YAML "
+        f"file per algorithm with a comment per key ({files}); an algorithm without one "
+        "(random_policy) takes none. An unknown key or a value of the wrong type is an error (exit 3). "
+        "--show-config prints the resolved settings and exits, e.g. `pwm-bench train --algo shac "
+        "--task hopper preset=pwm num_envs=64 --show-config`. A workflow config's hparams reach a job "
+        "as the same KEY=VALUE arguments."
+    )
 
 
 def cmd_tasks(args) -> None:
@@ -112,7 +181,7 @@ def cmd_check_config(args) -> None:
     itself before any workflow code runs and reports a syntax error with no file or line; this
     command names them."""
     from pwm import algorithms
-    from pwm.config_io import load_yaml_strict
+    from pwm.strict_yaml import load_yaml_strict
     from pwm.workflow_config import check_experiments, validate_config
 
     for path in args.files:
@@ -127,6 +196,15 @@ def cmd_check_config(args) -> None:
         print(f"{path}: ok ({len(config['experiments'])} experiments)")
 
 
+# train's options that --show-config does not need (required otherwise).
+TRAIN_RUN_OPTIONS = {
+    "--seed": dict(type=int),
+    "--out": dict(help="run directory (eval.csv, checkpoint.pt, ...)"),
+    "--steps": dict(type=int, help="training budget in environment steps"),
+    "--eval-every": dict(type=int),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pwm import __version__
 
@@ -134,18 +212,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pwm-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("train", help="train one algorithm on one task with one seed")
+    p = sub.add_parser(
+        "train",
+        help="train one algorithm on one task with one seed",
+        description="Train one algorithm on one task with one seed.",
+        epilog=train_epilog(),
+    )
     p.add_argument("--algo", required=True)
     p.add_argument("--task", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True, help="run directory (eval.csv, checkpoint.pt, ...)")
-    p.add_argument("--steps", type=int, required=True, help="training budget in environment steps")
-    p.add_argument("--eval-every", type=int, required=True)
+    for option, kwargs in TRAIN_RUN_OPTIONS.items():
+        p.add_argument(option, required=True, **kwargs)
     p.add_argument("--eval-episodes", type=int, default=10)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch threads (Snakemake: the rule's threads)")
-    add_hparams_option(p, "algorithm hyperparameters as a JSON object")
-    add_set_option(p, "override one hyperparameter (dotted keys allowed), repeatable")
+    add_override_arguments(p, "a hyperparameter of the algorithm's defaults file (below)", json_alias=True)
+    p.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the resolved settings (run options and every hyperparameter) as YAML and exit; "
+        "needs only --algo and --task",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tasks", help="list every task with its dimensions")
@@ -207,7 +293,13 @@ def exit_code(err: BaseException) -> int | None:
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if argv[:1] == ["train"] and "--show-config" in argv:
+        _relax_run_options(parser)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _take_overrides(parser, args, extra)
     try:
         args.func(args)
     except Exception as err:
@@ -216,6 +308,34 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"pwm-bench {args.command}: error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(code) from None
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
+
+
+def _relax_run_options(parser: argparse.ArgumentParser) -> None:
+    """``train --show-config`` runs nothing, so it needs no seed, run directory or budget."""
+    for action in _subparser(parser, "train")._actions:
+        if set(action.option_strings) & set(TRAIN_RUN_OPTIONS):
+            action.required = False
+
+
+def _take_overrides(parser: argparse.ArgumentParser, args, extra: list[str]) -> None:
+    """KEY=VALUE items that argparse left over because options stood between them (``train a=1
+    --algo x b=2``: b=2) join the others; anything else is argparse's usual usage error."""
+    from pwm.cli_options import key_value
+
+    sub = _subparser(parser, args.command)
+    if not any(a.dest == OVERRIDES for a in sub._actions) or any(item.startswith("-") for item in extra):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    for item in extra:
+        try:
+            key_value(item)
+        except argparse.ArgumentTypeError as err:
+            sub.error(f"argument KEY=VALUE: {err}")
+    setattr(args, OVERRIDES, list(getattr(args, OVERRIDES, None) or []) + extra)
 
 
 if __name__ == "__main__":

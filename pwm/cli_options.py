@@ -1,15 +1,24 @@
-"""Option types shared by the `pwm-bench` sub-commands: --hparams (a JSON object) and --set
-(KEY=VALUE, repeatable).
+"""Hyperparameter arguments shared by the `pwm-bench` sub-commands that take them (train, pretrain,
+pretrain-single, eval-planning).
 
-They are argparse types, so a malformed value is a usage error (exit code 2, argparse's own
-message naming the option) on every sub-command alike, raised while parsing, before any
-simulator or torch import and before any work starts.
+The one syntax is ``key=value``, as positional arguments (``pwm-bench train --algo shac --task hopper
+num_envs=64 horizon=16``), in Hydra's override grammar (pwm.hparams.parse_override: ``lr=1e-3``,
+``betas=[0.7,0.95]``, ``seed_steps=null``, ``name='a b'``, ``policy_kwargs.net_arch=[64,64]``).
+``--set KEY=VALUE`` is the same thing as an option, and ``--hparams JSON`` (a JSON object) a
+compatibility alias of older command lines: its keys apply first, then the key=value items; a key
+given twice takes its last value.
+
+Each item is checked by an argparse type, so a malformed one is a usage error (exit code 2, naming
+the item) on every sub-command alike, raised while parsing, before any simulator or torch import.
+Whether a key exists is the defaults file's business (pwm.hparams.resolve, exit code 3).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+
+OVERRIDES = "overrides"  # the namespace attribute of the key=value items, in order
 
 
 def json_object(text: str) -> dict:
@@ -24,27 +33,66 @@ def json_object(text: str) -> dict:
 
 
 def key_value(text: str) -> str:
-    """One --set item; its value is parsed with the others by `overrides`."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    """One key=value item, checked against Hydra's grammar now; its value is parsed again (cached) by
+    :func:`hyperparameters`."""
+    from pwm.hparams import parse_override
+
+    try:
+        parse_override(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return text
 
 
-def add_hparams_option(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--hparams", type=json_object, metavar="JSON", help=help)
+class _Extend(argparse.Action):
+    """Adds the item(s) to the one ordered list of overrides (positional items and --set share it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        items += values if isinstance(values, list) else [values]
+        setattr(namespace, self.dest, items)
 
 
-def add_set_option(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--set", action="append", type=key_value, default=[], metavar="KEY=VALUE", help=help)
+def add_override_arguments(parser: argparse.ArgumentParser, what: str, json_alias: bool = False) -> None:
+    """The positional KEY=VALUE overrides of ``what`` (e.g. "a key of pwm/configs/tdmpc2.yaml"), their
+    --set alias and, where older command lines used it, --hparams JSON."""
+    parser.add_argument(
+        OVERRIDES,
+        nargs="*",
+        action=_Extend,
+        default=[],
+        type=key_value,
+        metavar="KEY=VALUE",
+        help=f"override {what}, in Hydra's override grammar: lr=1e-3 betas=[0.7,0.95] seed_steps=null "
+        "name='a b' a.b=1 (later wins)",
+    )
+    parser.add_argument(
+        "--set",
+        dest=OVERRIDES,
+        action=_Extend,
+        default=[],
+        type=key_value,
+        metavar="KEY=VALUE",
+        help="the same as a positional KEY=VALUE (repeatable)",
+    )
+    if json_alias:
+        parser.add_argument(
+            "--hparams",
+            type=json_object,
+            metavar="JSON",
+            help="the same as a JSON object (older command lines); its keys apply before any KEY=VALUE",
+        )
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """The key=value items of a sub-command as a (nested) dict; a dotted key sets a mapping's entry."""
+    from pwm.hparams import overrides_dict
+
+    return overrides_dict(getattr(args, OVERRIDES, None) or [])
 
 
 def hyperparameters(args: argparse.Namespace) -> dict:
-    """A sub-command's hyperparameters: its --hparams object, with each --set key on top."""
-    return {**(args.hparams or {}), **overrides(args.set)}
+    """A sub-command's hyperparameters: its --hparams object, with the key=value items on top."""
+    from pwm.hparams import merge
 
-
-def overrides(items: list[str]) -> dict:
-    """--set items -> a nested dict (dotted keys nest; values typed as YAML: 64 -> int, [1,2] -> list)."""
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(OmegaConf.from_dotlist(items), resolve=True)
+    return merge(getattr(args, "hparams", None), overrides(args))

@@ -32,6 +32,18 @@ from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic, plannin
 from pwm.run import EVAL_COLUMNS, EVAL_SEED_OFFSET, log
 
 
+def planner_settings(planner: dict | None) -> dict:
+    """``planner`` (eval-planning's key=value items) checked against PlannerConfig's fields, as
+    pwm.hparams checks an algorithm's: an unknown key or a wrong type is a one-line ValueError."""
+    from dataclasses import fields
+
+    from pwm.hparams import check_hparam_values, types_of_default
+
+    expected = {f.name: types_of_default(f.default) for f in fields(PlannerConfig)}
+    check_hparam_values(planner or {}, expected, "planner", allowed_in="PlannerConfig")
+    return dict(planner or {})
+
+
 class PlanningPolicy:
     """obs (the task's own dims) -> action (the task's own dims) by planning with task id ``task``.
 
@@ -79,7 +91,7 @@ def eval_planning(
     if model.multitask and model.cfg.num_tasks != len(table):
         raise ValueError(f"{checkpoint} has {model.cfg.num_tasks} tasks but {task_set} has {len(table)}")
     names = [name for name, _, _ in table] if table else []
-    cfg = PlannerConfig(**(planner or {}))
+    cfg = PlannerConfig(**planner_settings(planner))
     log(
         f"[eval-planning] MPPI horizon {cfg.horizon}, {planning_iterations(cfg.iterations, model.cfg.action_dim)} "
         f"iterations (action dim {model.cfg.action_dim}), {cfg.num_samples} samples, {cfg.num_elites} elites"

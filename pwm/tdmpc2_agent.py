@@ -30,10 +30,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from pwm import hparams as hparams_loader
 from pwm import math
-from pwm.config_io import load_defaults
 from pwm.data.sampler import Batch
 from pwm.planning import MPPIPlanner, PlannerConfig
 from pwm.world_model import WorldModel
@@ -42,8 +42,9 @@ CONFIG_PATH = Path(__file__).with_name("configs") / "tdmpc2.yaml"
 
 
 def load_hparams(hparams: dict | None = None) -> DictConfig:
-    """The defaults of ``pwm/configs/tdmpc2.yaml`` with ``hparams`` merged in (unknown keys rejected)."""
-    return load_defaults(CONFIG_PATH, hparams, "tdmpc2")
+    """The defaults of ``pwm/configs/tdmpc2.yaml`` with ``hparams`` merged in, strictly (pwm.hparams:
+    unknown keys and wrong types rejected), as a DictConfig for attribute access (``cfg.lr``)."""
+    return OmegaConf.create(hparams_loader.resolve("tdmpc2", None, hparams))
 
 
 class RunningScale:

@@ -13,10 +13,9 @@ import difflib
 import sys
 from pathlib import Path
 
-from pwm.algorithms import load as load_algorithm
+from pwm import hparams
 from pwm.algorithms import task_families
-from pwm.envs.registry import get_spec, task_names, unknown_task_message
-from pwm.envs.suites import SUITES, expand_tasks
+from pwm.envs.suites import SUITES, expand_tasks, task_family
 
 
 class ConfigError(ValueError):
@@ -45,7 +44,7 @@ def validate_config(config: dict, configfiles=(), schema_path: str | Path = SCHE
     import yaml
     from snakemake.utils import validate
 
-    from pwm.config_io import load_yaml_strict
+    from pwm.strict_yaml import load_yaml_strict
 
     for path in configfiles:
         load_yaml_strict(path)
@@ -142,42 +141,37 @@ def _where_budget(where: str, budget: dict, task: str) -> str:
     return f"{where}.per_task.{task}" if "hparams" in budget.get("per_task", {}).get(task, {}) else where
 
 
-def hparams_check(algo: str):
-    """The hyperparameter check of an algorithm: its module's ``check_hparams(task, hparams, where)``
-    (None: the algorithm declares none, so its hyperparameters are unchecked until its job starts)."""
-    return getattr(load_algorithm(algo), "check_hparams", None)
-
-
 def check_budget_hparams(algo: str, budget: dict, tasks: list[str], where: str) -> None:
     """Each task's merged hyperparameters (``task_budget(budget, task)["hparams"]``) against the
-    algorithm's defaults: names (with close matches) and types, before any job starts."""
-    check = hparams_check(algo)
-    if check is None:
-        return
+    algorithm's documented defaults (pwm.hparams: names with close matches, and types), before any
+    job starts. The defaults files are read without importing any algorithm, so this costs no torch,
+    SB3 or simulator import. An algorithm's semantic checks (SHAC's task, TD-MPC2's ``episodic``
+    values, PWM's ``reward_units``) run when its job starts."""
     seen = set()
+    per_task_defaults = hparams.task_dependent(algo)
     for task in tasks:
-        hparams = task_budget(budget, task)["hparams"]
+        given = task_budget(budget, task)["hparams"]
         at = _where_budget(where, budget, task)
-        key = (task if algo == "shac" else None, at, repr(sorted(hparams.items(), key=lambda kv: kv[0])))
+        if per_task_defaults and at == where:
+            at = f"{where} (task {task})"  # the same hparams may suit one task's defaults, not another's
+        key = (task if per_task_defaults else None, at, repr(sorted(given.items(), key=lambda kv: kv[0])))
         if key in seen:
             continue
         seen.add(key)
         try:
-            check(task, hparams, at)
-        except ConfigError:
-            raise
-        except (ValueError, TypeError) as err:
-            message = str(err)
-            if not message.startswith(at):
-                message = f"{at}.hparams (task {task}): {message}"
-            raise ConfigError(message) from None
+            hparams.check(algo, task, given, at)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def _check_experiments(config: dict, algorithms: list[str]) -> None:
-    tasks = set(task_names())
+    # Task names and families come from pwm.envs.suites' table (no simulator import); the registry
+    # is imported only to name close matches of an unknown task.
     for exp, spec in config["experiments"].items():
         for i, task in enumerate(spec["tasks"]):
-            if task not in tasks and task not in SUITES:
+            if task not in SUITES and task_family(task) is None:
+                from pwm.envs.registry import unknown_task_message
+
                 raise ConfigError(unknown_task_message(task, where=f"experiments.{exp}.tasks[{i}]"))
         spec["tasks"] = expand_tasks(spec["tasks"])
         for algo in spec["algorithms"]:
@@ -192,11 +186,11 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
         for algo in spec["algorithms"]:
             families = task_families(algo)
             for task in spec["tasks"] if families else []:
-                if get_spec(task).family not in families:
+                if task_family(task) not in families:
                     raise ConfigError(
                         f"algorithm {algo!r} cannot train on task {task!r} of experiment {exp!r}: it "
                         f"needs tasks of family {', '.join(families)}, and {task!r} is "
-                        f"{get_spec(task).family}; `pwm-bench tasks` lists each task's family"
+                        f"{task_family(task)}; `pwm-bench tasks` lists each task's family"
                     )
         for algo, budget in spec["algorithms"].items():
             check_budget(budget, spec["tasks"], f"experiments.{exp}.algorithms.{algo}")

@@ -2,16 +2,18 @@
 (multitask) and pretrain-single (PWM's single-task world model on one task's offline data).
 
     pwm-bench build-dataset --suite mt30 --out DATA RUN_DIR [RUN_DIR ...]
-    pwm-bench pretrain --data DATA --out OUT --task-set mt30 --model-size 1 --steps 10000
-    pwm-bench eval-planning --checkpoint OUT/model.pt --task-set mt30 --tasks cartpole-balance --out eval.csv
-    pwm-bench pretrain-single --task hopper --data RUN/rollouts.pt --out OUT --steps 50000
+    pwm-bench pretrain --data DATA --out OUT --task-set mt30 --model-size 1 --steps 10000 [lr=1e-3 ...]
+    pwm-bench eval-planning --checkpoint OUT/model.pt --task-set mt30 --tasks cartpole-balance --out eval.csv [num_samples=128 ...]
+    pwm-bench pretrain-single --task hopper --data RUN/rollouts.pt --out OUT --steps 50000 [wm_lr=1e-4 ...]
+
+Settings beyond the options are ``key=value`` arguments (pwm/cli_options.py), as for ``train``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pwm.cli_options import add_hparams_option, add_set_option, hyperparameters, overrides
+from pwm.cli_options import add_override_arguments, hyperparameters, overrides
 
 
 def _task_ids(text: str | None, task_set: str) -> list[int] | None:
@@ -31,6 +33,15 @@ def _task_ids(text: str | None, task_set: str) -> list[int] | None:
         else:
             raise ValueError(f"--tasks: {item!r} is neither a task id nor a task of {task_set}")
     return ids
+
+
+def _checked(algo: str, hparams: dict) -> dict:
+    """``hparams`` after pwm.hparams' check against ``algo``'s defaults file: a bad key or type fails in
+    one line (exit 3) before torch loads."""
+    from pwm.hparams import check
+
+    check(algo, None, hparams)
+    return hparams
 
 
 def cmd_build_dataset(args) -> None:
@@ -60,7 +71,7 @@ def cmd_pretrain(args) -> None:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
-        hparams=overrides(args.set),
+        hparams=_checked("tdmpc2", overrides(args)),
         init_checkpoint=args.init_checkpoint,
     )
     pretrain(settings)
@@ -70,7 +81,7 @@ def cmd_pretrain_single(args) -> None:
     from pwm.agent import load_hparams
     from pwm.singletask_pretrain import pretrain_single
 
-    cfg = load_hparams(hyperparameters(args))
+    cfg = load_hparams(_checked("pwm", hyperparameters(args)))
     pretrain_single(
         args.task,
         args.data,
@@ -97,7 +108,7 @@ def cmd_eval_planning(args) -> None:
         seed=args.seed,
         step=args.step,
         algo=args.algo,
-        planner=overrides(args.set),
+        planner=overrides(args),
         device=args.device,
         threads=args.threads,
     )
@@ -130,7 +141,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init-checkpoint", help="start from this TD-MPC2 checkpoint")
-    add_set_option(p, "override a key of pwm/configs/tdmpc2.yaml (lr, tau, ...), repeatable")
+    add_override_arguments(p, "a key of pwm/configs/tdmpc2.yaml (lr, tau, ...)")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("pretrain-single", help="offline pre-training of PWM's single-task world model")
@@ -147,8 +158,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    add_hparams_option(p, "PWM hyperparameters as a JSON object (wm_latent_dim, wm_lr, horizon, ...)")
-    add_set_option(p, "override a key of pwm/configs/pwm.yaml, repeatable")
+    add_override_arguments(p, "a key of pwm/configs/pwm.yaml (wm_latent_dim, wm_lr, horizon, ...)", json_alias=True)
     p.set_defaults(func=cmd_pretrain_single)
 
     p = sub.add_parser("eval-planning", help="evaluate a world-model checkpoint per task by MPPI planning")
@@ -162,5 +172,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algo", default="tdmpc2_planning", help="value of the algo column")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    add_set_option(p, "planner setting (iterations, num_samples, num_elites, ...), repeatable")
+    add_override_arguments(p, "a planner setting (iterations, num_samples, num_elites, ...)")
     p.set_defaults(func=cmd_eval_planning)

@@ -381,8 +381,8 @@ def check(change=None, algo="sac", budget=None, **experiment):
         (
             "tdmpc2",
             {"batch_size": "big"},
-            "experiments.e.algorithms.tdmpc2.hparams (task cartpole-balance): tdmpc2 "
-            "hyperparameter batch_size='big' is a string, expected an integer",
+            # one form for every algorithm (pwm.hparams): the budget's path, then the loader's message
+            "experiments.e.algorithms.tdmpc2: tdmpc2 hyperparameter batch_size='big' is a string, expected an integer",
         ),
         ("tdmpc2", {"horizn": 3}, "unknown tdmpc2 hyperparameters ['horizn'] ('horizn': did you mean horizon"),
         ("pwm", {"batch_size": "big"}, "pwm hyperparameter batch_size='big' is a string, expected an integer"),

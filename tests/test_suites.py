@@ -150,3 +150,13 @@ def test_cli_tasks_suite_lists_tasks_in_suite_order(capsys):
         assert row[7] == get_spec(task).domain
     with pytest.raises(SystemExit):
         cli_main(["tasks", "--suite", "mt40"])
+
+
+def test_the_task_family_table_is_the_registrys():
+    """pwm.envs.suites.TASK_FAMILIES lets the workflow check task names and families without importing
+    a simulator; it must hold exactly what the registry registers."""
+    from pwm.envs import task_names
+    from pwm.envs.suites import TASK_FAMILIES, task_family
+
+    assert TASK_FAMILIES == {name: get_spec(name).family for name in task_names()}
+    assert task_family("hopper") == "differentiable" and task_family("no-such-task") is None

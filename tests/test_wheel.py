@@ -18,13 +18,17 @@ from helpers import PROJECT_ROOT, subprocess_env
 
 PACKAGED = ["pyproject.toml", "README.md", "LICENSE", "pwm", "baselines"]
 YAML_FILES = ["pwm/configs/pwm.yaml", "pwm/configs/tdmpc2.yaml"]
+BASELINE_YAML_FILES = ["baselines/configs/shac.yaml", "baselines/configs/sac.yaml", "baselines/configs/ppo.yaml"]
 
 READ_DEFAULTS = """
 import json, pwm, baselines.tdmpc2 as t
 from omegaconf import OmegaConf
 from pwm.agent import load_hparams
 plain = lambda cfg: OmegaConf.to_container(cfg, resolve=True)
-print(json.dumps({"pwm_file": pwm.__file__, "pwm": plain(load_hparams({})), "tdmpc2": plain(t.load_hparams({}))}))
+from pwm import hparams
+baselines = {a: hparams.resolve(a, "hopper") for a in ("shac", "sac", "ppo")}
+print(json.dumps({"pwm_file": pwm.__file__, "pwm": plain(load_hparams({})), "tdmpc2": plain(t.load_hparams({})),
+                  "baselines": baselines}))
 """
 
 
@@ -53,7 +57,7 @@ def test_wheel_installs_and_reads_its_yaml_defaults(tmp_path):
     wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    for path in YAML_FILES:
+    for path in YAML_FILES + BASELINE_YAML_FILES:
         assert path in names, f"{wheel.name} lacks {path}"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(n for n in names if "dist-info" in n)
 
@@ -81,3 +85,4 @@ def test_wheel_installs_and_reads_its_yaml_defaults(tmp_path):
         assert set(loaded[algo]) == set(source)
         for key, value in source.items():
             assert loaded[algo][key] == value, (algo, key)
+    assert loaded["baselines"]["sac"]["learning_starts"] == 1000 and loaded["baselines"]["shac"]["num_envs"] == 256

@@ -1,5 +1,5 @@
-"""The task table of the multitask suites MT30 and MT80: order (= task ids) and dims, and
-expansion of suite names in task lists.
+"""The task table of the multitask suites MT30 and MT80: order (= task ids) and dims, the family
+of every registered task (TASK_FAMILIES), and expansion of suite names in task lists.
 
 The position of a task in its suite is its task id, the row of a multitask world model's task
 embedding, so the order below must stay TD-MPC2's (the ``TASK_SET`` lists of TD-MPC2's
@@ -104,6 +104,63 @@ MT80 = MT30 + tuple(METAWORLD_PREFIX + name for name in METAWORLD_TASKS)
 
 SUITES: dict[str, tuple[str, ...]] = {"mt30": MT30, "mt80": MT80}
 
+# Every task the registry holds, by family, so that checking a workflow config's task names (when
+# Snakemake builds its DAG) imports no simulator: the registry's families import dm_control, MuJoCo
+# and torch (~1.5 s). tests/test_suites.py checks this table against the registry; a task the table
+# lacks (a family added later, or one registered at run time) is looked up in the registry instead.
+DM_CONTROL_EXTRA_TASKS = (  # dm_control.suite.ALL_TASKS beyond MT30's first 19, by TD-MPC2's naming
+    "acrobot-swingup-sparse",
+    "cartpole-three-poles",
+    "cartpole-two-poles",
+    "dog-fetch",
+    "dog-run",
+    "dog-stand",
+    "dog-trot",
+    "dog-walk",
+    "fish-upright",
+    "humanoid-run",
+    "humanoid-run-pure-state",
+    "humanoid-stand",
+    "humanoid-walk",
+    "humanoid_CMU-run",
+    "humanoid_CMU-stand",
+    "humanoid_CMU-walk",
+    "lqr-lqr-2-1",
+    "lqr-lqr-6-2",
+    "manipulator-bring-ball",
+    "manipulator-bring-peg",
+    "manipulator-insert-ball",
+    "manipulator-insert-peg",
+    "pointmass-easy",
+    "pointmass-hard",
+    "quadruped-escape",
+    "quadruped-fetch",
+    "quadruped-run",
+    "quadruped-walk",
+    "stacker-stack-2",
+    "stacker-stack-4",
+    "swimmer-swimmer15",
+    "swimmer-swimmer6",
+)
+DIFFERENTIABLE_TASKS = ("hopper", "ant", "humanoid", "cheetah", "cartpole", "quadruped", "muscle-legs")
+TASK_FAMILIES: dict[str, str] = {
+    **{task: "dm_control" for task in MT30[:19] + DM_CONTROL_EXTRA_TASKS},
+    **{task: "dm_control-custom" for task in MT30[19:]},
+    **{METAWORLD_PREFIX + task: "metaworld" for task in METAWORLD_TASKS},
+    **{task: "differentiable" for task in DIFFERENTIABLE_TASKS},
+}
+
+
+def task_family(name: str) -> str | None:
+    """A task's family (``dm_control``, ``differentiable``, ...); None for a task nobody registers.
+    From :data:`TASK_FAMILIES`, else (a task it lacks) from the registry, which imports the families."""
+    if name in TASK_FAMILIES:
+        return TASK_FAMILIES[name]
+    from pwm.envs.registry import get_spec, task_names
+
+    return get_spec(name).family if name in task_names() else None
+
+
 # (obs_dim, action_dim) of every MT30 task as TD-MPC2 records them; every Meta-World task has (39, 4).
 _DMC_DIMS = {
     "walker-stand": (24, 6),
@@ -170,18 +227,18 @@ def expand_tasks(items: Iterable[str] | str) -> list[str]:
     ``["walker-walk", "mt30"]`` -> walker-walk followed by the other 29 MT30 tasks. Raises
     ValueError naming close matches for anything that is neither a suite nor a registered task.
     """
-    from pwm.envs.registry import task_names
-
     if isinstance(items, str):
         items = [items]
-    known = set(task_names())
     expanded: list[str] = []
     for item in items:
         if item in SUITES:
             expanded.extend(SUITES[item])
-        elif item in known:
+        elif task_family(item) is not None:
             expanded.append(item)
         else:
+            from pwm.envs.registry import task_names
+
+            known = set(task_names())
             close = difflib.get_close_matches(str(item), sorted(known) + list(SUITES), n=5, cutoff=0.6)
             hint = f"; close matches: {', '.join(close)}" if close else ""
             raise ValueError(

@@ -3,14 +3,13 @@
 # of each job, the inputs of the world-model pipelines and of the paper target.
 # Paths are built by the path helpers below (results_path, run_dir, run_path, paper_path) from
 # literal relative paths, never by concatenation, so that `snakemake --lint` stays clean.
-import json
 import os
 import shlex
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from pwm.analysis import paper_data
+from pwm.hparams import to_overrides
 from pwm.workflow_config import (
     single_task_collection,
     task_budget,
@@ -65,7 +64,8 @@ def output_dir(key):
 
 
 def _quote(args):
-    """Command-line arguments -> one shell-quoted string for a rule's params."""
+    """Command-line arguments -> one shell-quoted string for a rule's params. Hyperparameters travel
+    as key=value arguments (pwm.hparams.to_overrides: Hydra's grammar, the CLI's one syntax)."""
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
@@ -115,8 +115,7 @@ def train_args(wildcards, algo):
         budget.get("eval_episodes", 10),
         "--device",
         config.get("device", "cpu"),
-        "--hparams",
-        json.dumps(budget.get("hparams", {})),
+        *to_overrides(budget.get("hparams", {})),
     ]
     return _quote(args)
 
@@ -156,10 +155,8 @@ def pwm_inputs(wc):
 
 
 def pwm_args(wc):
-    args = [train_args(wc, "pwm")]  # already quoted
-    for key, path in pwm_sources(wc).items():
-        args += ["--set", shlex.quote(f"{key}={path}")]
-    return " ".join(args)
+    """train_args, then the pipeline's world model and data as key=value overrides (these win)."""
+    return " ".join([train_args(wc, "pwm"), _quote(to_overrides(pwm_sources(wc)))])
 
 
 # --- the multitask world-model pipeline (world_model.smk) ----------------------------------------
@@ -222,8 +219,7 @@ def pretrain_args(wildcards):
     ]
     if "tasks" in wm:
         args += ["--tasks", ",".join(map(str, wm["tasks"]))]
-    for key, value in wm.get("hparams", {}).items():
-        args += ["--set", f"{key}={value}"]
+    args += to_overrides(wm.get("hparams", {}))
     return _quote(args)
 
 
@@ -249,8 +245,7 @@ def eval_planning_args(wildcards):
         "--out",
         f"{run_dir(wildcards.exp, PLANNING_ALGO, wildcards.task, wildcards.seed)}/eval.csv",
     ]
-    for key, value in wm.get("planner", {}).items():
-        args += ["--set", f"{key}={value}"]
+    args += to_overrides(wm.get("planner", {}))
     return _quote(args)
 
 
@@ -298,8 +293,7 @@ def pretrain_single_args(wc):
         wm.get("seed", 1),
         "--device",
         config.get("device", "cpu"),
-        "--hparams",
-        json.dumps(hparams),
+        *to_overrides(hparams),
     ]
     return _quote(args)
 
@@ -427,6 +421,21 @@ def paper_dir():
             "(expected the files of imgeorgiev/PWM results/data)"
         )
     return folder
+
+
+def paper_present_files(name):
+    """The released files figure `name` reads that exist in the paper folder (paper_data imports
+    pandas and rliable, ~1 s: only when the paper target is planned, not on every DAG)."""
+    from pwm.analysis import paper_data
+
+    return paper_data.present_files(paper_dir(), name)
+
+
+def paper_missing_series(name):
+    """The series of figure `name` whose released files are absent, for its caption and log."""
+    from pwm.analysis import paper_data
+
+    return paper_data.describe_missing(paper_dir(), name)
 
 
 def paper_outputs(name, section):

@@ -117,7 +117,7 @@ rule paper_single_task:
     conda:
         CONDA_ENV
     input:
-        lambda wc: paper_data.present_files(paper_dir(), "single_task"),
+        lambda wc: paper_present_files("single_task"),
     output:
         report(
             paper_path("figures/single-task/single_task.png"),
@@ -150,7 +150,7 @@ rule paper_single_task:
     log:
         paper_path("logs/figure_single_task.log"),
     params:
-        missing=lambda wc: paper_data.describe_missing(paper_dir(), "single_task"),
+        missing=lambda wc: paper_missing_series("single_task"),
         folder=lambda wc: str(paper_dir()),
         reps=PAPER_REPS,
         out_dir=output_dir(0),
@@ -169,7 +169,7 @@ for _name, _section in PAPER_FIGURES.items():
         conda:
             CONDA_ENV
         input:
-            lambda wc, name=_name: paper_data.present_files(paper_dir(), name),
+            lambda wc, name=_name: paper_present_files(name),
         output:
             report(
                 paper_path(f"figures/{_section}/{_name}.png"),
@@ -188,7 +188,7 @@ for _name, _section in PAPER_FIGURES.items():
         log:
             paper_path(f"logs/figure_{_name}.log"),
         params:
-            missing=lambda wc, name=_name: paper_data.describe_missing(paper_dir(), name),
+            missing=lambda wc, name=_name: paper_missing_series(name),
             folder=lambda wc: str(paper_dir()),
             reps=PAPER_REPS,
             figure=_name,
