@@ -5,21 +5,17 @@ the harness's loop (``run.train``, :mod:`pwm.training_loop`) with a *learner*: a
 that advances ``step``, ``done()``, the evaluation ``policy`` and ``state_dict``/``load_state_dict``.
 The loop evaluates on the run's schedule with the shared protocol, checkpoints, resumes, prints
 progress and writes eval.csv.
-``check_hparams(task, hparams, where)`` is optional: the workflow calls it when the DAG is built,
-so a bad hyperparameter fails before any job starts.
+Its hyperparameters, if it had any, would be documented in ``baselines/configs/<name>.yaml``, which
+``pwm.hparams`` reads strictly (the workflow checks them when the DAG is built); random_policy has
+no such file, so it takes none.
 """
 
 import numpy as np
 
+from pwm import hparams
 from pwm.envs import make
 from pwm.run import Run
 from pwm.training_loop import Cadence, Learner
-
-
-def check_hparams(task: str, hparams: dict, where: str = "") -> None:
-    if hparams:
-        prefix = f"{where}: " if where else ""
-        raise ValueError(f"{prefix}random_policy takes no hyperparameters, got {sorted(hparams)}")
 
 
 class RandomLearner(Learner):
@@ -49,5 +45,5 @@ class RandomLearner(Learner):
 
 
 def train(run: Run) -> None:
-    check_hparams(run.settings.task, run.settings.hparams)
+    hparams.check("random_policy", run.settings.task, run.settings.hparams)
     run.train(RandomLearner(run), Cadence(progress_every=run.settings.steps))

@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "estimate", help="predicted wall, CPU and GPU hours of a config's DAG, per rule, with the basis of each"
     )
-    p.add_argument("--configfile", help="the workflow config (default: config.yaml); run from the workflow's folder")
+    p.add_argument("--configfile", help="the workflow config (none: config.yaml); run from the workflow's folder")
     p.add_argument(
         "--runs",
         nargs="*",

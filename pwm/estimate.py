@@ -19,6 +19,7 @@ model is slower per step): the basis column says what each figure rests on.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import signal
@@ -115,9 +116,13 @@ def measured_rate(job: Job, records) -> tuple[float, float, str] | None:
 def pilot_rate(job: Job, seconds: float) -> tuple[float, float, str] | None:
     """Run the job's training command for ``seconds`` in a temporary directory; its last progress rate."""
     words = shlex.split(job.command.split(">>")[0])
+    env = dict(os.environ)
+    while words and re.match(r"^[A-Z_]+=", words[0]):  # the rule's environment assignments
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
     with tempfile.TemporaryDirectory() as tmp:
         words[words.index("--out") + 1] = tmp
-        proc = subprocess.Popen(words, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(words, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         time.sleep(seconds)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

@@ -178,8 +178,15 @@ class Manifest:
         self.data: dict[str, Any] = {}
         self._cpu0 = cpu_seconds()
 
-    def start(self, settings: Mapping[str, Any], hparams: Mapping[str, Any], seeds: Mapping[str, int]) -> None:
-        """Record what this attempt runs with; an earlier attempt's manifest of the same run is kept
+    def start(
+        self,
+        settings: Mapping[str, Any],
+        hparams: Mapping[str, Any],
+        seeds: Mapping[str, int],
+        resolved: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record what this attempt runs with (``hparams``: the overrides given; ``resolved``: the
+        settings they resolve to with the algorithm's documented defaults); an earlier attempt's manifest of the same run is kept
         and this attempt appended to it (a manifest of another run is replaced)."""
         earlier = read_manifest(self.path)
         attempts = earlier["attempts"] if earlier and earlier.get("run") == self.identity else []
@@ -191,13 +198,14 @@ class Manifest:
             "run": self.identity,
             "settings": dict(settings),
             "hparams": dict(hparams),
+            "resolved_hparams": None if resolved is None else dict(resolved),
             "seeds": dict(seeds),
             "code": git_state(),
             "packages": package_versions(),
             "python": platform.python_version(),
             "hardware": hardware(str(settings.get("device", "cpu"))),
             "threads": settings.get("threads"),
-            "inputs": input_hashes(hparams),
+            "inputs": input_hashes({**(resolved or {}), **hparams}),
             "workflow": workflow_job(),
             "attempts": attempts,
             "status": "running",

@@ -78,6 +78,17 @@ class RunSettings:
         get_spec(self.task)  # raises with close matches for an unknown task
 
 
+def resolved_hparams(settings: RunSettings) -> dict | None:
+    """The run's hyperparameters with its algorithm's documented defaults (``pwm.hparams``), for the
+    manifest; None for an algorithm without a defaults file known to pwm.hparams (e.g. a test's)."""
+    from pwm import hparams
+
+    try:
+        return hparams.resolve(settings.algo, settings.task, settings.hparams)
+    except (ValueError, KeyError):
+        return None
+
+
 class Run(Job):
     """A training run's files and schedule; :meth:`Job.train` runs a learner in it."""
 
@@ -103,7 +114,10 @@ class Run(Job):
         atomic.write_text(self.dir / "config.yaml", yaml.safe_dump(asdict(settings), sort_keys=False))
         self.manifest = Manifest(self.dir, {k: getattr(settings, k) for k in ("algo", "task", "seed")})
         self.manifest.start(
-            asdict(settings), settings.hparams, {"run": settings.seed, "evaluation": settings.seed + EVAL_SEED_OFFSET}
+            asdict(settings),
+            settings.hparams,
+            {"run": settings.seed, "evaluation": settings.seed + EVAL_SEED_OFFSET},
+            resolved_hparams(settings),
         )
 
     # ---- paths -------------------------------------------------------------------------------

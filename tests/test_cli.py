@@ -14,6 +14,8 @@ SUBCOMMANDS = [
     "tasks",
     "collect",
     "check-config",
+    "estimate",
+    "compare-published",
     "import",
     "aggregate",
     "figures",

@@ -51,6 +51,14 @@ def test_a_finished_run_has_a_complete_manifest(two_runs):
     assert cost["steps_per_s"] == pytest.approx(10 / cost["wall_time_s"], rel=1e-3)
 
 
+def test_the_workflow_rule_and_wildcards_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("PWM_BENCH_RULE", "train_sac")
+    monkeypatch.setenv("PWM_BENCH_WILDCARDS", '{"exp": "e", "seed": "1", "task": "walker-walk"}')
+    Manifest(tmp_path, {"algo": "sac"}).start({"device": "cpu"}, {}, {"run": 1})
+    workflow = read_manifest(tmp_path / "manifest.json")["workflow"]
+    assert workflow == {"rule": "train_sac", "wildcards": {"exp": "e", "seed": "1", "task": "walker-walk"}}
+
+
 def test_an_input_files_hash_changes_when_the_file_does(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

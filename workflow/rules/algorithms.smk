@@ -18,9 +18,10 @@ rule train_sac:
         runtime=24 * 60,
         gpu=GPUS,
     params:
+        job=job_env("train_sac"),
         args=lambda wc: train_args(wc, "sac"),
     shell:
-        "pwm-bench train --algo sac {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo sac {params.args} --threads {threads} >> {log} 2>&1"
 
 
 rule train_ppo:
@@ -36,9 +37,10 @@ rule train_ppo:
         runtime=12 * 60,
         gpu=GPUS,
     params:
+        job=job_env("train_ppo"),
         args=lambda wc: train_args(wc, "ppo"),
     shell:
-        "pwm-bench train --algo ppo {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo ppo {params.args} --threads {threads} >> {log} 2>&1"
 
 
 rule train_random_policy:
@@ -53,9 +55,10 @@ rule train_random_policy:
         mem_mb=1000,
         runtime=60,
     params:
+        job=job_env("train_random_policy"),
         args=lambda wc: train_args(wc, "random_policy"),
     shell:
-        "pwm-bench train --algo random_policy {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo random_policy {params.args} --threads {threads} >> {log} 2>&1"
 
 
 rule train_shac:
@@ -73,9 +76,10 @@ rule train_shac:
         runtime=24 * 60,
         gpu=GPUS,
     params:
+        job=job_env("train_shac"),
         args=lambda wc: train_args(wc, "shac"),
     shell:
-        "pwm-bench train --algo shac {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo shac {params.args} --threads {threads} >> {log} 2>&1"
 
 
 rule train_tdmpc2:
@@ -91,9 +95,10 @@ rule train_tdmpc2:
         runtime=48 * 60,
         gpu=GPUS,
     params:
+        job=job_env("train_tdmpc2"),
         args=lambda wc: train_args(wc, "tdmpc2"),
     shell:
-        "pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo tdmpc2 {params.args} --threads {threads} >> {log} 2>&1"
 
 
 # PWM needs a pre-trained world model and offline data: the world-model pipelines' outputs or
@@ -115,6 +120,7 @@ rule train_pwm:
         runtime=24 * 60,
         gpu=GPUS,
     params:
+        job=job_env("train_pwm"),
         args=pwm_args,
     shell:
-        "pwm-bench train --algo pwm {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench train --algo pwm {params.args} --threads {threads} >> {log} 2>&1"

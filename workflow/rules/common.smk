@@ -3,6 +3,7 @@
 # of each job, the inputs of the world-model pipelines and of the paper target.
 # Paths are built by the path helpers below (results_path, run_dir, run_path, paper_path) from
 # literal relative paths, never by concatenation, so that `snakemake --lint` stays clean.
+import json
 import os
 import shlex
 from pathlib import Path
@@ -67,6 +68,17 @@ def _quote(args):
     """Command-line arguments -> one shell-quoted string for a rule's params. Hyperparameters travel
     as key=value arguments (pwm.hparams.to_overrides: Hydra's grammar, the CLI's one syntax)."""
     return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def job_env(rule_name):
+    """A params function: the job's rule and wildcards as environment assignments for its shell
+    command (PWM_BENCH_RULE, PWM_BENCH_WILDCARDS as JSON), which its manifest.json records."""
+
+    def assignments(wildcards):
+        wildcards_json = json.dumps(dict(wildcards.items()), sort_keys=True)
+        return f"PWM_BENCH_RULE={shlex.quote(rule_name)} PWM_BENCH_WILDCARDS={shlex.quote(wildcards_json)}"
+
+    return assignments
 
 
 # --- experiments and training runs ---------------------------------------------------------------

@@ -24,6 +24,7 @@ rule pretrain_single_world_model:
         runtime=3 * 24 * 60,
         gpu=GPUS,
     params:
+        job=job_env("pretrain_single_world_model"),
         args=pretrain_single_args,
     shell:
-        "pwm-bench pretrain-single {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench pretrain-single {params.args} --threads {threads} >> {log} 2>&1"

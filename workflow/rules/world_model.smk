@@ -53,9 +53,10 @@ rule pretrain_world_model:
         runtime=7 * 24 * 60,
         gpu=GPUS,
     params:
+        job=job_env("pretrain_world_model"),
         args=pretrain_args,
     shell:
-        "pwm-bench pretrain {params.args} --threads {threads} >> {log} 2>&1"
+        "{params.job} pwm-bench pretrain {params.args} --threads {threads} >> {log} 2>&1"
 
 
 rule eval_tdmpc2:
