@@ -177,9 +177,6 @@ class TDMPC2Learner(Learner):
             f"on {s.device} with {s.threads} thread(s)"
         )
 
-    def start_line(self) -> str:
-        return self.description.format(self.step)
-
     @property
     def env_steps(self) -> int:
         return self.step

@@ -103,9 +103,6 @@ class MultitaskPWMLearner(Learner):
             f"{self.learner.critic_target}, on {s.device} with {s.threads} thread(s)"
         )
 
-    def start_line(self) -> str:
-        return self.description.format(self.step)
-
     def done(self) -> bool:
         return self.learner.iteration >= self.budget
 

@@ -121,9 +121,6 @@ class SingleTaskPretrainer(Learner):
             f"with {torch.get_num_threads()} thread(s)"
         )
 
-    def start_line(self) -> str:
-        return self.description.format(self.step)
-
     def done(self) -> bool:
         return self.step >= self.budget
 

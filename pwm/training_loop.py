@@ -76,6 +76,7 @@ class Learner:
     env_steps: int | None = None  # an evaluation row's env_steps; None: the scheduled step
     checked: tuple[str, ...] | None = None  # the metrics that must be finite; None: all of them
     train_return: float | None = None  # the recent training return, for progress lines
+    description: str | None = None  # the start line, with {} where the step resumed from goes
 
     def done(self) -> bool:
         """The budget is spent."""
@@ -103,7 +104,7 @@ class Learner:
 
     def start_line(self) -> str | None:
         """What is about to be trained, logged once the loop has resumed (so it says from where)."""
-        return None
+        return None if self.description is None else self.description.format(self.step)
 
     def progress_line(self, means: Mapping[str, float], rate: float) -> str | None:
         """The learner's own progress line, from its metrics' means since the last one and its

@@ -61,3 +61,20 @@ def kill_after_checkpoint(cmd: list[str], checkpoint, step: int, timeout: float 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return checkpoint_step(checkpoint)
+
+
+def fresh_python(code: str) -> dict:
+    """Run ``code`` in a new interpreter (the project root as working directory); it prints one
+    JSON object as its last line, which is returned."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

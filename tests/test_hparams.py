@@ -5,16 +5,14 @@ Snakemake; `pwm-bench train --show-config` prints what a run would use."""
 from __future__ import annotations
 
 import inspect
-import json
 import re
 import shlex
-import subprocess
 import sys
 
 import pytest
 import yaml
 
-from helpers import PROJECT_ROOT, copy_workflow, run, subprocess_env
+from helpers import PROJECT_ROOT, copy_workflow, fresh_python, run
 from pwm import hparams
 from pwm.cli import EXIT_BAD_INPUT, EXIT_USAGE, main
 
@@ -33,19 +31,6 @@ def source(algo: str) -> dict:
     from omegaconf import OmegaConf
 
     return OmegaConf.to_container(OmegaConf.load(PROJECT_ROOT / YAML_FILES[algo]))
-
-
-def fresh_python(code: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------------ where the defaults live

@@ -8,12 +8,9 @@ would pay seconds for them.
 """
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from helpers import PROJECT_ROOT, subprocess_env
+from helpers import PROJECT_ROOT, fresh_python
 
 PWM = PROJECT_ROOT / "pwm"
 HEAVY = ("torch", "gymnasium")
@@ -28,20 +25,6 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
     return found
-
-
-def fresh_python(code: str) -> dict:
-    """Run ``code`` in a new interpreter; it prints one JSON object as its last line."""
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_no_module_under_pwm_imports_baselines():
