@@ -9,8 +9,8 @@ rule collect:
     output:
         scores=results_path("{exp}/scores.csv"),
         # written beside scores.csv from each run's manifest.json (pwm/analysis/provenance.py)
-        provenance=results_path("{exp}/provenance.csv"),
-        cost=results_path("{exp}/cost.csv"),
+        provenance=report(results_path("{exp}/provenance.csv"), caption="../report/provenance.rst", category="{exp}"),
+        cost=report(results_path("{exp}/cost.csv"), caption="../report/cost.rst", category="{exp}"),
     log:
         results_path("{exp}/logs/collect.log"),
     shell:
