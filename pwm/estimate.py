@@ -7,8 +7,9 @@ measured throughput, with the basis said beside it:
 - ``measured``: finished jobs' ``manifest.json`` cost records (:mod:`pwm.manifest`) of the same
   algorithm on the same task, else on other tasks (its mean rate), found under ``--runs``;
 - ``pilot``: with ``--pilot SECONDS``, a training job with no basis and no upstream input runs for
-  that long in a temporary directory and its last ``[progress]`` rate is used (an early phase,
-  e.g. TD-MPC2's random seed steps, can make this optimistic);
+  up to that long in a temporary directory: a job that finishes gives its own cost record, else
+  its last ``[progress]`` rate is used (an early phase, e.g. SAC's or TD-MPC2's random seed steps
+  before learning starts, makes this optimistic);
 - ``fixed``: analysis and dataset jobs, a constant (they take seconds);
 - ``none``: no basis; the job is left out of the totals and counted.
 
@@ -123,10 +124,19 @@ def pilot_rate(job: Job, seconds: float) -> tuple[float, float, str] | None:
     with tempfile.TemporaryDirectory() as tmp:
         words[words.index("--out") + 1] = tmp
         proc = subprocess.Popen(words, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        time.sleep(seconds)
+        deadline = time.time() + seconds
+        while proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         output = proc.communicate()[0]
+        try:  # the job finished within the pilot: its own cost record is exact
+            cost = json.loads((Path(tmp) / "manifest.json").read_text())["cost"]
+        except (OSError, ValueError, KeyError, TypeError):
+            cost = None
+    if cost and cost.get("steps") and cost.get("wall_time_s"):
+        wall = cost["wall_time_s"]
+        return cost["steps"] / wall, cost["cpu_time_s"] / wall, "pilot: the whole job"
     rates = re.findall(r"\[progress\] step \d+/\d+ .* rate=([0-9.]+) steps/s", output)
     if not rates or float(rates[-1]) <= 0:
         return None

@@ -80,9 +80,16 @@ def eval_planning(
     device: str = "cpu",
     threads: int = 1,
 ) -> pd.DataFrame:
-    """One eval.csv row per task (written atomically to ``out``)."""
+    """One eval.csv row per task (written atomically to ``out``), and a manifest.json beside it
+    when it evaluates one task (the workflow's eval_tdmpc2 jobs; pwm.manifest)."""
+    from pwm.manifest import Manifest
+
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
+    manifest = Manifest(Path(out).parent, {"algo": algo, "task": tasks[0], "seed": seed}) if len(tasks) == 1 else None
+    if manifest is not None:
+        settings = {"checkpoint": str(checkpoint), "episodes": episodes, "device": device, "threads": threads}
+        manifest.start(settings, {"world_model": str(checkpoint), **(planner or {})}, {"evaluation": seed})
     table = TASK_SETS.get(task_set) if task_set else None
     action_dims = tuple(a for _, _, a in table) if table else None
     model = load_tdmpc2(checkpoint, action_dims=action_dims if action_dims else None, device=device).eval()
@@ -129,5 +136,7 @@ def eval_planning(
             f"episode_success={result.episode_success:.2f} (over {episodes} episodes)"
         )
     frame = pd.DataFrame(rows, columns=EVAL_COLUMNS)
+    if manifest is not None:
+        manifest.finish(time.time() - start, steps=episodes * spec.episode_length, env_steps=0, device=device)
     atomic.write_csv(Path(out), frame)
     return frame

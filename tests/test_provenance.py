@@ -130,3 +130,18 @@ def test_a_figure_mixing_two_commits_warns_naming_the_runs(tmp_path, two_runs):
         [sys.executable, "-m", "pwm.cli", "aggregate", str(out), "--out-dir", str(tmp_path / "agg"), "--reps", "50"]
     )
     assert "WARNING: the runs of one figure mix 2 code versions" in log and "seed1" in log and "seed2" in log
+
+
+def test_the_experiments_world_model_pretraining_is_in_its_cost_table(tmp_path, two_runs):
+    exp = tmp_path / "exp"
+    job = Manifest(exp / "world_models" / "hopper", {"job": "pre-training", "out_dir": "x"})
+    job.start({"device": "cpu", "threads": 1}, {"data": []}, {"run": 1})
+    job.finish(None, steps=2000, env_steps=0, device="cpu")
+    log = run_to_end(
+        [sys.executable, "-m", "pwm.cli", "collect", *map(str, two_runs), "--out", str(exp / "scores.csv")]
+    )
+    assert "no manifest" not in log
+    cost = pd.read_csv(exp / "cost.csv")
+    row = cost[(cost.algo == "world model (pretrain-single)") & (cost.task == "hopper")].iloc[0]
+    assert row.steps == 2000 and row.seed == 1
+    assert "world model (pretrain-single)" in set(pd.read_csv(exp / "provenance.csv").algo)

@@ -60,11 +60,11 @@ def fingerprint(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def read_manifests(run_files: list[str | Path]) -> list[tuple[Path, dict]]:
-    """``(path, manifest)`` of each run whose eval.csv has a readable manifest.json beside it."""
+def read_manifests(run_files: list[str | Path], extra: list[Path] = ()) -> list[tuple[Path, dict]]:
+    """``(path, manifest)`` of each run whose eval.csv has a readable manifest.json beside it, and of
+    each ``extra`` manifest path."""
     found = []
-    for run_file in run_files:
-        path = Path(run_file).with_name(MANIFEST_FILE)
+    for path in [Path(f).with_name(MANIFEST_FILE) for f in run_files] + list(extra):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -72,6 +72,28 @@ def read_manifests(run_files: list[str | Path]) -> list[tuple[Path, dict]]:
         if isinstance(data, dict) and "run" in data:
             found.append((path, data))
     return found
+
+
+PRETRAINING_NAMES = {"pretraining": "world model (pretrain)", "pre-training": "world model (pretrain-single)"}
+
+
+def identity(path: Path, manifest: dict) -> dict:
+    """(algo, task, seed) of a run; a pre-training job's as ("world model (...)", its folder, seed)."""
+    run = manifest["run"]
+    if "job" in run:
+        folder = path.parent.name
+        return {
+            "algo": PRETRAINING_NAMES.get(run["job"], run["job"]),
+            "task": "(suite)" if folder == "world_model" else folder,
+            "seed": (manifest.get("seeds") or {}).get("run"),
+        }
+    return {k: run.get(k) for k in ("algo", "task", "seed")}
+
+
+def experiment_pretraining(scores_out: Path) -> list[Path]:
+    """The manifests of the experiment's own world-model pre-training jobs (beside scores.csv)."""
+    exp = Path(scores_out).parent
+    return sorted([*exp.glob("world_model/manifest.json"), *exp.glob("world_models/*/manifest.json")])
 
 
 def provenance_table(manifests: list[tuple[Path, dict]]) -> pd.DataFrame:
@@ -84,7 +106,7 @@ def provenance_table(manifests: list[tuple[Path, dict]]) -> pd.DataFrame:
         )
         rows.append(
             {
-                **{k: m["run"].get(k) for k in ("algo", "task", "seed")},
+                **identity(path, m),
                 "code": code_id,
                 "commit": code.get("commit"),
                 "dirty": code.get("dirty"),
@@ -109,11 +131,11 @@ def cost_table(manifests: list[tuple[Path, dict]]) -> pd.DataFrame:
     """One row per finished run, then one ``task == "(all)"`` row per algorithm: the sums (peak
     memory: the maximum; throughputs: total steps over total wall time)."""
     rows = []
-    for _, m in manifests:
+    for path, m in manifests:
         cost = m.get("cost")
         if not cost:
             continue
-        rows.append({**{k: m["run"].get(k) for k in ("algo", "task", "seed")}, "runs": 1, **cost})
+        rows.append({**identity(path, m), "runs": 1, **cost})
     runs = pd.DataFrame(rows, columns=COST_COLUMNS)
     if runs.empty:
         return runs
@@ -164,12 +186,14 @@ def write_provenance(run_files: list[str | Path], provenance_out: str | Path, co
     """Write both tables and return the mixing warnings (runs without a manifest are left out and
     counted in a warning)."""
     manifests = read_manifests(run_files)
+    runs_with_manifest = len(manifests)
+    manifests += read_manifests([], experiment_pretraining(Path(provenance_out)))
     provenance = provenance_table(manifests)
     atomic.write_csv(provenance_out, provenance)
     atomic.write_csv(cost_out, cost_table(manifests))
     warnings = mixing_warnings(provenance)
-    if len(manifests) < len(run_files):
-        warnings.append(f"{len(run_files) - len(manifests)} of {len(run_files)} runs have no manifest.json")
+    if runs_with_manifest < len(run_files):
+        warnings.append(f"{len(run_files) - runs_with_manifest} of {len(run_files)} runs have no manifest.json")
     return warnings
 
 
