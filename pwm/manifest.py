@@ -102,12 +102,14 @@ def cpu_model() -> str:
 
 
 def hardware(device: str) -> dict[str, Any]:
+    """CPU model and count, the GPU's name on a CUDA run, torch's CUDA build (None: a CPU build)."""
     gpu = cuda = None
-    if device.startswith("cuda") and "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        if torch.cuda.is_available():
-            gpu, cuda = torch.cuda.get_device_name(torch.device(device)), torch.version.cuda
-    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "gpu": gpu, "cuda": cuda, "platform": platform.platform()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cuda = torch.version.cuda
+        if device.startswith("cuda") and torch.cuda.is_available():
+            gpu = torch.cuda.get_device_name(torch.device(device))
+    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "gpu": gpu, "torch_cuda": cuda, "platform": platform.platform()}
 
 
 def sha256_file(path: Path) -> str:
