@@ -82,10 +82,11 @@ def eval_planning(
 ) -> pd.DataFrame:
     """One eval.csv row per task (written atomically to ``out``), and a manifest.json beside it
     when it evaluates one task (the workflow's eval_tdmpc2 jobs; pwm.manifest)."""
+    from pwm import rng
     from pwm.manifest import Manifest
 
     torch.set_num_threads(threads)
-    torch.manual_seed(seed)
+    rng.seed_all(seed)
     manifest = Manifest(Path(out).parent, {"algo": algo, "task": tasks[0], "seed": seed}) if len(tasks) == 1 else None
     if manifest is not None:
         settings = {"checkpoint": str(checkpoint), "episodes": episodes, "device": device, "threads": threads}
