@@ -167,6 +167,29 @@ def cmd_estimate(args) -> None:
     print(format_table(rows, args.cores))
 
 
+def cmd_landscape(args) -> None:
+    from pwm.landscape_report import landscape
+
+    try:
+        horizons = [int(h) for h in args.horizons.split(",")]
+    except ValueError:
+        raise ValueError(f"--horizons must be comma-separated integers, got {args.horizons!r}") from None
+    table = landscape(
+        args.task,
+        args.world_model,
+        args.run,
+        args.out_dir,
+        horizons,
+        start_states=args.start_states,
+        points=args.points,
+        grid=args.grid,
+        grid_horizon=args.grid_horizon,
+        gamma=args.gamma,
+        seed=args.seed,
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
 def cmd_collect(args) -> None:
     from pwm.analysis.scores import collect
 
@@ -259,6 +282,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", type=int, default=2, help="cores the DAG would run on (for the wall-time bound)")
     p.add_argument("--device", default="cpu", help="cuda: count GPU hours for training and pre-training jobs")
     p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser(
+        "landscape",
+        help="the policy objective through the simulator and the world model: slices and gradient statistics",
+    )
+    p.add_argument("--task", required=True, help="a differentiable task (hopper, cartpole, ...)")
+    p.add_argument("--world-model", required=True, help="a single-task world_model.pt (pretrain-single or a PWM run)")
+    p.add_argument("--run", nargs="*", default=[], help="PWM run directories whose actors are measured too")
+    p.add_argument("--out-dir", required=True, help="folder for the CSVs and landscape.{pdf,png}")
+    p.add_argument("--horizons", default="8,16,32,64", help="comma-separated rollout horizons")
+    p.add_argument("--start-states", type=int, default=16, help="start states (envs) of every objective")
+    p.add_argument("--points", type=int, default=21, help="points of each 1-D slice over alpha in [-1, 1]")
+    p.add_argument("--grid", type=int, default=11, help="points per axis of the 2-D slice")
+    p.add_argument("--grid-horizon", type=int, help="horizon of the 2-D slice (none: the middle one)")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount of both objectives")
+    p.add_argument("--seed", type=int, default=0, help="start states, directions and the initial actor")
+    p.set_defaults(func=cmd_landscape)
 
     p = sub.add_parser("check-config", help="check workflow config files (YAML, schema, names) without Snakemake")
     p.add_argument("files", nargs="+", help="config files (e.g. workflow/configs/paper-mt30.yaml)")

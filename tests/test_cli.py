@@ -15,6 +15,7 @@ SUBCOMMANDS = [
     "collect",
     "check-config",
     "estimate",
+    "landscape",
     "compare-published",
     "import",
     "aggregate",

@@ -135,6 +135,9 @@ def test_the_world_model_objective_gradient_agrees_with_finite_differences():
     torch.manual_seed(0)
     cfg = OmegaConf.create({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
     wm = WorldModel(single_task_config(5, 2, cfg)).double()
+    with torch.no_grad():  # TD-MPC2 zero-initialises the reward head's last layer: no gradient at all
+        for p in wm.parameters():
+            p.add_(0.2 * torch.randn_like(p))
     start = torch.randn(4, 5, dtype=torch.float64)
     K = (0.1 * torch.randn(2, 16, dtype=torch.float64)).requires_grad_()
     objective = world_model_objective(wm, start, lambda z: torch.tanh(z @ K.T), lambda r: 3 * r + 1, 6, 0.99)
@@ -148,5 +151,6 @@ def test_the_world_model_objective_gradient_agrees_with_finite_differences():
             minus = objective().mean()
             K.view(-1)[j] += eps
         fd[j] = (plus - minus) / (2 * eps)
+    assert float(fd.norm()) > 1e-3  # a real gradient to compare
     torch.testing.assert_close(stats["gradient"], fd, rtol=1e-5, atol=1e-9)
     assert [p.grad for p in wm.parameters()] == [None] * len(list(wm.parameters()))  # only the policy's

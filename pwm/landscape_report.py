@@ -1,0 +1,221 @@
+"""``pwm-bench landscape``: the policy objective through the simulator and through the world model,
+for one differentiable task, a world model and policies (issue 21, in progress).
+
+For the initial policy (a freshly initialised PWM actor) and the actor of each given PWM run, from
+the same ``start_states`` start states of the task:
+
+- ``landscape_gradients.csv``: per (policy, horizon, side) the mean H-step discounted return, the
+  norm of its gradient in the actor's parameters, the variance of the per-start-state gradients,
+  the roughness of the 1-D slice, and the cosine between the world model's and the simulator's
+  gradients;
+- ``landscape_slices.csv``: the 1-D slices along one filter-normalised direction per policy (the
+  same direction on both sides and every horizon), ``alpha`` in [-1, 1];
+- ``landscape_grid.csv``: the 2-D slices (two directions) at ``grid_horizon``;
+- ``landscape.{pdf,png}``: per policy, the slices, the two contour maps and the gradient statistics
+  against horizon.
+
+Both sides use the simulator's reward units (the world model's reward converted back from its
+``reward_units``) and the same discount; the policy acts on the world model's encoding of the real
+observation in the simulator and on the imagined latents in the model. The simulator side stops
+counting rewards after an episode ends (a hopper's fall); the model side has no termination.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pwm import atomic, rng
+from pwm.landscape import (
+    cosine,
+    filter_normalized_direction,
+    gradient_statistics,
+    roughness,
+    simulator_objective,
+    slice_1d,
+    slice_2d,
+    world_model_objective,
+)
+
+GRADIENT_COLUMNS = [
+    "task",
+    "policy",
+    "horizon",
+    "side",
+    "objective",
+    "gradient_norm",
+    "gradient_variance",
+    "roughness",
+    "cosine_model_simulator",
+]
+SIDES = ("simulator", "world model")
+
+
+def raw_reward(rew_rms, units: str):
+    """The world model's reward (in ``units``) -> the simulator's units."""
+    from pwm.math import symexp
+
+    if units == "rms":
+        return lambda r: r * rew_rms.std().to(r.dtype) + rew_rms.mean.to(r.dtype)
+    return symexp
+
+
+def run_actor(run_dir: Path, learner_factory):
+    """The actor of a PWM run's checkpoint.pt (read as data only)."""
+    from pwm.signing import load_data
+
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.is_file():
+        raise ValueError(f"{run_dir}: no checkpoint.pt (a PWM run directory has one once it has evaluated)")
+    payload = load_data(path, what="run checkpoint")["payload"]
+    if "learner" not in payload or "wm" not in payload:
+        raise ValueError(f"{path}: not a single-task PWM run's checkpoint (no learner / wm entries)")
+    learner = learner_factory()
+    learner.load_state_dict(payload["learner"])
+    return learner.actor
+
+
+def landscape(
+    task: str,
+    world_model: str | Path,
+    runs: list[str | Path],
+    out_dir: str | Path,
+    horizons: list[int],
+    start_states: int = 16,
+    points: int = 21,
+    grid: int = 11,
+    grid_horizon: int | None = None,
+    gamma: float = 0.99,
+    seed: int = 0,
+    hparams: dict | None = None,
+) -> pd.DataFrame:
+    from pwm.agent import load_hparams
+    from pwm.envs.diff import DiffEnv
+    from pwm.policy_learning import PolicyLearner, freeze
+    from pwm.singletask_pretrain import load_world_model
+
+    if not horizons or min(horizons) < 1:
+        raise ValueError(f"horizons must be positive integers, got {horizons}")
+    if points < 3 or grid < 2:
+        raise ValueError(f"points must be >= 3 and grid >= 2, got {points} and {grid}")
+    grid_horizon = grid_horizon or horizons[len(horizons) // 2]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng.seed_all(seed)
+    cfg = load_hparams(hparams or {})
+    wm, rew_rms, units = load_world_model(world_model)
+    wm = freeze(wm.eval())
+    env = DiffEnv(task, start_states, seed=seed)
+    if (env.obs_dim, env.act_dim) != (wm.cfg.obs_dim, wm.cfg.action_dim):
+        raise ValueError(f"{world_model} (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {task}")
+    obs0 = env.reset()
+    start = env.get_state()
+    to_raw = raw_reward(rew_rms, units)
+
+    def new_learner():
+        return PolicyLearner(wm, cfg, env.act_dim, multitask=False)
+
+    policies = [("initial", new_learner().actor)] + [(Path(r).name, run_actor(Path(r), new_learner)) for r in runs]
+    alphas = np.linspace(-1.0, 1.0, points)
+    betas = np.linspace(-1.0, 1.0, grid)
+    gradients, slices, grids = [], [], []
+    for name, actor in policies:
+        params = [p for p in actor.parameters() if p.requires_grad]
+        directions = torch.Generator().manual_seed(seed)
+        d1 = filter_normalized_direction(params, directions)
+        d2 = filter_normalized_direction(params, directions)
+        for horizon in horizons:
+            objectives = {
+                "simulator": simulator_objective(
+                    env, start, lambda o, a=actor: a(wm.encode(o), deterministic=True), horizon, gamma
+                ),
+                "world model": world_model_objective(
+                    wm, obs0, lambda z, a=actor: a(z, deterministic=True), to_raw, horizon, gamma
+                ),
+            }
+            stats = {side: gradient_statistics(f, params) for side, f in objectives.items()}
+            similarity = cosine(stats["world model"]["gradient"], stats["simulator"]["gradient"])
+            for side, objective in objectives.items():
+                values = slice_1d(objective, params, d1, alphas)
+                slices += [[task, name, horizon, side, a, v] for a, v in zip(alphas, values)]
+                s = stats[side]
+                gradients.append(
+                    [task, name, horizon, side, s["objective"], s["gradient_norm"], s["gradient_variance"],
+                     roughness(values), similarity]
+                )  # fmt: skip
+                if horizon == grid_horizon:
+                    values2 = slice_2d(objective, params, d1, d2, betas, betas)
+                    grids += [
+                        [task, name, horizon, side, a, b, values2[i, j]]
+                        for i, a in enumerate(betas)
+                        for j, b in enumerate(betas)
+                    ]
+            print(
+                f"[landscape] {task} {name} H{horizon}: objective sim {stats['simulator']['objective']:.3f} "
+                f"model {stats['world model']['objective']:.3f}, gradient norm sim "
+                f"{stats['simulator']['gradient_norm']:.4g} model {stats['world model']['gradient_norm']:.4g}, "
+                f"cosine {similarity:.3f}",
+                flush=True,
+            )
+    env.close()
+    table = pd.DataFrame(gradients, columns=GRADIENT_COLUMNS)
+    slice_table = pd.DataFrame(slices, columns=["task", "policy", "horizon", "side", "alpha", "value"])
+    grid_table = pd.DataFrame(grids, columns=["task", "policy", "horizon", "side", "alpha", "beta", "value"])
+    atomic.write_csv(out / "landscape_gradients.csv", table)
+    atomic.write_csv(out / "landscape_slices.csv", slice_table)
+    atomic.write_csv(out / "landscape_grid.csv", grid_table)
+    plot_landscape(table, slice_table, grid_table, out / "landscape")
+    return table
+
+
+def plot_landscape(gradients: pd.DataFrame, slices: pd.DataFrame, grids: pd.DataFrame, stem) -> list[Path]:
+    """One row per policy: 1-D slices (solid: simulator, dashed: world model; one colour per horizon),
+    the 2-D maps of both sides, and gradient norm and cosine against horizon."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pwm.analysis.figures import save
+
+    policies = list(dict.fromkeys(gradients.policy))
+    fig, axes = plt.subplots(len(policies), 4, figsize=(16, 3.4 * len(policies)), squeeze=False)
+    for row, policy in zip(axes, policies):
+        horizons = sorted(gradients[gradients.policy == policy].horizon.unique())
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(horizons)))
+        for colour, horizon in zip(colours, horizons):
+            for side, style in zip(SIDES, ("-", "--")):
+                s = slices[(slices.policy == policy) & (slices.horizon == horizon) & (slices.side == side)]
+                row[0].plot(s.alpha, s.value, style, color=colour, label=f"H{horizon} {side}")
+        row[0].set_title(f"{policy}: 1-D slices", fontsize=9)
+        row[0].set_xlabel("alpha (filter-normalised direction)")
+        row[0].set_ylabel("H-step return")
+        row[0].legend(fontsize=6, ncol=2)
+        for ax, side in zip(row[1:3], SIDES):
+            g = grids[(grids.policy == policy) & (grids.side == side)]
+            if g.empty:
+                ax.axis("off")
+                continue
+            table = g.pivot(index="beta", columns="alpha", values="value")
+            contour = ax.contourf(table.columns, table.index, table.values, levels=15, cmap="viridis")
+            fig.colorbar(contour, ax=ax)
+            ax.set_title(f"{side}, H{int(g.horizon.iloc[0])}", fontsize=9)
+            ax.set_xlabel("alpha")
+            ax.set_ylabel("beta")
+        stats = gradients[gradients.policy == policy]
+        for side, style in zip(SIDES, ("o-", "s--")):
+            s = stats[stats.side == side]
+            row[3].semilogy(s.horizon, s.gradient_norm.clip(lower=1e-12), style, label=f"|grad| {side}")
+        twin = row[3].twinx()
+        c = stats[stats.side == SIDES[0]]
+        twin.plot(c.horizon, c.cosine_model_simulator, "k:", label="cosine")
+        twin.set_ylim(-1.05, 1.05)
+        twin.set_ylabel("cosine(model, simulator)")
+        row[3].set_xlabel("horizon")
+        row[3].set_ylabel("gradient norm")
+        row[3].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return save(fig, stem)

@@ -1,0 +1,82 @@
+"""pwm-bench landscape on the differentiable cartpole with a tiny world model and one PWM run's
+actor: the CSVs' shapes and columns, statistics consistent with the core functions, the figure."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers import subprocess_env
+
+
+@pytest.fixture(scope="module")
+def model_and_run(tmp_path_factory):
+    from pwm.agent import load_hparams
+    from pwm.envs.diff import DiffEnv
+    from pwm.policy_learning import PolicyLearner
+    from pwm.run import Run, RunSettings
+    from pwm.running_stats import RunningMeanStd
+    from pwm.singletask_pretrain import save_world_model
+    from pwm.world_model import WorldModel
+    from pwm.world_model_training import single_task_config
+
+    root = tmp_path_factory.mktemp("landscape")
+    env = DiffEnv("cartpole", 1)
+    torch.manual_seed(0)
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
+    wm = WorldModel(single_task_config(env.obs_dim, env.act_dim, cfg))
+    with torch.no_grad():  # an untrained model's reward head is zero (TD-MPC2's init): give it a slope
+        for p in wm.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    rew_rms = RunningMeanStd((1,))
+    rew_rms.update(torch.randn(100, 1) * 2 + 1)
+    save_world_model(root / "world_model.pt", wm, rew_rms, 0)
+    learner = PolicyLearner(wm, cfg, env.act_dim, multitask=False)
+    with torch.no_grad():
+        for p in learner.actor.parameters():
+            p.add_(0.3 * torch.randn_like(p))  # "trained": not the initial actor
+    settings = RunSettings("pwm", "cartpole", 1, str(root / "run"), steps=32, eval_every=32, eval_episodes=1)
+    Run(settings).save_checkpoint(32, {"learner": learner.state_dict(), "wm": wm.state_dict()})
+    return root
+
+
+def test_landscape_writes_slices_grids_and_gradient_statistics(model_and_run, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pwm.cli", "landscape", "--task", "cartpole", "--world-model",
+           str(model_and_run / "world_model.pt"), "--run", str(model_and_run / "run"), "--out-dir", str(out),
+           "--horizons", "2,4", "--start-states", "3", "--points", "5", "--grid", "3"]  # fmt: skip
+    result = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    gradients = pd.read_csv(out / "landscape_gradients.csv")
+    assert gradients[["policy", "horizon", "side"]].values.tolist() == [
+        [p, h, s] for p in ("initial", "run") for h in (2, 4) for s in ("simulator", "world model")
+    ]
+    assert (gradients.gradient_norm > 0).all() and (gradients.gradient_variance >= 0).all()
+    assert gradients.cosine_model_simulator.between(-1, 1).all()
+    pairs = gradients.groupby(["policy", "horizon"]).cosine_model_simulator.nunique()
+    assert (pairs == 1).all()  # one cosine per (policy, horizon), on both sides' rows
+    slices = pd.read_csv(out / "landscape_slices.csv")
+    assert len(slices) == 2 * 2 * 2 * 5 and sorted(slices.alpha.unique()) == pytest.approx(np.linspace(-1, 1, 5))
+    at_zero = slices[slices.alpha == 0].set_index(["policy", "horizon", "side"]).value
+    expected = gradients.set_index(["policy", "horizon", "side"]).objective
+    np.testing.assert_allclose(at_zero.loc[expected.index], expected, rtol=1e-5)  # alpha 0 = the policy itself
+    grid = pd.read_csv(out / "landscape_grid.csv")
+    assert set(grid.horizon) == {4} and len(grid) == 2 * 2 * 9  # the middle horizon by default
+    assert (out / "landscape.pdf").stat().st_size > 1000 and (out / "landscape.png").exists()
+
+
+def test_bad_input_is_refused_before_work(model_and_run, tmp_path):
+    common = [sys.executable, "-m", "pwm.cli", "landscape", "--task", "cartpole", "--out-dir", str(tmp_path)]
+    result = subprocess.run(
+        [*common, "--world-model", str(model_and_run / "world_model.pt"), "--run", str(tmp_path), "--horizons", "2"],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 3 and "no checkpoint.pt" in result.stderr
+    result = subprocess.run(
+        [*common, "--world-model", str(model_and_run / "world_model.pt"), "--horizons", "2,x"],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 3 and "--horizons must be comma-separated integers" in result.stderr
