@@ -206,6 +206,19 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
             check_single_task_world_model(config, exp, spec)
         else:
             check_collection(config, exp, spec)
+        check_landscape(exp, spec)
+
+
+def check_landscape(exp: str, spec: dict) -> None:
+    """A `landscape` block needs PWM's single-task pipeline: the task's world model and PWM seeds."""
+    if "landscape" not in spec:
+        return
+    where = f"experiments.{exp}.landscape"
+    if spec["kind"] != "single-task" or "pwm" not in spec["algorithms"]:
+        raise ConfigError(f"{where}: needs kind single-task with pwm among the algorithms (its world model and actors)")
+    for task in spec["landscape"].get("tasks", []):
+        if task not in spec["tasks"]:
+            raise ConfigError(f"{where}.tasks: {task!r} is not a task of {exp} ({', '.join(spec['tasks'])})")
 
 
 def task_budget(budget: dict, task: str) -> dict:

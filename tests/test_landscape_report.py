@@ -80,3 +80,29 @@ def test_bad_input_is_refused_before_work(model_and_run, tmp_path):
         env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 3 and "--horizons must be comma-separated integers" in result.stderr
+
+
+def test_a_landscape_block_adds_the_rule_to_a_single_task_experiment(tmp_path):
+    """The DAG: SHAC -> world model -> PWM seeds -> landscape of the task (the world model and both
+    seeds' actors), and a landscape block without PWM's pipeline is refused before any job."""
+    import copy
+
+    from helpers import copy_workflow
+    from test_single_task_workflow import SINGLE, snakemake
+
+    config = copy.deepcopy(SINGLE)
+    config["experiments"]["st"]["landscape"] = {"horizons": [2, 4], "start_states": 2, "points": 3, "grid": 2}
+    workdir = copy_workflow(tmp_path)
+    result = snakemake(workdir, config=config)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = workdir / "results" / "st" / "landscape" / "cartpole"
+    gradients = pd.read_csv(out / "landscape_gradients.csv")
+    assert sorted(gradients.policy.unique()) == ["initial", "seed1", "seed2"]
+    assert (out / "landscape.png").exists()
+    log = (workdir / "results" / "st" / "logs" / "landscape_cartpole.txt").read_text()
+    assert "[landscape] cartpole seed2 H4" in log
+
+    config["experiments"]["st"]["algorithms"].pop("pwm")
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode != 0
+    assert "experiments.st.landscape: needs kind single-task with pwm" in result.stdout + result.stderr

@@ -286,6 +286,50 @@ def single_world_model_path(exp, task):
     )
 
 
+def landscape_tasks(exp):
+    spec = config["experiments"][exp]
+    if "landscape" not in spec:
+        return []
+    return spec["landscape"].get("tasks", spec["tasks"])
+
+
+def landscape_inputs(wc):
+    """The task's world model and every PWM seed's run (their checkpoints hold the actors)."""
+    spec = config["experiments"][wc.exp]
+    return {
+        "world_model": single_world_model_path(wc.exp, wc.task),
+        "runs": [f"{run_dir(wc.exp, 'pwm', wc.task, seed)}/eval.csv" for seed in spec["seeds"]],
+    }
+
+
+def landscape_args(wc):
+    spec = config["experiments"][wc.exp]
+    options = spec["landscape"]
+    args = [
+        "--task",
+        wc.task,
+        "--world-model",
+        single_world_model_path(wc.exp, wc.task),
+        "--out-dir",
+        f"{RESULTS}/{wc.exp}/landscape/{wc.task}",
+        "--horizons",
+        ",".join(str(h) for h in options.get("horizons", [8, 16, 32, 64])),
+        "--start-states",
+        options.get("start_states", 16),
+        "--points",
+        options.get("points", 21),
+        "--grid",
+        options.get("grid", 11),
+        "--gamma",
+        options.get("gamma", 0.99),
+        "--seed",
+        options.get("seed", 0),
+        "--run",
+        *[run_dir(wc.exp, "pwm", wc.task, seed) for seed in spec["seeds"]],
+    ]
+    return _quote(args)
+
+
 def pretrain_single_args(wc):
     spec, wm = config["experiments"][wc.exp], world_model_spec(wc.exp)
     steps = wm.get("per_task", {}).get(wc.task, {}).get("steps", wm.get("steps", 50000))
@@ -315,22 +359,26 @@ def pretrain_single_args(wc):
 
 def experiment_targets(exp):
     out = f"{RESULTS}/{exp}"
-    return [
-        f"{out}/aggregates.csv",
-        f"{out}/profiles.csv",
-        f"{out}/curves.csv",
-        f"{out}/improvement.csv",
-        f"{out}/figures/aggregates.pdf",
-        f"{out}/figures/aggregates.png",
-        f"{out}/figures/curves.pdf",
-        f"{out}/figures/curves.png",
-        f"{out}/figures/improvement.pdf",
-        f"{out}/figures/improvement.png",
-        f"{out}/tables.md",
-    ] + (
-        [f"{out}/published_comparison.csv", f"{out}/figures/published_comparison.pdf"]
-        if config["experiments"][exp].get("published")
-        else []
+    return (
+        [
+            f"{out}/aggregates.csv",
+            f"{out}/profiles.csv",
+            f"{out}/curves.csv",
+            f"{out}/improvement.csv",
+            f"{out}/figures/aggregates.pdf",
+            f"{out}/figures/aggregates.png",
+            f"{out}/figures/curves.pdf",
+            f"{out}/figures/curves.png",
+            f"{out}/figures/improvement.pdf",
+            f"{out}/figures/improvement.png",
+            f"{out}/tables.md",
+        ]
+        + (
+            [f"{out}/published_comparison.csv", f"{out}/figures/published_comparison.pdf"]
+            if config["experiments"][exp].get("published")
+            else []
+        )
+        + [f"{out}/landscape/{task}/landscape_gradients.csv" for task in landscape_tasks(exp)]
     )
 
 

@@ -8,6 +8,33 @@
 # The helpers (single_offline_input, pretrain_single_args, ...) are in common.smk.
 
 
+rule landscape:
+    conda:
+        CONDA_ENV
+    # Experiments with a `landscape` block only (experiment_targets asks for it then).
+    input:
+        unpack(landscape_inputs),
+    output:
+        gradients=results_path("{exp}/landscape/{task}/landscape_gradients.csv"),
+        slices=results_path("{exp}/landscape/{task}/landscape_slices.csv"),
+        grid=results_path("{exp}/landscape/{task}/landscape_grid.csv"),
+        png=report(
+            results_path("{exp}/landscape/{task}/landscape.png"), caption="../report/landscape.rst", category="{exp}"
+        ),
+        pdf=results_path("{exp}/landscape/{task}/landscape.pdf"),
+    log:
+        results_path("{exp}/logs/landscape_{task}.txt"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=6 * 60,
+    params:
+        job=job_env("landscape"),
+        args=landscape_args,
+    shell:
+        "{params.job} pwm-bench landscape {params.args} > {log} 2>&1"
+
+
 rule pretrain_single_world_model:
     conda:
         CONDA_ENV
