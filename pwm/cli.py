@@ -186,6 +186,7 @@ def cmd_landscape(args) -> None:
         grid_horizon=args.grid_horizon,
         gamma=args.gamma,
         seed=args.seed,
+        model_terminations=args.model_terminations,
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
@@ -298,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-horizon", type=int, help="horizon of the 2-D slice (none: the middle one)")
     p.add_argument("--gamma", type=float, default=0.99, help="discount of both objectives")
     p.add_argument("--seed", type=int, default=0, help="start states, directions and the initial actor")
+    p.add_argument(
+        "--model-terminations",
+        choices=("simulator", "none"),
+        default="simulator",
+        help="mask the world model's rewards after the simulator's episode ended (simulator) or not (none)",
+    )
     p.set_defaults(func=cmd_landscape)
 
     p = sub.add_parser("check-config", help="check workflow config files (YAML, schema, names) without Snakemake")

@@ -138,18 +138,42 @@ def simulator_objective(env, start_state: dict, policy: Callable, horizon: int, 
     return objective
 
 
-def world_model_objective(wm, start_obs: torch.Tensor, actor: Callable, to_raw: Callable, horizon: int, gamma: float):
+def simulator_alive(env, start_state: dict, policy: Callable, horizon: int) -> torch.Tensor:
+    """``[H, N]``: 1 where the simulator's episode from ``start_state`` under ``policy`` has not ended
+    before step t (a rollout without gradients)."""
+    with torch.no_grad():
+        env.set_state(start_state)
+        obs, alive, rows = env.obs, torch.ones(env.num_envs), []
+        for _ in range(horizon):
+            rows.append(alive)
+            obs, _, done, _ = env.step(policy(obs))
+            alive = alive * (~done).float()
+    return torch.stack(rows)
+
+
+def world_model_objective(
+    wm,
+    start_obs: torch.Tensor,
+    actor: Callable,
+    to_raw: Callable,
+    horizon: int,
+    gamma: float,
+    alive: Callable[[], torch.Tensor] | None = None,
+):
     """The same return through a single-task world model: encode the start observations, roll the
-    actor on the latents, sum the decoded rewards converted to the simulator's units by ``to_raw``."""
+    actor on the latents, sum the decoded rewards converted to the simulator's units by ``to_raw``.
+    ``alive()`` (``[H, N]``, e.g. :func:`simulator_alive` at the current parameters) masks the rewards
+    after the simulator's episode ended, which a world model without a termination head cannot know."""
     from pwm.policy_learning import decode_reward
 
     def objective() -> torch.Tensor:
         with torch.no_grad():
             z = wm.encode(start_obs)
+            mask = alive() if alive is not None else torch.ones(horizon, start_obs.shape[0])
         ret = torch.zeros(start_obs.shape[0], dtype=z.dtype)
         for t in range(horizon):
             a = actor(z)
-            ret = ret + (gamma**t) * to_raw(decode_reward(wm.reward(z, a, None), wm, False))
+            ret = ret + (gamma**t) * mask[t].to(z.dtype) * to_raw(decode_reward(wm.reward(z, a, None), wm, False))
             z = wm.next(z, a, None)
         return ret
 

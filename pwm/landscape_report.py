@@ -17,7 +17,10 @@ the same ``start_states`` start states of the task:
 Both sides use the simulator's reward units (the world model's reward converted back from its
 ``reward_units``) and the same discount; the policy acts on the world model's encoding of the real
 observation in the simulator and on the imagined latents in the model. The simulator side stops
-counting rewards after an episode ends (a hopper's fall); the model side has no termination.
+counting rewards after an episode ends (a hopper's fall); the model has no termination head, so by
+default (``model_terminations="simulator"``) its rewards are masked where the simulator's episode
+from the same start state under the same parameters has ended, as single-task PWM uses the real
+envs' dones; ``"none"`` leaves them unmasked.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pwm.landscape import (
     filter_normalized_direction,
     gradient_statistics,
     roughness,
+    simulator_alive,
     simulator_objective,
     slice_1d,
     slice_2d,
@@ -91,12 +95,15 @@ def landscape(
     gamma: float = 0.99,
     seed: int = 0,
     hparams: dict | None = None,
+    model_terminations: str = "simulator",
 ) -> pd.DataFrame:
     from pwm.agent import load_hparams
     from pwm.envs.diff import DiffEnv
     from pwm.policy_learning import PolicyLearner, freeze
     from pwm.singletask_pretrain import load_world_model
 
+    if model_terminations not in ("simulator", "none"):
+        raise ValueError(f"model_terminations must be 'simulator' or 'none', got {model_terminations!r}")
     if not horizons or min(horizons) < 1:
         raise ValueError(f"horizons must be positive integers, got {horizons}")
     if points < 3 or grid < 2:
@@ -128,12 +135,20 @@ def landscape(
         d1 = filter_normalized_direction(params, directions)
         d2 = filter_normalized_direction(params, directions)
         for horizon in horizons:
+
+            def sim_policy(o, a=actor):
+                return a(wm.encode(o), deterministic=True)
+
+            alive = None
+            if model_terminations == "simulator":
+
+                def alive(h=horizon, policy=sim_policy):
+                    return simulator_alive(env, start, policy, h)
+
             objectives = {
-                "simulator": simulator_objective(
-                    env, start, lambda o, a=actor: a(wm.encode(o), deterministic=True), horizon, gamma
-                ),
+                "simulator": simulator_objective(env, start, sim_policy, horizon, gamma),
                 "world model": world_model_objective(
-                    wm, obs0, lambda z, a=actor: a(z, deterministic=True), to_raw, horizon, gamma
+                    wm, obs0, lambda z, a=actor: a(z, deterministic=True), to_raw, horizon, gamma, alive
                 ),
             }
             stats = {side: gradient_statistics(f, params) for side, f in objectives.items()}

@@ -154,3 +154,36 @@ def test_the_world_model_objective_gradient_agrees_with_finite_differences():
     assert float(fd.norm()) > 1e-3  # a real gradient to compare
     torch.testing.assert_close(stats["gradient"], fd, rtol=1e-5, atol=1e-9)
     assert [p.grad for p in wm.parameters()] == [None] * len(list(wm.parameters()))  # only the policy's
+
+
+def test_the_world_models_rewards_are_masked_after_the_simulators_episode_ended():
+    from omegaconf import OmegaConf
+
+    from pwm.envs.diff import DiffEnv
+    from pwm.landscape import simulator_alive, world_model_objective
+    from pwm.world_model import WorldModel
+    from pwm.world_model_training import single_task_config
+
+    torch.manual_seed(0)
+    cfg = OmegaConf.create({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
+    wm = WorldModel(single_task_config(5, 2, cfg))
+    with torch.no_grad():
+        for p in wm.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    start = torch.randn(3, 5)
+    mask = torch.ones(6, 3)
+    mask[2:, 0] = 0.0  # the first start state's episode ended after 2 steps
+
+    def actor(z):
+        return torch.tanh(z[:, :2])
+
+    masked = world_model_objective(wm, start, actor, lambda r: r, 6, 0.9, alive=lambda: mask)()
+    full = world_model_objective(wm, start, actor, lambda r: r, 6, 0.9)()
+    two = world_model_objective(wm, start, actor, lambda r: r, 2, 0.9)()
+    torch.testing.assert_close(masked[0], two[0])
+    torch.testing.assert_close(masked[1:], full[1:])
+
+    env = DiffEnv("cartpole", 2, seed=0)
+    env.reset()
+    alive = simulator_alive(env, env.get_state(), lambda obs: torch.zeros(2, env.act_dim), 5)
+    assert alive.shape == (5, 2) and bool((alive == 1).all())  # cartpole never terminates early
