@@ -19,7 +19,6 @@ model is slower per step): the basis column says what each figure rests on.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -86,12 +85,13 @@ def plan(configfile: str | None, workdir: str | Path = ".") -> list[Job]:
 
 def cost_records(roots: list[str | Path]) -> dict[tuple[str, str | None], list[dict]]:
     """Finished jobs' cost records by (algorithm or pre-training job, task)."""
+    from pwm.manifest import MANIFEST_FILE, read_manifest
+
     records = defaultdict(list)
     for root in roots:
-        for path in Path(root).rglob("manifest.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+        for path in Path(root).rglob(MANIFEST_FILE):
+            data = read_manifest(path)
+            if data is None:
                 continue
             cost, run = data.get("cost"), data.get("run") or {}
             if not cost or not cost.get("steps") or not cost.get("wall_time_s"):
@@ -130,10 +130,9 @@ def pilot_rate(job: Job, seconds: float) -> tuple[float, float, str] | None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         output = proc.communicate()[0]
-        try:  # the job finished within the pilot: its own cost record is exact
-            cost = json.loads((Path(tmp) / "manifest.json").read_text())["cost"]
-        except (OSError, ValueError, KeyError, TypeError):
-            cost = None
+        from pwm.manifest import MANIFEST_FILE, read_manifest
+
+        cost = (read_manifest(Path(tmp) / MANIFEST_FILE) or {}).get("cost")  # a finished pilot's own record
     if cost and cost.get("steps") and cost.get("wall_time_s"):
         wall = cost["wall_time_s"]
         return cost["steps"] / wall, cost["cpu_time_s"] / wall, "pilot: the whole job"

@@ -9,6 +9,7 @@ import pytest
 
 from helpers import PROJECT_ROOT
 from pwm.estimate import Job, cost_records, estimate, format_table, parse_dry_run, plan
+from pwm.manifest import MANIFEST_FORMAT
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,8 @@ def test_the_plan_is_snakemakes_dag_of_the_config(default_jobs):
 def manifest(root, name, run, steps, wall, cpu):
     path = root / name / "manifest.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"run": run, "cost": {"steps": steps, "wall_time_s": wall, "cpu_time_s": cpu}}))
+    cost = {"steps": steps, "wall_time_s": wall, "cpu_time_s": cpu}
+    path.write_text(json.dumps({"format": MANIFEST_FORMAT, "run": run, "cost": cost}))
 
 
 def test_each_job_is_its_budget_over_the_measured_rate_with_its_basis(tmp_path):
