@@ -86,6 +86,7 @@ class SB3Learner(Learner):
         model_zip = unseal_bytes(state.get("model"), self.checkpoint_path, "SB3 model zip")
         env = unseal(state.get("env"), self.checkpoint_path, "pickled training environment")
         device = self.model.device
+        self.model.get_env().close()  # the fresh model built before the checkpoint was read
         self.model = self.algo_cls.load(io.BytesIO(model_zip), env=env, device=device, force_reset=False)
         if "replay_buffer" in state:
             load_replay_buffer_state(self.model.replay_buffer, state["replay_buffer"], self.checkpoint_path)
