@@ -102,6 +102,37 @@ def test_filter_normalization_and_roughness():
         roughness([1.0, 2.0])
 
 
+def central_differences(objective, K: torch.Tensor, eps: float) -> torch.Tensor:
+    """Central finite differences of the mean objective in each entry of ``K``, flattened."""
+    fd = torch.zeros(K.numel(), dtype=K.dtype)
+    for j in range(K.numel()):
+        with torch.no_grad():
+            K.view(-1)[j] += eps
+            plus = objective().mean()
+            K.view(-1)[j] -= 2 * eps
+            minus = objective().mean()
+            K.view(-1)[j] += eps
+        fd[j] = (plus - minus) / (2 * eps)
+    return fd
+
+
+def sloped_world_model():
+    """A tiny single-task world model (obs 5, action 2, latent 16) with every weight perturbed: TD-MPC2
+    zero-initialises the reward head's last layer, which would give no gradient at all."""
+    from omegaconf import OmegaConf
+
+    from pwm.world_model import WorldModel
+    from pwm.world_model_training import single_task_config
+
+    torch.manual_seed(0)
+    cfg = OmegaConf.create({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
+    wm = WorldModel(single_task_config(5, 2, cfg))
+    with torch.no_grad():
+        for p in wm.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return wm
+
+
 def test_the_simulator_gradient_agrees_with_finite_differences_of_the_same_rollout():
     from pwm.envs.diff import DiffEnv
 
@@ -112,64 +143,30 @@ def test_the_simulator_gradient_agrees_with_finite_differences_of_the_same_rollo
     K = (0.1 * torch.randn(env.act_dim, env.obs_dim, generator=gen, dtype=torch.float64)).requires_grad_()
     objective = simulator_objective(env, start, lambda obs: torch.tanh(obs @ K.T), horizon=8, gamma=0.99)
     gradient = gradient_statistics(objective, [K])["gradient"]
-    eps, fd = 1e-5, torch.zeros_like(gradient)
-    for j in range(K.numel()):
-        with torch.no_grad():
-            K.view(-1)[j] += eps
-            plus = objective().mean()
-            K.view(-1)[j] -= 2 * eps
-            minus = objective().mean()
-            K.view(-1)[j] += eps
-        fd[j] = (plus - minus) / (2 * eps)
+    fd = central_differences(objective, K, 1e-5)
     assert cosine(gradient, fd) > 0.999
     assert float((gradient - fd).norm() / fd.norm()) < 0.02
 
 
 def test_the_world_model_objective_gradient_agrees_with_finite_differences():
-    from omegaconf import OmegaConf
-
     from pwm.landscape import world_model_objective
-    from pwm.world_model import WorldModel
-    from pwm.world_model_training import single_task_config
 
-    torch.manual_seed(0)
-    cfg = OmegaConf.create({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
-    wm = WorldModel(single_task_config(5, 2, cfg)).double()
-    with torch.no_grad():  # TD-MPC2 zero-initialises the reward head's last layer: no gradient at all
-        for p in wm.parameters():
-            p.add_(0.2 * torch.randn_like(p))
+    wm = sloped_world_model().double()
     start = torch.randn(4, 5, dtype=torch.float64)
     K = (0.1 * torch.randn(2, 16, dtype=torch.float64)).requires_grad_()
     objective = world_model_objective(wm, start, lambda z: torch.tanh(z @ K.T), lambda r: 3 * r + 1, 6, 0.99)
     stats = gradient_statistics(objective, [K])
-    eps, fd = 1e-6, torch.zeros(K.numel(), dtype=torch.float64)
-    for j in range(K.numel()):
-        with torch.no_grad():
-            K.view(-1)[j] += eps
-            plus = objective().mean()
-            K.view(-1)[j] -= 2 * eps
-            minus = objective().mean()
-            K.view(-1)[j] += eps
-        fd[j] = (plus - minus) / (2 * eps)
+    fd = central_differences(objective, K, 1e-6)
     assert float(fd.norm()) > 1e-3  # a real gradient to compare
     torch.testing.assert_close(stats["gradient"], fd, rtol=1e-5, atol=1e-9)
     assert [p.grad for p in wm.parameters()] == [None] * len(list(wm.parameters()))  # only the policy's
 
 
 def test_the_world_models_rewards_are_masked_after_the_simulators_episode_ended():
-    from omegaconf import OmegaConf
-
     from pwm.envs.diff import DiffEnv
     from pwm.landscape import simulator_alive, world_model_objective
-    from pwm.world_model import WorldModel
-    from pwm.world_model_training import single_task_config
 
-    torch.manual_seed(0)
-    cfg = OmegaConf.create({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
-    wm = WorldModel(single_task_config(5, 2, cfg))
-    with torch.no_grad():
-        for p in wm.parameters():
-            p.add_(0.2 * torch.randn_like(p))
+    wm = sloped_world_model()
     start = torch.randn(3, 5)
     mask = torch.ones(6, 3)
     mask[2:, 0] = 0.0  # the first start state's episode ended after 2 steps
