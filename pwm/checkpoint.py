@@ -242,6 +242,7 @@ def infer_config(sd: Mapping, name: str = "<state dict>", action_dims=None) -> W
         action_dims=action_dims if num_tasks else None,
         num_bins=num_bins,
         episodic="_termination.0.weight" in sd,
+        latent_norm="simnorm" if f"_encoder.state.{n_enc - 1}.ln.weight" in sd else "none",
         **log_std,
     )
     return cfg.replace(model_size=match_model_size(cfg))
@@ -274,11 +275,14 @@ def load_tdmpc2(
     num_tasks: int | None = None,
     task_set: str | None = None,
     action_dims=None,
+    latent_norm: str | None = None,
     device=None,
 ) -> WorldModel:
     """Build a :class:`WorldModel` from a TD-MPC2 checkpoint (path or dict), strictly.
 
-    Unspecified architecture settings are inferred from the tensors. Given settings are
+    Unspecified architecture settings are inferred from the tensors (``latent_norm`` only as far
+    as shapes tell: ``none`` has no LayerNorm; ``simnorm`` and ``layernorm`` look alike, so a
+    file's own record of it is passed here). Given settings are
     honoured and checked: a file that does not fit raises :class:`CheckpointError` with the first
     offending key, its expected and found shapes, and the model size the file looks like.
     """
@@ -292,7 +296,13 @@ def load_tdmpc2(
     looks_like = f"the file looks like {describe(inferred)}" if inferred else f"its architecture is unclear ({why_not})"
 
     if cfg is None:
-        pinned = dict(obs_dim=obs_dim, action_dim=action_dim, num_tasks=num_tasks, action_dims=action_dims)
+        pinned = dict(
+            obs_dim=obs_dim,
+            action_dim=action_dim,
+            num_tasks=num_tasks,
+            action_dims=action_dims,
+            latent_norm=latent_norm,
+        )
         pinned = {k: v for k, v in pinned.items() if v is not None}
         if model_size is not None or task_set is not None:
             base = inferred or WorldModelConfig(obs_dim=0, action_dim=0)
@@ -306,6 +316,7 @@ def load_tdmpc2(
                 num_tasks=pinned.pop("num_tasks", base.num_tasks),
             )
             extra = {"action_dims": pinned.pop("action_dims", base.action_dims if base.multitask else None)}
+            extra |= {"latent_norm": pinned.pop("latent_norm", base.latent_norm)}
             cfg = WorldModelConfig.for_model_size(
                 model_size, task_set=task_set, **dims, **extra, episodic=base.episodic if inferred else False
             )

@@ -168,8 +168,11 @@ def cmd_estimate(args) -> None:
 
 
 def cmd_landscape(args) -> None:
-    from pwm.landscape_report import landscape
+    from pwm.landscape_report import landscape, parse_ablation
 
+    ablations = dict(parse_ablation(text) for text in args.ablation)
+    if len(ablations) != len(args.ablation):
+        raise ValueError(f"--ablation names must differ, got {args.ablation}")
     try:
         horizons = [int(h) for h in args.horizons.split(",")]
     except ValueError:
@@ -187,6 +190,7 @@ def cmd_landscape(args) -> None:
         gamma=args.gamma,
         seed=args.seed,
         model_terminations=args.model_terminations,
+        ablations=ablations,
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
@@ -304,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("simulator", "none"),
         default="simulator",
         help="mask the world model's rewards after the simulator's episode ended (simulator) or not (none)",
+    )
+    p.add_argument(
+        "--ablation",
+        action="append",
+        default=[],
+        metavar="NAME=WORLD_MODEL[,RUN_DIR...]",
+        help="also an ablated world model (e.g. wm_latent_norm=none) with the PWM runs trained on it; repeatable",
     )
     p.set_defaults(func=cmd_landscape)
 

@@ -1,10 +1,12 @@
 """``pwm-bench landscape``: the policy objective through the simulator and through the world model,
-for one differentiable task, a world model and policies (issue 21, in progress).
+for one differentiable task, a world model and policies (issue 21).
 
 For the initial policy (a freshly initialised PWM actor) and the actor of each given PWM run, from
-the same ``start_states`` start states of the task:
+the same ``start_states`` start states of the task; and the same for each ablated world model
+(for example one pre-trained without SimNorm, ``wm_latent_norm``) with the actors of the PWM runs
+trained on it (an actor acts on its own model's latents, so each model brings its own runs):
 
-- ``landscape_gradients.csv``: per (policy, horizon, side) the mean H-step discounted return, the
+- ``landscape_gradients.csv``: per (world model, policy, horizon, side) the mean H-step discounted return, the
   norm of its gradient in the actor's parameters, the variance of the per-start-state gradients,
   the roughness of the 1-D slice, and the cosine between the world model's and the simulator's
   gradients;
@@ -44,8 +46,10 @@ from pwm.landscape import (
     world_model_objective,
 )
 
+DEFAULT_MODEL = "experiment"  # the ``world_model`` label of the experiment's own model
 GRADIENT_COLUMNS = [
     "task",
+    "world_model",
     "policy",
     "horizon",
     "side",
@@ -82,6 +86,17 @@ def run_actor(run_dir: Path, learner_factory):
     return learner.actor
 
 
+def parse_ablation(text: str) -> tuple[str, tuple[str, list[str]]]:
+    """``NAME=WORLD_MODEL[,RUN_DIR...]`` (the ``--ablation`` option) -> ``(NAME, (WORLD_MODEL, [RUN_DIR...]))``."""
+    name, sep, rest = text.partition("=")
+    paths = [p for p in rest.split(",") if p]
+    if not sep or not name or not paths or name == DEFAULT_MODEL:
+        raise ValueError(
+            f"--ablation {text!r}: expected NAME=WORLD_MODEL[,RUN_DIR...] with a NAME other than {DEFAULT_MODEL!r}"
+        )
+    return name, (paths[0], paths[1:])
+
+
 def landscape(
     task: str,
     world_model: str | Path,
@@ -96,7 +111,11 @@ def landscape(
     seed: int = 0,
     hparams: dict | None = None,
     model_terminations: str = "simulator",
+    ablations: dict[str, tuple[str | Path, list[str | Path]]] | None = None,
 ) -> pd.DataFrame:
+    """Every CSV row is labelled with its world model: ``experiment`` for ``world_model`` and
+    ``runs``, else the name of its entry in ``ablations`` (name -> (world model, runs on it)).
+    Every model sees the same start states, directions' seed and initial-actor seed."""
     from pwm.agent import load_hparams
     from pwm.envs.diff import DiffEnv
     from pwm.policy_learning import PolicyLearner, freeze
@@ -111,23 +130,65 @@ def landscape(
     grid_horizon = grid_horizon or horizons[len(horizons) // 2]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rng.seed_all(seed)
     cfg = load_hparams(hparams or {})
-    wm, rew_rms, units = load_world_model(world_model)
-    wm = freeze(wm.eval())
+    models = {DEFAULT_MODEL: (world_model, list(runs)), **(ablations or {})}
+    loaded = {}
     env = DiffEnv(task, start_states, seed=seed)
-    if (env.obs_dim, env.act_dim) != (wm.cfg.obs_dim, wm.cfg.action_dim):
-        raise ValueError(f"{world_model} (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {task}")
+    for label, (path, model_runs) in models.items():  # every file is read and checked before any long work
+        wm, rew_rms, units = load_world_model(path)
+        if (env.obs_dim, env.act_dim) != (wm.cfg.obs_dim, wm.cfg.action_dim):
+            raise ValueError(f"{path} (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {task}")
+        wm = freeze(wm.eval())
+
+        def new_learner(wm=wm):
+            return PolicyLearner(wm, cfg, env.act_dim, multitask=False)
+
+        rng.seed_all(seed)  # the same initial actor's draw for every model
+        policies = [("initial", new_learner().actor)]
+        policies += [(Path(r).name, run_actor(Path(r), new_learner)) for r in model_runs]
+        loaded[label] = (wm, raw_reward(rew_rms, units), policies)
     obs0 = env.reset()
     start = env.get_state()
-    to_raw = raw_reward(rew_rms, units)
-
-    def new_learner():
-        return PolicyLearner(wm, cfg, env.act_dim, multitask=False)
-
-    policies = [("initial", new_learner().actor)] + [(Path(r).name, run_actor(Path(r), new_learner)) for r in runs]
     alphas = np.linspace(-1.0, 1.0, points)
     betas = np.linspace(-1.0, 1.0, grid)
+    gradients, slices, grids = [], [], []
+    for label, (wm, to_raw, policies) in loaded.items():
+        rows = measure_model(
+            f"{task} {label}", env, start, obs0, wm, to_raw, policies, horizons, alphas, betas, grid_horizon, gamma, seed,
+            model_terminations,
+        )  # fmt: skip
+        for collected, new in zip((gradients, slices, grids), rows):
+            collected += [[task, label, *row] for row in new]
+    env.close()
+    table = pd.DataFrame(gradients, columns=GRADIENT_COLUMNS)
+    slice_table = pd.DataFrame(slices, columns=["task", "world_model", "policy", "horizon", "side", "alpha", "value"])
+    grid_table = pd.DataFrame(
+        grids, columns=["task", "world_model", "policy", "horizon", "side", "alpha", "beta", "value"]
+    )
+    atomic.write_csv(out / "landscape_gradients.csv", table)
+    atomic.write_csv(out / "landscape_slices.csv", slice_table)
+    atomic.write_csv(out / "landscape_grid.csv", grid_table)
+    plot_landscape(table, slice_table, grid_table, out / "landscape")
+    return table
+
+
+def measure_model(
+    label,
+    env,
+    start,
+    obs0,
+    wm,
+    to_raw,
+    policies,
+    horizons,
+    alphas,
+    betas,
+    grid_horizon,
+    gamma,
+    seed,
+    model_terminations,
+) -> tuple[list, list, list]:
+    """One world model's rows (without task and model label): gradient statistics, 1-D and 2-D slices."""
     gradients, slices, grids = [], [], []
     for name, actor in policies:
         params = [p for p in actor.parameters() if p.requires_grad]
@@ -155,40 +216,32 @@ def landscape(
             similarity = cosine(stats["world model"]["gradient"], stats["simulator"]["gradient"])
             for side, objective in objectives.items():
                 values = slice_1d(objective, params, d1, alphas)
-                slices += [[task, name, horizon, side, a, v] for a, v in zip(alphas, values)]
+                slices += [[name, horizon, side, a, v] for a, v in zip(alphas, values)]
                 s = stats[side]
                 gradients.append(
-                    [task, name, horizon, side, s["objective"], s["gradient_norm"], s["gradient_variance"],
+                    [name, horizon, side, s["objective"], s["gradient_norm"], s["gradient_variance"],
                      roughness(values), similarity]
                 )  # fmt: skip
                 if horizon == grid_horizon:
                     values2 = slice_2d(objective, params, d1, d2, betas, betas)
                     grids += [
-                        [task, name, horizon, side, a, b, values2[i, j]]
+                        [name, horizon, side, a, b, values2[i, j]]
                         for i, a in enumerate(betas)
                         for j, b in enumerate(betas)
                     ]
             print(
-                f"[landscape] {task} {name} H{horizon}: objective sim {stats['simulator']['objective']:.3f} "
+                f"[landscape] {label} {name} H{horizon}: objective sim {stats['simulator']['objective']:.3f} "
                 f"model {stats['world model']['objective']:.3f}, gradient norm sim "
                 f"{stats['simulator']['gradient_norm']:.4g} model {stats['world model']['gradient_norm']:.4g}, "
                 f"cosine {similarity:.3f}",
                 flush=True,
             )
-    env.close()
-    table = pd.DataFrame(gradients, columns=GRADIENT_COLUMNS)
-    slice_table = pd.DataFrame(slices, columns=["task", "policy", "horizon", "side", "alpha", "value"])
-    grid_table = pd.DataFrame(grids, columns=["task", "policy", "horizon", "side", "alpha", "beta", "value"])
-    atomic.write_csv(out / "landscape_gradients.csv", table)
-    atomic.write_csv(out / "landscape_slices.csv", slice_table)
-    atomic.write_csv(out / "landscape_grid.csv", grid_table)
-    plot_landscape(table, slice_table, grid_table, out / "landscape")
-    return table
+    return gradients, slices, grids
 
 
 def plot_landscape(gradients: pd.DataFrame, slices: pd.DataFrame, grids: pd.DataFrame, stem) -> list[Path]:
-    """One row per policy: 1-D slices (solid: simulator, dashed: world model; one colour per horizon),
-    the 2-D maps of both sides, and gradient norm and cosine against horizon."""
+    """One row per (world model, policy): 1-D slices (solid: simulator, dashed: world model; one
+    colour per horizon), the 2-D maps of both sides, and gradient norm and cosine against horizon."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,31 +249,37 @@ def plot_landscape(gradients: pd.DataFrame, slices: pd.DataFrame, grids: pd.Data
 
     from pwm.analysis.figures import save
 
-    policies = list(dict.fromkeys(gradients.policy))
-    fig, axes = plt.subplots(len(policies), 4, figsize=(16, 3.4 * len(policies)), squeeze=False)
-    for row, policy in zip(axes, policies):
-        horizons = sorted(gradients[gradients.policy == policy].horizon.unique())
+    rows = list(dict.fromkeys(zip(gradients.world_model, gradients.policy)))
+    labelled = gradients.world_model.nunique() > 1
+    fig, axes = plt.subplots(len(rows), 4, figsize=(16, 3.4 * len(rows)), squeeze=False)
+    for row, (model, policy) in zip(axes, rows):
+
+        def of(table, model=model, policy=policy):
+            return table[(table.world_model == model) & (table.policy == policy)]
+
+        title = f"{model} model, {policy}" if labelled else policy
+        stats, policy_slices, policy_grids = of(gradients), of(slices), of(grids)
+        horizons = sorted(stats.horizon.unique())
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(horizons)))
         for colour, horizon in zip(colours, horizons):
             for side, style in zip(SIDES, ("-", "--")):
-                s = slices[(slices.policy == policy) & (slices.horizon == horizon) & (slices.side == side)]
+                s = policy_slices[(policy_slices.horizon == horizon) & (policy_slices.side == side)]
                 row[0].plot(s.alpha, s.value, style, color=colour, label=f"H{horizon} {side}")
-        row[0].set_title(f"{policy}: 1-D slices", fontsize=9)
+        row[0].set_title(f"{title}: 1-D slices", fontsize=9)
         row[0].set_xlabel("alpha (filter-normalised direction)")
         row[0].set_ylabel("H-step return")
         row[0].legend(fontsize=6, ncol=2)
         for ax, side in zip(row[1:3], SIDES):
-            g = grids[(grids.policy == policy) & (grids.side == side)]
+            g = policy_grids[policy_grids.side == side]
             if g.empty:
                 ax.axis("off")
                 continue
             table = g.pivot(index="beta", columns="alpha", values="value")
             contour = ax.contourf(table.columns, table.index, table.values, levels=15, cmap="viridis")
             fig.colorbar(contour, ax=ax)
-            ax.set_title(f"{side}, H{int(g.horizon.iloc[0])}", fontsize=9)
+            ax.set_title(f"{title}: {side}, H{int(g.horizon.iloc[0])}", fontsize=9)
             ax.set_xlabel("alpha")
             ax.set_ylabel("beta")
-        stats = gradients[gradients.policy == policy]
         for side, style in zip(SIDES, ("o-", "s--")):
             s = stats[stats.side == side]
             row[3].semilogy(s.horizon, s.gradient_norm.clip(lower=1e-12), style, label=f"|grad| {side}")

@@ -33,7 +33,7 @@ from pwm.world_model import WorldModel
 from pwm.world_model_training import WorldModelTrainer, check_reward_units, single_task_config
 
 WORLD_MODEL_FILE = "world_model.pt"
-ARCHITECTURE_KEYS = ("wm_latent_dim", "wm_enc_dim", "wm_mlp_dim", "horizon", "wm_batch_size")
+ARCHITECTURE_KEYS = ("wm_latent_dim", "wm_enc_dim", "wm_mlp_dim", "wm_latent_norm", "horizon", "wm_batch_size")
 # What else changes the trained model (with the data): a state.pt written with other values is set
 # aside and pre-training starts over (states written before this was recorded are not checked).
 TRAINING_KEYS = ("wm_lr", "wm_grad_norm", "gamma", "reward_clip")
@@ -67,19 +67,31 @@ def cpu_state(module: torch.nn.Module) -> dict:
 
 
 def save_world_model(path, wm: WorldModel, rew_rms: RunningMeanStd, step: int, reward_units: str = "rms") -> None:
+    """``latent_norm`` is recorded because shapes cannot tell ``simnorm`` from ``layernorm``."""
     atomic.torch_save(
-        path, {"model": cpu_state(wm), "rew_rms": cpu_state(rew_rms), "step": step, "reward_units": reward_units}
+        path,
+        {
+            "model": cpu_state(wm),
+            "rew_rms": cpu_state(rew_rms),
+            "step": step,
+            "reward_units": reward_units,
+            "latent_norm": wm.cfg.latent_norm,
+        },
     )
 
 
 def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd, str]:
     """A ``world_model.pt`` (this module's or a finished PWM run's): tensors only, never code.
     Returns the model, its reward statistics and the reward units it was trained in (files written
-    before ``reward_units`` existed are ``rms``)."""
+    before ``reward_units`` existed are ``rms``; before ``latent_norm``, ``simnorm``)."""
     from pwm.checkpoint import load_tdmpc2
+    from pwm.world_model import LATENT_NORMS
 
-    wm = load_tdmpc2(path, device=device)
     state = torch.load(path, map_location=device, weights_only=True)
+    norm = state.get("latent_norm", "simnorm") if isinstance(state, dict) else "simnorm"
+    if norm not in LATENT_NORMS:
+        raise ValueError(f"{path}: latent_norm {norm!r} is not one of {', '.join(LATENT_NORMS)}")
+    wm = load_tdmpc2(path, device=device, latent_norm=norm)
     if "rew_rms" not in state:
         raise ValueError(f"{path}: not a single-task PWM world model (no 'rew_rms' entry)")
     rew_rms = RunningMeanStd((1,)).to(device)

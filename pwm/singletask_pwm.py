@@ -155,6 +155,11 @@ class SingleTaskPWMLearner(Learner):
                 f"{model_path} was trained with reward_units={self.reward_units}, but this run has reward_units="
                 f"{cfg.reward_units}; the actor, the critic and the fine-tuning must use the model's units"
             )
+        if wm.cfg.latent_norm != cfg.wm_latent_norm:
+            raise ValueError(
+                f"{model_path} has latent_norm={wm.cfg.latent_norm}, but this run has wm_latent_norm="
+                f"{cfg.wm_latent_norm}; set the run's wm_latent_norm to the model's so its record is true"
+            )
         if wm.cfg.obs_dim != obs_dim or wm.cfg.action_dim != act_dim or wm.multitask:
             raise ValueError(
                 f"world model (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {s.task} "

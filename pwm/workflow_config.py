@@ -206,10 +206,10 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
             check_single_task_world_model(config, exp, spec)
         else:
             check_collection(config, exp, spec)
-        check_landscape(exp, spec)
+        check_landscape(config, exp, spec)
 
 
-def check_landscape(exp: str, spec: dict) -> None:
+def check_landscape(config: dict, exp: str, spec: dict) -> None:
     """A `landscape` block needs PWM's single-task pipeline: the task's world model and PWM seeds."""
     if "landscape" not in spec:
         return
@@ -219,6 +219,19 @@ def check_landscape(exp: str, spec: dict) -> None:
     for task in spec["landscape"].get("tasks", []):
         if task not in spec["tasks"]:
             raise ConfigError(f"{where}.tasks: {task!r} is not a task of {exp} ({', '.join(spec['tasks'])})")
+    tasks = spec["landscape"].get("tasks", spec["tasks"])
+    for name, other in spec["landscape"].get("ablations", {}).items():
+        ablated = config["experiments"].get(other)
+        if name == "experiment" or other == exp:
+            raise ConfigError(f"{where}.ablations.{name}: the name 'experiment' and this experiment itself are taken")
+        if ablated is None or ablated["kind"] != "single-task" or "pwm" not in ablated["algorithms"]:
+            raise ConfigError(
+                f"{where}.ablations.{name}={other!r}: not a single-task experiment with pwm of this config "
+                f"(its world model and PWM seeds are the ablation's)"
+            )
+        missing = [t for t in tasks if t not in ablated["tasks"]]
+        if missing:
+            raise ConfigError(f"{where}.ablations.{name}={other!r}: that experiment has no {', '.join(missing)}")
 
 
 def task_budget(budget: dict, task: str) -> dict:

@@ -37,13 +37,28 @@ def task_dim_for(model_size: int | None, task_set: str | None) -> int:
     return 96 if task_set == "mt80" or (model_size if model_size is not None else 5) in {1, 317} else 64
 
 
+LATENT_NORMS = {
+    "simnorm": "Linear -> LayerNorm -> SimNorm (TD-MPC2, PWM)",
+    "layernorm": "Linear -> LayerNorm (an ablation: unit-scale latents, no simplex constraint)",
+    "none": "Linear (an ablation: unnormalised latents)",
+}
+
+
+def latent_head_activation(cfg) -> nn.Module | None:
+    """The activation :func:`pwm.nn.mlp` puts on the latent layer (``None``: a plain Linear head)."""
+    if cfg.latent_norm not in LATENT_NORMS:
+        raise ValueError(f"latent_norm {cfg.latent_norm!r} is not one of {', '.join(LATENT_NORMS)}")
+    return {"simnorm": SimNorm(cfg.simnorm_dim), "layernorm": nn.Identity(), "none": None}[cfg.latent_norm]
+
+
 @dataclass
 class WorldModelConfig:
     """Architecture settings of a TD-MPC2 world model (the fields of TD-MPC2's config it reads).
 
     ``num_tasks == 0`` means single-task (no task embedding, no action masks). ``action_dims``
     lists each task's real action dimension; it defines the action masks (all ``action_dim``
-    when omitted).
+    when omitted). ``latent_norm`` is the last layer of the encoder and the dynamics (see
+    :data:`LATENT_NORMS`); anything but ``simnorm`` is an ablation, not TD-MPC2.
     """
 
     obs_dim: int
@@ -60,6 +75,7 @@ class WorldModelConfig:
     vmin: float = -10.0
     vmax: float = 10.0
     simnorm_dim: int = 8
+    latent_norm: str = "simnorm"
     dropout: float = 0.01
     log_std_min: int = -10
     log_std_max: int = 2
@@ -117,7 +133,7 @@ class WorldModel(nn.Module):
 
     def __init__(self, cfg: WorldModelConfig):
         super().__init__()
-        if cfg.latent_dim % cfg.simnorm_dim:
+        if cfg.latent_norm == "simnorm" and cfg.latent_dim % cfg.simnorm_dim:
             raise ValueError(f"latent_dim {cfg.latent_dim} is not divisible by simnorm_dim {cfg.simnorm_dim}")
         self.cfg = cfg
         L, A, T, M, K = cfg.latent_dim, cfg.action_dim, cfg.task_dim, cfg.mlp_dim, max(cfg.num_bins, 1)
@@ -127,8 +143,8 @@ class WorldModel(nn.Module):
         elif T:
             raise ValueError("task_dim must be 0 for a single-task model (num_tasks=0)")
         enc_hidden = max(cfg.num_enc_layers - 1, 1) * [cfg.enc_dim]
-        self._encoder = nn.ModuleDict({"state": mlp(cfg.obs_dim + T, enc_hidden, L, act=SimNorm(cfg.simnorm_dim))})
-        self._dynamics = mlp(L + T + A, [M, M], L, act=SimNorm(cfg.simnorm_dim))
+        self._encoder = nn.ModuleDict({"state": mlp(cfg.obs_dim + T, enc_hidden, L, act=latent_head_activation(cfg))})
+        self._dynamics = mlp(L + T + A, [M, M], L, act=latent_head_activation(cfg))
         self._reward = mlp(L + T + A, [M, M], K)
         self._termination = mlp(L + T, [M, M], 1) if cfg.episodic else None
         self._pi = mlp(L + T, [M, M], 2 * A)
@@ -227,7 +243,7 @@ class WorldModel(nn.Module):
         return self._action_masks[self._task_tensor(task, self._action_masks.device)]
 
     def encode(self, obs: torch.Tensor, task=None) -> torch.Tensor:
-        """Observation ``[..., obs_dim]`` -> latent ``[..., latent_dim]`` (SimNorm-ed)."""
+        """Observation ``[..., obs_dim]`` -> latent ``[..., latent_dim]`` (SimNorm-ed unless ablated)."""
         return self._encoder["state"](self.task_emb(obs, task))
 
     def next(self, z: torch.Tensor, a: torch.Tensor, task=None) -> torch.Tensor:

@@ -48,7 +48,8 @@ def reward_targets(reward: torch.Tensor, rew_rms: RunningMeanStd, units: str, cl
 
 def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
     """The reference's ``pwm.yaml`` world model: encoder [enc_dim], dynamics/reward [mlp_dim]*2,
-    SimNorm latent, scalar reward head (num_bins 0), no task embedding."""
+    SimNorm latent (``wm_latent_norm``: an ablation otherwise), scalar reward head (num_bins 0), no
+    task embedding."""
     return WorldModelConfig(
         obs_dim=obs_dim,
         action_dim=action_dim,
@@ -59,6 +60,7 @@ def single_task_config(obs_dim: int, action_dim: int, cfg) -> WorldModelConfig:
         num_q=2,
         num_bins=0,
         dropout=0.0,
+        latent_norm=str(cfg.get("wm_latent_norm", "simnorm")),  # absent from hparams saved before it existed
     )
 
 

@@ -26,20 +26,22 @@ def model_and_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("landscape")
     env = DiffEnv("cartpole", 1)
     torch.manual_seed(0)
-    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16})
-    wm = WorldModel(single_task_config(env.obs_dim, env.act_dim, cfg))
-    with torch.no_grad():  # an untrained model's reward head is zero (TD-MPC2's init): give it a slope
-        for p in wm.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    rew_rms = RunningMeanStd((1,))
-    rew_rms.update(torch.randn(100, 1) * 2 + 1)
-    save_world_model(root / "world_model.pt", wm, rew_rms, 0)
-    learner = PolicyLearner(wm, cfg, env.act_dim, multitask=False)
-    with torch.no_grad():
-        for p in learner.actor.parameters():
-            p.add_(0.3 * torch.randn_like(p))  # "trained": not the initial actor
-    settings = RunSettings("pwm", "cartpole", 1, str(root / "run"), steps=32, eval_every=32, eval_episodes=1)
-    Run(settings).save_checkpoint(32, {"learner": learner.state_dict(), "wm": wm.state_dict()})
+    for name, norm in (("", "simnorm"), ("ablated_", "none")):  # the experiment's model and an ablation
+        cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "wm_latent_norm": norm})
+        wm = WorldModel(single_task_config(env.obs_dim, env.act_dim, cfg))
+        with torch.no_grad():  # an untrained model's reward head is zero (TD-MPC2's init): give it a slope
+            for p in wm.parameters():
+                p.add_(0.2 * torch.randn_like(p))
+        rew_rms = RunningMeanStd((1,))
+        rew_rms.update(torch.randn(100, 1) * 2 + 1)
+        save_world_model(root / f"{name}world_model.pt", wm, rew_rms, 0)
+        learner = PolicyLearner(wm, cfg, env.act_dim, multitask=False)
+        with torch.no_grad():
+            for p in learner.actor.parameters():
+                p.add_(0.3 * torch.randn_like(p))  # "trained": not the initial actor
+        run_dir = str(root / f"{name}run")
+        settings = RunSettings("pwm", "cartpole", 1, run_dir, steps=32, eval_every=32, eval_episodes=1)
+        Run(settings).save_checkpoint(32, {"learner": learner.state_dict(), "wm": wm.state_dict()})
     return root
 
 
@@ -68,6 +70,36 @@ def test_landscape_writes_slices_grids_and_gradient_statistics(model_and_run, tm
     assert (out / "landscape.pdf").stat().st_size > 1000 and (out / "landscape.png").exists()
 
 
+def test_an_ablated_world_model_brings_its_own_runs_and_leaves_the_experiments_rows_unchanged(model_and_run, tmp_path):
+    common = [sys.executable, "-m", "pwm.cli", "landscape", "--task", "cartpole", "--world-model",
+              str(model_and_run / "world_model.pt"), "--run", str(model_and_run / "run"), "--horizons", "2",
+              "--start-states", "3", "--points", "3", "--grid", "2"]  # fmt: skip
+    ablation = f"no-norm={model_and_run / 'ablated_world_model.pt'},{model_and_run / 'ablated_run'}"
+    alone, both = tmp_path / "alone", tmp_path / "both"
+    for out, extra in ((alone, []), (both, ["--ablation", ablation])):
+        result = subprocess.run(
+            [*common, "--out-dir", str(out), *extra], env=subprocess_env(), capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    gradients = pd.read_csv(both / "landscape_gradients.csv")
+    assert gradients[["world_model", "policy", "side"]].values.tolist() == [
+        [m, p, s] for m, r in (("experiment", "run"), ("no-norm", "ablated_run")) for p in ("initial", r)
+        for s in ("simulator", "world model")
+    ]  # fmt: skip
+    experiment = gradients[gradients.world_model == "experiment"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(experiment, pd.read_csv(alone / "landscape_gradients.csv"))
+    ablated = gradients[gradients.world_model == "no-norm"].reset_index(drop=True)
+    assert not np.allclose(ablated.gradient_norm, experiment.gradient_norm)  # another model, other actors
+    slices = pd.read_csv(both / "landscape_slices.csv")
+    assert set(slices.world_model) == {"experiment", "no-norm"} and len(slices) == 2 * 2 * 2 * 3
+
+    result = subprocess.run(
+        [*common, "--out-dir", str(tmp_path / "bad"), "--ablation", "no-norm"],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 3 and "--ablation 'no-norm': expected NAME=WORLD_MODEL[,RUN_DIR...]" in result.stderr
+
+
 def test_bad_input_is_refused_before_work(model_and_run, tmp_path):
     common = [sys.executable, "-m", "pwm.cli", "landscape", "--task", "cartpole", "--out-dir", str(tmp_path)]
     result = subprocess.run(
@@ -91,16 +123,37 @@ def test_a_landscape_block_adds_the_rule_to_a_single_task_experiment(tmp_path):
     from test_single_task_workflow import SINGLE, snakemake
 
     config = copy.deepcopy(SINGLE)
-    config["experiments"]["st"]["landscape"] = {"horizons": [2, 4], "start_states": 2, "points": 3, "grid": 2}
+    config["experiments"]["st"]["landscape"] = {
+        "horizons": [2, 4], "start_states": 2, "points": 3, "grid": 2, "ablations": {"no-norm": "st-nonorm"}
+    }  # fmt: skip
+    pwm = copy.deepcopy(config["experiments"]["st"]["algorithms"]["pwm"])
+    pwm["hparams"]["wm_latent_norm"] = "none"
+    config["experiments"]["st-nonorm"] = {  # the ablation: its own world model (st's data) and PWM seed
+        "kind": "single-task", "tasks": ["cartpole"], "seeds": [1], "algorithms": {"pwm": pwm},
+        "world_model": {"collect_from": "st", "collect_seed": 2, "steps": 6, "checkpoint_every": 3},
+    }  # fmt: skip
     workdir = copy_workflow(tmp_path)
     result = snakemake(workdir, config=config)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = workdir / "results" / "st" / "landscape" / "cartpole"
     gradients = pd.read_csv(out / "landscape_gradients.csv")
-    assert sorted(gradients.policy.unique()) == ["initial", "seed1", "seed2"]
+    assert list(dict.fromkeys(zip(gradients.world_model, gradients.policy))) == [
+        ("experiment", "initial"), ("experiment", "seed1"), ("experiment", "seed2"),
+        ("no-norm", "initial"), ("no-norm", "seed1"),
+    ]  # fmt: skip
     assert (out / "landscape.png").exists()
     log = (workdir / "results" / "st" / "logs" / "landscape_cartpole.txt").read_text()
-    assert "[landscape] cartpole seed2 H4" in log
+    assert "[landscape] cartpole experiment seed2 H4" in log and "[landscape] cartpole no-norm seed1 H4" in log
+    nonorm = torch.load(workdir / "results" / "st-nonorm" / "world_models" / "cartpole" / "world_model.pt")
+    assert nonorm["latent_norm"] == "none"
+
+    config["experiments"]["st"]["landscape"]["ablations"] = {"no-norm": "st-nonrom"}
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode != 0
+    assert "experiments.st.landscape.ablations.no-norm='st-nonrom': not a single-task experiment with pwm" in (
+        result.stdout + result.stderr
+    )
+    del config["experiments"]["st"]["landscape"]["ablations"]
 
     config["experiments"]["st"]["algorithms"].pop("pwm")
     result = snakemake(workdir, "-n", config=config)

@@ -170,3 +170,61 @@ def test_world_model_file_carries_its_reward_units_and_a_run_in_other_units_stop
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 3, result.stderr
     assert f"{path} was trained with reward_units=symlog, but this run has reward_units=rms" in result.stderr
+
+
+@pytest.mark.parametrize("norm", ["simnorm", "layernorm", "none"])
+def test_the_latent_norm_ablations_build_and_round_trip_through_world_model_pt(tmp_path, norm):
+    """``wm_latent_norm`` (issue 21's ablated world model): the latent layer's output is a product of
+    8-simplices (simnorm), zero-mean unit-variance (layernorm) or a plain Linear's (none), and the
+    file restores the same model (simnorm and layernorm have equal shapes, so the file records it)."""
+    env = DiffEnv("cartpole", 1, seed=0)
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "wm_latent_norm": norm})
+    wm = WorldModel(single_task_config(env.obs_dim, env.act_dim, cfg))
+    env.close()
+    obs = torch.randn(5, wm.cfg.obs_dim)
+    z = wm.encode(obs)
+    groups = z.view(5, -1, 8)
+    if norm == "simnorm":
+        torch.testing.assert_close(groups.sum(-1), torch.ones(5, 2))
+    last, h = wm._encoder.state[-1], wm._encoder.state[:-1](obs)
+    if norm == "layernorm":  # z = LayerNorm(W h + b), nothing after it
+        mean = (h @ last.weight.T + last.bias).mean(-1, keepdim=True)
+        centred = h @ last.weight.T + last.bias - mean
+        expected = centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + last.ln.eps)
+        torch.testing.assert_close(z, expected * last.ln.weight + last.ln.bias)
+    elif norm == "none":  # the last encoder layer is a plain Linear: z = W h + b
+        assert type(last) is torch.nn.Linear
+        torch.testing.assert_close(z, h @ last.weight.T + last.bias)
+    save_world_model(tmp_path / "world_model.pt", wm, RunningMeanStd((1,)), 0)
+    loaded, _, _ = load_world_model(tmp_path / "world_model.pt")
+    assert loaded.cfg.latent_norm == norm
+    torch.testing.assert_close(loaded.encode(obs), z)
+    torch.testing.assert_close(loaded.next(z, torch.zeros(5, 1)), wm.next(z, torch.zeros(5, 1)))
+
+
+def test_a_bad_latent_norm_and_a_file_whose_record_contradicts_its_shapes_are_refused(tmp_path):
+    from pwm.checkpoint import CheckpointError
+
+    with pytest.raises(ValueError, match="latent_norm 'batchnorm' is not one of simnorm, layernorm, none"):
+        WorldModel(single_task_config(4, 1, load_hparams({"wm_latent_norm": "batchnorm"})))
+    cfg = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "wm_latent_norm": "none"})
+    save_world_model(tmp_path / "none.pt", WorldModel(single_task_config(4, 1, cfg)), RunningMeanStd((1,)), 0)
+    state = torch.load(tmp_path / "none.pt", weights_only=True)
+    state["latent_norm"] = "simnorm"  # a record that the tensors (no LayerNorm on the latent layer) contradict
+    torch.save(state, tmp_path / "lying.pt")
+    with pytest.raises(CheckpointError, match="_encoder.state.1.ln.weight"):
+        load_world_model(tmp_path / "lying.pt")
+
+
+def test_a_run_whose_wm_latent_norm_differs_from_its_models_stops(tmp_path):
+    env = DiffEnv("cartpole", 1, seed=0)
+    small = load_hparams({"wm_latent_dim": 16, "wm_enc_dim": 16, "wm_mlp_dim": 16, "wm_latent_norm": "layernorm"})
+    model = WorldModel(single_task_config(env.obs_dim, env.act_dim, small))
+    env.close()
+    path = tmp_path / "world_model.pt"
+    save_world_model(path, model, RunningMeanStd((1,)), 3)
+    offline_chunk(tmp_path / "data" / "chunk_0.pt", steps=40)
+    cmd = command(tmp_path / "data", tmp_path / "run") + ["--set", f"pretrained_world_model={path}"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert f"{path} has latent_norm=layernorm, but this run has wm_latent_norm=simnorm" in result.stderr

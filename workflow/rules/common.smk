@@ -293,12 +293,22 @@ def landscape_tasks(exp):
     return spec["landscape"].get("tasks", spec["tasks"])
 
 
+def pwm_run_dirs(exp, task):
+    return [run_dir(exp, "pwm", task, seed) for seed in config["experiments"][exp]["seeds"]]
+
+
+def landscape_ablations(exp):
+    """Name -> experiment whose world model is an ablation (the landscape block's ``ablations``)."""
+    return config["experiments"][exp]["landscape"].get("ablations", {})
+
+
 def landscape_inputs(wc):
-    """The task's world model and every PWM seed's run (their checkpoints hold the actors)."""
-    spec = config["experiments"][wc.exp]
+    """The task's world model and every PWM seed's run (their checkpoints hold the actors), and the
+    same of each ablation's experiment."""
+    experiments = [wc.exp, *landscape_ablations(wc.exp).values()]
     return {
-        "world_model": single_world_model_path(wc.exp, wc.task),
-        "runs": [f"{run_dir(wc.exp, 'pwm', wc.task, seed)}/eval.csv" for seed in spec["seeds"]],
+        "world_models": [single_world_model_path(e, wc.task) for e in experiments],
+        "runs": [f"{d}/eval.csv" for e in experiments for d in pwm_run_dirs(e, wc.task)],
     }
 
 
@@ -325,8 +335,13 @@ def landscape_args(wc):
         "--seed",
         options.get("seed", 0),
         "--run",
-        *[run_dir(wc.exp, "pwm", wc.task, seed) for seed in spec["seeds"]],
+        *pwm_run_dirs(wc.exp, wc.task),
     ]
+    for name, other in landscape_ablations(wc.exp).items():
+        args += [
+            "--ablation",
+            ",".join([f"{name}={single_world_model_path(other, wc.task)}", *pwm_run_dirs(other, wc.task)]),
+        ]
     return _quote(args)
 
 
