@@ -14,7 +14,9 @@ trained on it (an actor acts on its own model's latents, so each model brings it
   same direction on both sides and every horizon), ``alpha`` in [-1, 1];
 - ``landscape_grid.csv``: the 2-D slices (two directions) at ``grid_horizon``;
 - ``landscape.{pdf,png}``: per policy, the slices, the two contour maps and the gradient statistics
-  against horizon.
+  against horizon;
+- ``landscape_table.md``: the gradient statistics side by side (simulator / world model), one row
+  per (world model, policy, horizon), for a paper's or a note's table.
 
 Both sides use the simulator's reward units (the world model's reward converted back from its
 ``reward_units``) and the same discount; the policy acts on the world model's encoding of the real
@@ -168,8 +170,24 @@ def landscape(
     atomic.write_csv(out / "landscape_gradients.csv", table)
     atomic.write_csv(out / "landscape_slices.csv", slice_table)
     atomic.write_csv(out / "landscape_grid.csv", grid_table)
+    atomic.write_text(out / "landscape_table.md", summary_table(table))
     plot_landscape(table, slice_table, grid_table, out / "landscape")
     return table
+
+
+def summary_table(gradients: pd.DataFrame) -> str:
+    """Markdown: per (world model, policy, horizon) each statistic as ``simulator / world model``."""
+    columns = [("objective", "objective"), ("gradient_norm", "gradient norm"),
+               ("gradient_variance", "per-state gradient variance"), ("roughness", "slice roughness")]  # fmt: skip
+    head = ["world model", "policy", "H", *(f"{label} sim / model" for _, label in columns), "cosine"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    keys = ["world_model", "policy", "horizon"]
+    for (model, policy, horizon), rows in gradients.groupby(keys, sort=False):
+        side = rows.set_index("side")
+        cells = [f"{side.at['simulator', c]:.4g} / {side.at['world model', c]:.4g}" for c, _ in columns]
+        cosine_value = side.at["simulator", "cosine_model_simulator"]
+        lines.append("| " + " | ".join([model, policy, str(horizon), *cells, f"{cosine_value:.2f}"]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def measure_model(

@@ -68,6 +68,11 @@ def test_landscape_writes_slices_grids_and_gradient_statistics(model_and_run, tm
     grid = pd.read_csv(out / "landscape_grid.csv")
     assert set(grid.horizon) == {4} and len(grid) == 2 * 2 * 9  # the middle horizon by default
     assert (out / "landscape.pdf").stat().st_size > 1000 and (out / "landscape.png").exists()
+    table = (out / "landscape_table.md").read_text().splitlines()
+    assert len(table) == 2 + 2 * 2  # header, rule, one row per (policy, horizon)
+    row = gradients[(gradients.policy == "run") & (gradients.horizon == 4)].set_index("side")
+    norms = f"{row.at['simulator', 'gradient_norm']:.4g} / {row.at['world model', 'gradient_norm']:.4g}"
+    assert table[-1].startswith("| experiment | run | 4 | ") and f"| {norms} |" in table[-1]
 
 
 def test_an_ablated_world_model_brings_its_own_runs_and_leaves_the_experiments_rows_unchanged(model_and_run, tmp_path):

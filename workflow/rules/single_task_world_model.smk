@@ -22,6 +22,7 @@ rule landscape:
             results_path("{exp}/landscape/{task}/landscape.png"), caption="../report/landscape.rst", category="{exp}"
         ),
         pdf=results_path("{exp}/landscape/{task}/landscape.pdf"),
+        table=results_path("{exp}/landscape/{task}/landscape_table.md"),
     log:
         results_path("{exp}/logs/landscape_{task}.txt"),
     threads: 1
