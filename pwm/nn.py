@@ -14,6 +14,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+SMALL_MISH, SMALL_SIMNORM = 1024, 256
+"""Elements up to which :func:`mish` and :class:`SimNorm` use ATen's single kernel: on a tensor this
+small (a hidden layer at batch 1) one dispatch beats the vectorised closed forms' four to six ops;
+above it they win. Measured on 1 thread (2-vCPU EPYC, torch 2.13): mish 8.5 vs 18.8 us at 1,024
+elements, 17 vs 20 at 2,048, 55 vs 31 at 8,192; softmax over groups of 8: 8.5 vs 12.7 us at 256,
+16 vs 16 at 512, 31 vs 17 at 1,024 (issue 18)."""
+
 
 def _mish_forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(mish(x), e, d)`` with ``e = exp(x)`` (clamped) and ``d = e(e+2)+2``; the backward reuses e and d."""
@@ -48,7 +55,9 @@ def mish(x: torch.Tensor) -> torch.Tensor:
 
     ATen's CPU mish is not vectorised: on a [512, 384] batch it costs as much as the 384x384 matmul
     before it, and MPPI planning spent ~40% of its time there. The closed form is ~3x faster without
-    gradient and ~2x with (relative error < 1e-6)."""
+    gradient and ~2x with (relative error < 1e-6). Up to :data:`SMALL_MISH` elements it is ATen's."""
+    if x.numel() <= SMALL_MISH:
+        return F.mish(x)
     if x.requires_grad and torch.is_grad_enabled():
         return _MishFunction.apply(x)
     return _mish_forward(x)[0]
@@ -70,9 +79,12 @@ class SimNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Written out instead of F.softmax: ATen's softmax over an innermost dim of 8 is not
-        # vectorised on CPU and was ~5x slower than these four ops (same values to ~1e-7).
+        # vectorised on CPU and was ~5x slower than these four ops (same values to ~1e-7);
+        # up to SMALL_SIMNORM elements one softmax dispatch is the faster.
         shape = x.shape
         groups = x.view(*shape[:-1], -1, self.dim)
+        if x.numel() <= SMALL_SIMNORM:
+            return F.softmax(groups, dim=-1).view(shape)
         e = torch.exp(groups - groups.amax(dim=-1, keepdim=True))
         return (e / e.sum(dim=-1, keepdim=True)).view(shape)
 

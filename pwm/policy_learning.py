@@ -311,9 +311,10 @@ class PolicyLearner:
         }
 
     # ---- acting --------------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: torch.Tensor, task=None, deterministic: bool = True) -> torch.Tensor:
-        """Action(s) in [-1, 1] of the actor on the encoded observation(s) ``obs [..., O]``."""
+        """Action(s) in [-1, 1] of the actor on the encoded observation(s) ``obs [..., O]``
+        (inference mode: no autograd bookkeeping at all, cheaper than no_grad at batch 1)."""
         return self.actor(self.wm.encode(obs, task), deterministic=deterministic)
 
     # ---- checkpoints ---------------------------------------------------------------------------

@@ -219,6 +219,22 @@ def test_actor_logstd_floor_and_deterministic_action():
     assert actor(z).abs().max() < 1
 
 
+def test_act_in_inference_mode_equals_the_graph_path_and_keeps_the_task_embedding_trainable():
+    """act() runs under inference_mode (issue 18); the task embedding's in-place max-norm renorm
+    still happens, and the renormalised weight still trains afterwards."""
+    wm = tiny_world_model(num_tasks=3)
+    pl = learner(wm, multitask=True)
+    with torch.no_grad():
+        wm._task_emb.weight[1].fill_(1.0)  # norm sqrt(8) > 1: the lookup renormalises it in place
+    obs = torch.randn(4, 5)
+    action = pl.act(obs, 1)
+    assert float(wm._task_emb.weight[1].norm()) == pytest.approx(1.0, abs=1e-5)
+    torch.testing.assert_close(action, torch.tanh(pl.actor.mu(wm.encode(obs, 1))).detach())
+    loss = wm.encode(obs, 1).pow(2).sum()
+    loss.backward()
+    assert wm._task_emb.weight.grad is not None and float(wm._task_emb.weight.grad[1].abs().sum()) > 0
+
+
 def test_learning_rates_decay_linearly_to_the_floor():
     assert linear_lr(5e-4, 1e-5, 0, 100) == 5e-4
     assert linear_lr(5e-4, 1e-5, 50, 100) == pytest.approx(2.55e-4)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from pwm import math
 from pwm.checkpoint import load_tdmpc2
-from pwm.nn import NormedLinear, SimNorm, StackedMLP, mish
+from pwm.nn import SMALL_MISH, SMALL_SIMNORM, NormedLinear, SimNorm, StackedMLP, _MishFunction, mish
 from pwm.world_model import MODEL_SIZES, WorldModel, WorldModelConfig
 
 REFERENCE_MODELS = ["walker-walk-size1", "mt30-size1", "walker-walk-size1-legacy", "mt30-size1-legacy"]
@@ -108,10 +108,30 @@ def test_fast_mish_equals_torch_mish_and_keeps_its_gradient():
     (expected,) = torch.autograd.grad(F.mish(xg).sum(), xg)
     torch.testing.assert_close(grad, expected)
     x64 = torch.linspace(-30, 30, 61, dtype=torch.float64).add(0.05).requires_grad_()
-    assert torch.autograd.gradcheck(mish, (x64,))
+    assert torch.autograd.gradcheck(_MishFunction.apply, (x64,))  # the large path's written-out backward
     x_before = x.clone()
     mish(x)
     assert torch.equal(x, x_before), "the fast path must not modify its input"
+
+
+@pytest.mark.parametrize("n", [16, SMALL_SIMNORM, SMALL_SIMNORM + 16, SMALL_MISH, SMALL_MISH + 16, 4 * SMALL_MISH])
+def test_mish_and_simnorm_agree_with_aten_on_both_sides_of_their_small_size_switch(n):
+    """Small tensors take ATen's single kernel, large ones the closed forms: same values and
+    gradients either way, with and without autograd (issue 18's batch-1 action)."""
+    torch.manual_seed(n)
+    x = torch.randn(2, n // 2) * 6
+    with torch.inference_mode():
+        torch.testing.assert_close(mish(x), F.mish(x), rtol=2e-6, atol=1e-6)
+        expected = F.softmax(x.view(2, -1, 8), dim=-1).view(2, -1)
+        torch.testing.assert_close(SimNorm(8)(x), expected, rtol=1e-5, atol=1e-7)
+    xg = x.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(mish(xg).pow(2).sum(), xg)
+    (expected_grad,) = torch.autograd.grad(F.mish(xg).pow(2).sum(), xg)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-5, atol=1e-6)
+    (grad,) = torch.autograd.grad(SimNorm(8)(xg).pow(2).sum(), xg)
+    (expected_grad,) = torch.autograd.grad(F.softmax(xg.view(2, -1, 8), dim=-1).pow(2).sum(), xg)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-5, atol=1e-6)
+    assert SMALL_SIMNORM < SMALL_MISH  # so the parametrisation crosses both switches
 
 
 def test_vectorised_ensemble_equals_member_by_member():
