@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pwm.nn import Mish, mish
+from pwm.nn import Mish, mish, run_layers
 
 
 def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
@@ -55,6 +55,10 @@ class Actor(nn.Module):
     @torch.no_grad()
     def project_logstd(self) -> None:
         self.logstd.clamp_(min=self.logstd_min)
+
+    def mean_action(self, z: torch.Tensor) -> torch.Tensor:
+        """tanh(mu(z)) without per-layer module calls, for acting under no_grad / inference mode."""
+        return torch.tanh(run_layers(self.mu, z))
 
     def forward(self, z: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
         """Squashed action in [-1, 1]; ``deterministic`` gives tanh(mu) (no log-std involved, so it

@@ -315,7 +315,9 @@ class PolicyLearner:
     def act(self, obs: torch.Tensor, task=None, deterministic: bool = True) -> torch.Tensor:
         """Action(s) in [-1, 1] of the actor on the encoded observation(s) ``obs [..., O]``
         (inference mode: no autograd bookkeeping at all, cheaper than no_grad at batch 1)."""
-        return self.actor(self.wm.encode(obs, task), deterministic=deterministic)
+        if deterministic:  # the deployed action: no module calls per layer (issue 18)
+            return self.actor.mean_action(self.wm.encode_for_action(obs, task))
+        return self.actor(self.wm.encode(obs, task), deterministic=False)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from pwm import math
-from pwm.nn import SimNorm, StackedMLP, init_weights, mlp
+from pwm.nn import SimNorm, StackedMLP, init_weights, mlp, run_layers
 
 # TD-MPC2's named model sizes (millions of parameters) -> architecture settings.
 MODEL_SIZES: dict[int, dict[str, int]] = {
@@ -245,6 +245,10 @@ class WorldModel(nn.Module):
     def encode(self, obs: torch.Tensor, task=None) -> torch.Tensor:
         """Observation ``[..., obs_dim]`` -> latent ``[..., latent_dim]`` (SimNorm-ed unless ablated)."""
         return self._encoder["state"](self.task_emb(obs, task))
+
+    def encode_for_action(self, obs: torch.Tensor, task=None) -> torch.Tensor:
+        """:meth:`encode` without per-layer module calls, for acting under no_grad / inference mode."""
+        return run_layers(self._encoder["state"], self.task_emb(obs, task))
 
     def next(self, z: torch.Tensor, a: torch.Tensor, task=None) -> torch.Tensor:
         """Latent dynamics: next latent from the current latent and action."""

@@ -134,6 +134,34 @@ def test_mish_and_simnorm_agree_with_aten_on_both_sides_of_their_small_size_swit
     assert SMALL_SIMNORM < SMALL_MISH  # so the parametrisation crosses both switches
 
 
+@pytest.mark.parametrize("latent_norm", ["simnorm", "layernorm", "none"])
+def test_the_action_path_without_module_calls_equals_the_modules(latent_norm):
+    """encode_for_action / Actor.mean_action (run_layers: functional ops, no Module.__call__) give
+    the module path's values, single-task and multitask, and a training-mode dropout is honoured."""
+    from pwm.actor_critic import Actor
+
+    torch.manual_seed(0)
+    for num_tasks in (0, 3):
+        cfg = WorldModelConfig(obs_dim=7, action_dim=2, latent_dim=32, enc_dim=16, mlp_dim=16, num_q=2,
+                               task_dim=4 if num_tasks else 0, num_tasks=num_tasks, latent_norm=latent_norm)  # fmt: skip
+        wm = WorldModel(cfg).eval()
+        actor = Actor(32, 2, [24, 12])
+        obs, task = torch.randn(5, 7), (1 if num_tasks else None)
+        with torch.inference_mode():
+            z = wm.encode_for_action(obs, task)
+            torch.testing.assert_close(z, wm.encode(obs, task), rtol=0, atol=0)
+            torch.testing.assert_close(actor.mean_action(z), actor(z, deterministic=True), rtol=0, atol=0)
+    wm = WorldModel(WorldModelConfig(obs_dim=7, action_dim=2, latent_dim=32, enc_dim=16, mlp_dim=16, dropout=0.5))
+    wm._encoder["state"][0].dropout = torch.nn.Dropout(0.5)
+    wm.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        dropped = wm.encode_for_action(torch.ones(64, 7))
+        torch.manual_seed(1)
+        torch.testing.assert_close(dropped, wm.encode(torch.ones(64, 7)))
+        assert not torch.allclose(dropped, wm.eval().encode(torch.ones(64, 7)))
+
+
 def test_vectorised_ensemble_equals_member_by_member():
     torch.manual_seed(0)
     ens = StackedMLP(4, 10, [12, 12], 5)
