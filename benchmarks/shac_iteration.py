@@ -4,8 +4,13 @@
 
 Prints, per task, the median over ``--iterations`` timed iterations (after one warm-up) of the
 whole iteration and of its actor part (simulation with FD Jacobians + backward), plus the
-gradient-free simulation speed. Timings on a shared machine are noisy: compare minima, and note
-the load average printed with the table.
+gradient-free simulation speed, and the finite-difference floor of one iteration measured in the
+same run: MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for every env, control step and
+substep of an iteration (the same envs x horizon x substeps, states from a real rollout), spread
+over the same physics threads with nothing else in the loop. ``actor / floor`` is how far the
+differentiable step (with the actor's forward and backward) is from that floor (issue 18's
+target: 1.5). Timings on a shared machine are noisy: compare minima, and note the load average
+printed with the table.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import argparse
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import mujoco
+import numpy as np
 import torch
 
 from baselines.shac import SHAC, config_for
@@ -34,6 +42,40 @@ def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int 
     return steps * num_envs / elapsed
 
 
+def fd_floor_seconds(task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3) -> float:
+    """Seconds of the FD Jacobians and steps of one iteration alone (minimum of ``repeats``)."""
+    env = DiffEnv(task, num_envs, seed=0, threads=1)
+    backend = env.backend
+    model, substeps, ns = backend.model, backend.substeps, 2 * backend.nv + backend.na
+    env.reset()
+    states = []
+    with torch.no_grad():  # real states: a rollout with random actions
+        for _ in range(horizon):
+            states.append((env.qpos.numpy().copy(), env.qvel.numpy().copy()))
+            env.step(torch.rand(num_envs, env.act_dim) * 2 - 1)
+    env.close()
+    datas = [mujoco.MjData(model) for _ in range(num_envs)]
+
+    def work(rows):
+        a, b = np.zeros((ns, ns)), np.zeros((ns, model.nu))
+        for qpos, qvel in states:
+            for i in rows:
+                d = datas[i]
+                d.qpos[:], d.qvel[:] = qpos[i], qvel[i, : model.nv]
+                for _ in range(substeps):
+                    mujoco.mjd_transitionFD(model, d, 1e-6, False, a, b, None, None)
+                    mujoco.mj_step(model, d)
+
+    chunks = [c for c in np.array_split(np.arange(num_envs), threads) if len(c)]
+    best = float("inf")
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            list(pool.map(work, chunks))
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASK_CLASSES))
@@ -46,7 +88,11 @@ def main() -> None:
         f"load average before: {os.getloadavg()[0]:.2f}; {args.num_envs} envs, {args.threads} physics threads",
         flush=True,
     )
-    print(f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'no-grad env steps/s':>20s}", flush=True)
+    print(
+        f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'FD floor s':>10s} {'actor/floor':>11s} "
+        f"{'no-grad env steps/s':>20s}",
+        flush=True,
+    )
     for task in args.tasks:
         cfg = config_for(task, {"num_envs": args.num_envs})
         agent = SHAC(task, cfg, seed=0, threads=args.threads)
@@ -56,9 +102,10 @@ def main() -> None:
         actor = [s["actor_time"] for s in stats]
         agent.env.close()
         rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
+        floor = fd_floor_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads)
         print(
             f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
-            f"{rate:20.0f}",
+            f"{floor:10.3f} {statistics.median(actor) / floor:11.2f} {rate:20.0f}",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)

@@ -102,28 +102,20 @@ class MujocoFDBackend(PhysicsBackend):
             if out.A is None:
                 for _ in range(self.substeps):
                     mujoco.mj_step(m, d)
-            else:
-                a_acc = np.eye(ns)
-                b_acc = np.zeros((ns, self.nu))
-                for _ in range(self.substeps):
+            else:  # the first substep's Jacobians are written in place: no product with the identity
+                a_acc, b_acc = out.A[i], out.B[i]
+                mujoco.mjd_transitionFD(m, d, self.fd_eps, self.fd_centered, a_acc, b_acc, None, None)
+                mujoco.mj_step(m, d)
+                for _ in range(self.substeps - 1):
                     mujoco.mjd_transitionFD(m, d, self.fd_eps, self.fd_centered, a_k, b_k, None, None)
                     mujoco.mj_step(m, d)
-                    a_acc = a_k @ a_acc
-                    b_acc = a_k @ b_acc + b_k
-                out.A[i] = a_acc
-                out.B[i] = b_acc
+                    a_acc[:] = a_k @ a_acc
+                    b_acc[:] = a_k @ b_acc + b_k
             out.qpos[i] = d.qpos
             out.qvel[i, :nv] = d.qvel
             if na:
                 out.qvel[i, nv:] = d.act
-            bad = any(d.warning[w].number for w in _BAD_STATE_WARNINGS)
-            bad = bad or not (
-                np.all(np.abs(d.qpos) < DIVERGENCE_LIMIT) and np.all(np.abs(out.qvel[i]) < DIVERGENCE_LIMIT)
-            )
-            out.diverged[i] = bad
-            if bad and out.A is not None:
-                out.A[i] = 0.0  # no gradient through a blown-up step
-                out.B[i] = 0.0
+            out.diverged[i] = any(d.warning[w].number for w in _BAD_STATE_WARNINGS)
 
     def step(self, qpos, qvel, ctrl, jacobians: bool = False) -> StepResult:
         qpos = np.ascontiguousarray(qpos, dtype=np.float64)
@@ -146,6 +138,12 @@ class MujocoFDBackend(PhysicsBackend):
             chunks = [c for c in np.array_split(np.arange(n), self.threads) if len(c)]
             for future in [self._pool.submit(self._run, c, qpos, qvel, ctrl, out) for c in chunks]:
                 future.result()
+        # NaN compares False, so a NaN state counts as diverged too; one pass over the batch
+        finite = (np.abs(out.qpos) < DIVERGENCE_LIMIT).all(-1) & (np.abs(out.qvel) < DIVERGENCE_LIMIT).all(-1)
+        out.diverged |= ~finite
+        if jacobians and out.diverged.any():
+            out.A[out.diverged] = 0.0  # no gradient through a blown-up step
+            out.B[out.diverged] = 0.0
         return out
 
     def close(self) -> None:
