@@ -191,6 +191,7 @@ def cmd_landscape(args) -> None:
         seed=args.seed,
         model_terminations=args.model_terminations,
         ablations=ablations,
+        run_models=args.run_models,
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
@@ -308,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("simulator", "none"),
         default="simulator",
         help="mask the world model's rewards after the simulator's episode ended (simulator) or not (none)",
+    )
+    p.add_argument(
+        "--run-models",
+        choices=("own", "pretrained"),
+        default="own",
+        help="a run's actor through the world model it fine-tuned online (own) or the pre-trained one",
     )
     p.add_argument(
         "--ablation",

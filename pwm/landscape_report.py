@@ -1,8 +1,10 @@
 """``pwm-bench landscape``: the policy objective through the simulator and through the world model,
 for one differentiable task, a world model and policies (issue 21).
 
-For the initial policy (a freshly initialised PWM actor) and the actor of each given PWM run, from
-the same ``start_states`` start states of the task; and the same for each ablated world model
+For the initial policy (a freshly initialised PWM actor, through the given pre-trained model) and
+the actor of each given PWM run (by default through the run's own fine-tuned model, the one it was
+optimised through and acts with: ``run_models``), from the same ``start_states`` start states of
+the task; and the same for each ablated world model
 (for example one pre-trained without SimNorm, ``wm_latent_norm``) with the actors of the PWM runs
 trained on it (an actor acts on its own model's latents, so each model brings its own runs):
 
@@ -73,8 +75,15 @@ def raw_reward(rew_rms, units: str):
     return symexp
 
 
-def run_actor(run_dir: Path, learner_factory):
-    """The actor of a PWM run's checkpoint.pt (read as data only)."""
+def run_policy(run_dir: Path, pretrained, rew_rms, units: str, learner_factory, run_models: str):
+    """``(actor, world model, reward to raw units)`` of a PWM run's checkpoint.pt (read as data only).
+
+    ``run_models="own"``: the world model and reward statistics the run had fine-tuned online when
+    it saved the actor (the model the actor was optimised through, and whose encoder it acts on);
+    ``"pretrained"``: the pre-trained model every run started from."""
+    import copy
+
+    from pwm.policy_learning import freeze
     from pwm.signing import load_data
 
     path = Path(run_dir) / "checkpoint.pt"
@@ -83,9 +92,19 @@ def run_actor(run_dir: Path, learner_factory):
     payload = load_data(path, what="run checkpoint")["payload"]
     if "learner" not in payload or "wm" not in payload:
         raise ValueError(f"{path}: not a single-task PWM run's checkpoint (no learner / wm entries)")
-    learner = learner_factory()
+    wm, stats = pretrained, rew_rms
+    if run_models == "own":
+        wm, stats = copy.deepcopy(pretrained), copy.deepcopy(rew_rms)
+        try:
+            wm.load_state_dict(payload["wm"])
+        except RuntimeError as err:
+            raise ValueError(f"{path}: its world model does not fit the given world_model.pt: {err}") from None
+        if payload.get("rew_rms") is not None:
+            stats.load_state_dict(payload["rew_rms"])
+        wm = freeze(wm.eval())
+    learner = learner_factory(wm)
     learner.load_state_dict(payload["learner"])
-    return learner.actor
+    return learner.actor, wm, raw_reward(stats, units)
 
 
 def parse_ablation(text: str) -> tuple[str, tuple[str, list[str]]]:
@@ -114,6 +133,7 @@ def landscape(
     hparams: dict | None = None,
     model_terminations: str = "simulator",
     ablations: dict[str, tuple[str | Path, list[str | Path]]] | None = None,
+    run_models: str = "own",
 ) -> pd.DataFrame:
     """Every CSV row is labelled with its world model: ``experiment`` for ``world_model`` and
     ``runs``, else the name of its entry in ``ablations`` (name -> (world model, runs on it)).
@@ -123,6 +143,8 @@ def landscape(
     from pwm.policy_learning import PolicyLearner, freeze
     from pwm.singletask_pretrain import load_world_model
 
+    if run_models not in ("own", "pretrained"):
+        raise ValueError(f"run_models must be 'own' or 'pretrained', got {run_models!r}")
     if model_terminations not in ("simulator", "none"):
         raise ValueError(f"model_terminations must be 'simulator' or 'none', got {model_terminations!r}")
     if not horizons or min(horizons) < 1:
@@ -142,21 +164,23 @@ def landscape(
             raise ValueError(f"{path} (obs {wm.cfg.obs_dim}, act {wm.cfg.action_dim}) does not fit {task}")
         wm = freeze(wm.eval())
 
-        def new_learner(wm=wm):
-            return PolicyLearner(wm, cfg, env.act_dim, multitask=False)
+        def new_learner(model):
+            return PolicyLearner(model, cfg, env.act_dim, multitask=False)
 
         rng.seed_all(seed)  # the same initial actor's draw for every model
-        policies = [("initial", new_learner().actor)]
-        policies += [(Path(r).name, run_actor(Path(r), new_learner)) for r in model_runs]
-        loaded[label] = (wm, raw_reward(rew_rms, units), policies)
+        policies = [("initial", new_learner(wm).actor, wm, raw_reward(rew_rms, units))]
+        policies += [
+            (Path(r).name, *run_policy(Path(r), wm, rew_rms, units, new_learner, run_models)) for r in model_runs
+        ]
+        loaded[label] = policies
     obs0 = env.reset()
     start = env.get_state()
     alphas = np.linspace(-1.0, 1.0, points)
     betas = np.linspace(-1.0, 1.0, grid)
     gradients, slices, grids = [], [], []
-    for label, (wm, to_raw, policies) in loaded.items():
+    for label, policies in loaded.items():
         rows = measure_model(
-            f"{task} {label}", env, start, obs0, wm, to_raw, policies, horizons, alphas, betas, grid_horizon, gamma, seed,
+            f"{task} {label}", env, start, obs0, policies, horizons, alphas, betas, grid_horizon, gamma, seed,
             model_terminations,
         )  # fmt: skip
         for collected, new in zip((gradients, slices, grids), rows):
@@ -195,8 +219,6 @@ def measure_model(
     env,
     start,
     obs0,
-    wm,
-    to_raw,
     policies,
     horizons,
     alphas,
@@ -206,16 +228,17 @@ def measure_model(
     seed,
     model_terminations,
 ) -> tuple[list, list, list]:
-    """One world model's rows (without task and model label): gradient statistics, 1-D and 2-D slices."""
+    """One world model's rows (without task and model label): gradient statistics, 1-D and 2-D slices.
+    ``policies``: ``(name, actor, world model, reward to raw units)``, each actor with its model."""
     gradients, slices, grids = [], [], []
-    for name, actor in policies:
+    for name, actor, wm, to_raw in policies:
         params = [p for p in actor.parameters() if p.requires_grad]
         directions = torch.Generator().manual_seed(seed)
         d1 = filter_normalized_direction(params, directions)
         d2 = filter_normalized_direction(params, directions)
         for horizon in horizons:
 
-            def sim_policy(o, a=actor):
+            def sim_policy(o, a=actor, wm=wm):
                 return a(wm.encode(o), deterministic=True)
 
             alive = None

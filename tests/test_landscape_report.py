@@ -39,9 +39,14 @@ def model_and_run(tmp_path_factory):
         with torch.no_grad():
             for p in learner.actor.parameters():
                 p.add_(0.3 * torch.randn_like(p))  # "trained": not the initial actor
+            for p in wm.parameters():  # and "fine-tuned online": the run's model differs from the file's
+                p.add_(0.05 * torch.randn_like(p))
+        rew_rms.update(torch.randn(50, 1) + 3)
+        save_world_model(root / f"{name}finetuned.pt", wm, rew_rms, 32)
         run_dir = str(root / f"{name}run")
         settings = RunSettings("pwm", "cartpole", 1, run_dir, steps=32, eval_every=32, eval_episodes=1)
-        Run(settings).save_checkpoint(32, {"learner": learner.state_dict(), "wm": wm.state_dict()})
+        payload = {"learner": learner.state_dict(), "wm": wm.state_dict(), "rew_rms": rew_rms.state_dict()}
+        Run(settings).save_checkpoint(32, payload)
     return root
 
 
@@ -103,6 +108,25 @@ def test_an_ablated_world_model_brings_its_own_runs_and_leaves_the_experiments_r
         env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 3 and "--ablation 'no-norm': expected NAME=WORLD_MODEL[,RUN_DIR...]" in result.stderr
+
+
+def test_a_runs_actor_is_measured_through_its_own_fine_tuned_model_by_default(model_and_run, tmp_path):
+    """``run_models="own"`` equals giving the run's fine-tuned model as the world model (an
+    independent path); ``"pretrained"`` measures the same actor through the pre-trained file."""
+    from pwm.landscape_report import landscape
+
+    def rows(world_model, run_models):
+        table = landscape("cartpole", model_and_run / world_model, [model_and_run / "run"], tmp_path / run_models,
+                          [2], start_states=2, points=3, grid=2, run_models=run_models)  # fmt: skip
+        return table.set_index(["policy", "side"]).drop(columns="task")
+
+    own, pretrained = rows("world_model.pt", "own"), rows("world_model.pt", "pretrained")
+    through_finetuned = rows("finetuned.pt", "pretrained")
+    pd.testing.assert_frame_equal(own.loc["run"], through_finetuned.loc["run"])
+    pd.testing.assert_frame_equal(own.loc["initial"], pretrained.loc["initial"])
+    assert not np.allclose(own.loc["run"].gradient_norm, pretrained.loc["run"].gradient_norm)
+    with pytest.raises(ValueError, match="run_models must be 'own' or 'pretrained', got 'latest'"):
+        landscape("cartpole", model_and_run / "world_model.pt", [], tmp_path, [2], run_models="latest")
 
 
 def test_bad_input_is_refused_before_work(model_and_run, tmp_path):

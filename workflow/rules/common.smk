@@ -334,6 +334,8 @@ def landscape_args(wc):
         options.get("gamma", 0.99),
         "--seed",
         options.get("seed", 0),
+        "--run-models",
+        options.get("run_models", "own"),
         "--run",
         *pwm_run_dirs(wc.exp, wc.task),
     ]
