@@ -84,14 +84,19 @@ def load_world_model(path, device="cpu") -> tuple[WorldModel, RunningMeanStd, st
     """A ``world_model.pt`` (this module's or a finished PWM run's): tensors only, never code.
     Returns the model, its reward statistics and the reward units it was trained in (files written
     before ``reward_units`` existed are ``rms``; before ``latent_norm``, ``simnorm``)."""
-    from pwm.checkpoint import load_tdmpc2
+    from pwm.checkpoint import CheckpointError, load_tdmpc2
     from pwm.world_model import LATENT_NORMS
 
+    wm = load_tdmpc2(path, device=device)  # first: it refuses a file that is not plain tensors
     state = torch.load(path, map_location=device, weights_only=True)
-    norm = state.get("latent_norm", "simnorm") if isinstance(state, dict) else "simnorm"
+    norm = state.get("latent_norm", "simnorm")
     if norm not in LATENT_NORMS:
         raise ValueError(f"{path}: latent_norm {norm!r} is not one of {', '.join(LATENT_NORMS)}")
-    wm = load_tdmpc2(path, device=device, latent_norm=norm)
+    if norm != wm.cfg.latent_norm:  # shapes cannot tell simnorm from layernorm: the file's record decides
+        try:
+            wm = load_tdmpc2(state, device=device, latent_norm=norm)
+        except CheckpointError as err:
+            raise CheckpointError(f"{path}: {err}") from None
     if "rew_rms" not in state:
         raise ValueError(f"{path}: not a single-task PWM world model (no 'rew_rms' entry)")
     rew_rms = RunningMeanStd((1,)).to(device)
