@@ -151,10 +151,6 @@ def build_pair(ref, ref_dir: Path, name: str):
     return learner, ref_wm, ref_actor, obs, task, notes
 
 
-def project_action(learner, obs, task) -> torch.Tensor:
-    return learner.act(obs, task)
-
-
 def reference_action(wm, actor, obs, task) -> torch.Tensor:
     """``PWM.act``'s body on a tensor: ``tanh(actor(wm.encode(obs, task), deterministic=True))``."""
     return torch.tanh(actor(wm.encode(obs, task), True))
@@ -204,7 +200,7 @@ def main() -> None:
             ours_n = count(wm._encoder, learner.actor) + (count(wm._task_emb) if wm.multitask else 0)
             theirs_n = count(ref_wm._encoder, ref_actor) + (count(ref_wm._task_emb) if ref_wm.multitask else 0)
 
-            project = functools.partial(project_action, learner, obs, task)
+            project = functools.partial(learner.act, obs, task)
             reference = functools.partial(reference_action, ref_wm, ref_actor, obs, task)
             diff = (project() - reference()).abs().max().item()
             print(

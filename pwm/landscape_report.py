@@ -51,12 +51,9 @@ from pwm.landscape import (
 )
 
 DEFAULT_MODEL = "experiment"  # the ``world_model`` label of the experiment's own model
+KEY_COLUMNS = ["task", "world_model", "policy", "horizon", "side"]  # every CSV's row identity
 GRADIENT_COLUMNS = [
-    "task",
-    "world_model",
-    "policy",
-    "horizon",
-    "side",
+    *KEY_COLUMNS,
     "objective",
     "gradient_norm",
     "gradient_variance",
@@ -187,10 +184,8 @@ def landscape(
             collected += [[task, label, *row] for row in new]
     env.close()
     table = pd.DataFrame(gradients, columns=GRADIENT_COLUMNS)
-    slice_table = pd.DataFrame(slices, columns=["task", "world_model", "policy", "horizon", "side", "alpha", "value"])
-    grid_table = pd.DataFrame(
-        grids, columns=["task", "world_model", "policy", "horizon", "side", "alpha", "beta", "value"]
-    )
+    slice_table = pd.DataFrame(slices, columns=[*KEY_COLUMNS, "alpha", "value"])
+    grid_table = pd.DataFrame(grids, columns=[*KEY_COLUMNS, "alpha", "beta", "value"])
     atomic.write_csv(out / "landscape_gradients.csv", table)
     atomic.write_csv(out / "landscape_slices.csv", slice_table)
     atomic.write_csv(out / "landscape_grid.csv", grid_table)
