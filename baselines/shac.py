@@ -79,7 +79,7 @@ from pwm.running_stats import RunningMeanStd
 from pwm.training_loop import Cadence, Learner
 
 # Task families this algorithm can train on (checked when the workflow's DAG is built).
-TASK_FAMILIES = ("differentiable",)
+TASK_FAMILIES = ("differentiable", "dflex")
 
 PRESETS = ("diffrl", "pwm")  # the presets of baselines/configs/shac.yaml (tests/test_hparams.py checks)
 
@@ -111,9 +111,9 @@ def td_lambda_targets(rewards, next_values, dones, gamma: float, lam: float) -> 
     """TD(λ) targets [H, N] by DiffRL's backward A/B recursion; ``dones[-1]`` must be 1."""
     horizon, n = rewards.shape
     targets = torch.zeros_like(rewards)
-    a = torch.zeros(n)
-    b = torch.zeros(n)
-    lam_t = torch.ones(n)
+    a = rewards.new_zeros(n)
+    b = rewards.new_zeros(n)
+    lam_t = rewards.new_ones(n)
     for i in reversed(range(horizon)):
         d = dones[i]
         lam_t = lam_t * lam * (1.0 - d) + d
@@ -126,12 +126,16 @@ def td_lambda_targets(rewards, next_values, dones, gamma: float, lam: float) -> 
 class SHAC:
     """The learner's state and one training iteration; ``train(run)`` drives it."""
 
-    def __init__(self, task: str, cfg: dict, seed: int, threads: int):
-        from pwm.envs.diff import DiffEnv
+    def __init__(self, task: str, cfg: dict, seed: int, threads: int, device: str = "cpu"):
+        """``device``: dflex's (its tasks run there, and so do the networks); the MuJoCo tasks run on the CPU."""
+        from pwm.envs.batched import make_batched_env
 
         self.cfg = cfg
         torch.manual_seed(seed)  # also when built outside a run (a run has seeded every stream already)
-        self.env = DiffEnv(task, cfg["num_envs"], seed=seed, threads=threads, substeps=cfg["substeps"])
+        self.env = make_batched_env(
+            task, cfg["num_envs"], seed=seed, threads=threads, device=device, substeps=cfg["substeps"]
+        )
+        self.device = self.env.device
         obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
         self.preset = cfg["preset"]
         if self.preset == "pwm":
@@ -148,9 +152,12 @@ class SHAC:
         else:
             self.actor = Actor(obs_dim, act_dim, cfg["actor_hidden"], cfg["logstd_init"])
             self.critic = Critic(obs_dim, cfg["critic_hidden"])
+        self.actor.to(self.device)
+        self.critic.to(self.device)
+        if self.preset != "pwm":
             self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.obs_rms = RunningMeanStd(obs_dim)
-        self.ret_rms = RunningMeanStd(()) if cfg["ret_rms"] else None
+        self.obs_rms = RunningMeanStd(obs_dim).to(self.device)
+        self.ret_rms = RunningMeanStd(()).to(self.device) if cfg["ret_rms"] else None
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg["actor_lr"], betas=cfg["betas"])
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg["critic_lr"], betas=cfg["betas"])
         self.iteration = 0
@@ -174,8 +181,9 @@ class SHAC:
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic policy for evaluation: tanh(μ(normalised obs))."""
-        x = self.normalize(self.obs_rms, torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-        return torch.tanh(self.actor(x.float(), deterministic=True))[0].numpy()
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
+        x = self.normalize(self.obs_rms, obs)
+        return torch.tanh(self.actor(x.float(), deterministic=True))[0].cpu().numpy()
 
     # ---- one iteration -----------------------------------------------------------------------------
     def _set_learning_rates(self, total_iterations: int) -> None:
@@ -197,14 +205,15 @@ class SHAC:
         obs = env.detach()
         self.obs_rms.update(obs)
         obs_n = self.normalize(rms, obs)
-        obs_buf = torch.zeros(horizon, n, env.obs_dim)
-        rew_buf = torch.zeros(horizon, n)
-        done_buf = torch.zeros(horizon, n)
-        next_values = torch.zeros(horizon, n)
-        rew_acc = torch.zeros(n)
-        gamma_t = torch.ones(n)
-        loss = torch.zeros(())
-        per_env = torch.zeros(n)  # ret_rms: each env's window loss
+        on = dict(device=self.device)
+        obs_buf = torch.zeros(horizon, n, env.obs_dim, **on)
+        rew_buf = torch.zeros(horizon, n, **on)
+        done_buf = torch.zeros(horizon, n, **on)
+        next_values = torch.zeros(horizon, n, **on)
+        rew_acc = torch.zeros(n, **on)
+        gamma_t = torch.ones(n, **on)
+        loss = torch.zeros((), **on)
+        per_env = torch.zeros(n, **on)  # ret_rms: each env's window loss
         for i in range(horizon):
             obs_buf[i] = obs_n.detach()
             action = torch.tanh(self.actor(obs_n))
@@ -242,8 +251,8 @@ class SHAC:
         return loss, obs_buf, rew_buf, done_buf, next_values
 
     def _track_episodes(self, reward, done) -> None:
-        self.episode_return += torch.nan_to_num(reward.detach())
-        for i in done.nonzero().squeeze(-1).tolist():
+        self.episode_return += torch.nan_to_num(reward.detach().cpu())
+        for i in done.cpu().nonzero().squeeze(-1).tolist():
             self.episode_returns.append(float(self.episode_return[i]))
             self.episode_return[i] = 0.0
         del self.episode_returns[:-100]
@@ -411,7 +420,9 @@ class SHACLearner(Learner):
 
 def train(run: Run) -> None:
     s = run.settings
-    if s.device != "cpu":
+    from pwm.envs.suites import task_family
+
+    if s.device != "cpu" and task_family(s.task) != "dflex":
         log(f"[shac] device {s.device!r} requested; the MuJoCo backend runs on the CPU")
     check_hparams(s.task, s.hparams)  # types too (num_envs: "8"), before any env is built
     cfg = config_for(s.task, s.hparams)
@@ -425,6 +436,8 @@ def train(run: Run) -> None:
         f"{cfg['num_envs']} envs x {cfg['horizon']} steps ({total_iterations * per_iteration} env steps) "
         f"with {s.threads} thread(s); config {cfg}"
     )
-    learner = SHACLearner(SHAC(s.task, cfg, s.seed, s.threads), total_iterations, run.dir / "rollouts.pt", description)
+    learner = SHACLearner(
+        SHAC(s.task, cfg, s.seed, s.threads, s.device), total_iterations, run.dir / "rollouts.pt", description
+    )
     cadence = Cadence(cfg["progress_every"] * per_iteration, checkpoint_interval_s=cfg["checkpoint_interval_s"])
     run.train(learner, cadence)

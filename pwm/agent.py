@@ -33,9 +33,9 @@ def load_hparams(hparams: dict | None = None) -> DictConfig:
 
 
 def is_differentiable_task(run: Run) -> bool:
-    from pwm.envs.diff.gym_env import FAMILY
+    from pwm.envs.suites import DIFFERENTIABLE_FAMILIES
 
-    return run.spec.family == FAMILY
+    return run.spec.family in DIFFERENTIABLE_FAMILIES
 
 
 def train(run: Run) -> None:

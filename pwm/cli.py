@@ -91,7 +91,7 @@ def show_config(args, hparams: dict) -> str:
     families = algorithms.task_families(args.algo)  # read from the source: imports no algorithm
     if families and family not in families:
         raise ValueError(
-            f"{args.algo} trains on tasks of family {', '.join(families)}; {args.task!r} is {family} "
+            f"{args.algo} trains on tasks of family {' or '.join(families)}; {args.task!r} is {family} "
             "(`pwm-bench tasks` lists each task's family)"
         )
     resolved = hparams_files.resolve(args.algo, args.task, hparams)
@@ -153,6 +153,20 @@ def cmd_tasks(args) -> None:
             flush=True,
         )
         env.close()
+    line = None if args.suite else unavailable_families()
+    if line:
+        print(f"\n{line}")
+
+
+def unavailable_families() -> str | None:
+    """The line `pwm-bench tasks` ends with when a task family is not installed (dflex), else None."""
+    from pwm.envs.dflex.availability import INSTRUCTIONS, missing_reason
+    from pwm.envs.suites import DFLEX_TASKS
+
+    reason = missing_reason()
+    if reason is None:
+        return None
+    return f"family dflex: unavailable ({reason}); its tasks: {', '.join(DFLEX_TASKS)}. {INSTRUCTIONS}"
 
 
 def cmd_estimate(args) -> None:

@@ -49,6 +49,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pwm.envs.suites import DFLEX_TWINS, mujoco_twin
 from pwm.strict_yaml import load_yaml_strict
 
 SECTIONS = ("per_task", "presets")
@@ -189,7 +190,7 @@ def tasks_with_defaults(algo: str) -> list[str]:
     names = list(spec["per_task"])
     for preset in spec["presets"].values():
         names += [t for t in preset["per_task"] if t not in names]
-    return names
+    return names + [t for t, twin in DFLEX_TWINS.items() if twin in names and t not in names]
 
 
 def task_dependent(algo: str) -> bool:
@@ -215,9 +216,11 @@ def defaults(algo: str, task: str | None = None, preset: str | None = None) -> d
         merged = _merge(merged, spec["presets"][chosen]["defaults"])
         merged["preset"] = chosen
     if task is not None:
-        merged = _merge(merged, spec["per_task"].get(task, {}))
+        # a dflex task without its own block takes its MuJoCo twin's (the MuJoCo tasks port dflex's)
+        merged = _merge(merged, spec["per_task"].get(task, spec["per_task"].get(mujoco_twin(task), {})))
         if chosen is not None:
-            merged = _merge(merged, spec["presets"][chosen]["per_task"].get(task, {}))
+            blocks = spec["presets"][chosen]["per_task"]
+            merged = _merge(merged, blocks.get(task, blocks.get(mujoco_twin(task), {})))
     return merged
 
 

@@ -136,7 +136,7 @@ def landscape(
     ``runs``, else the name of its entry in ``ablations`` (name -> (world model, runs on it)).
     Every model sees the same start states, directions' seed and initial-actor seed."""
     from pwm.agent import load_hparams
-    from pwm.envs.diff import DiffEnv
+    from pwm.envs.batched import make_batched_env
     from pwm.policy_learning import PolicyLearner, freeze
     from pwm.singletask_pretrain import load_world_model
 
@@ -154,7 +154,7 @@ def landscape(
     cfg = load_hparams(hparams or {})
     models = {DEFAULT_MODEL: (world_model, list(runs)), **(ablations or {})}
     loaded = {}
-    env = DiffEnv(task, start_states, seed=seed)
+    env = make_batched_env(task, start_states, seed=seed)
     for label, (path, model_runs) in models.items():  # every file is read and checked before any long work
         wm, rew_rms, units = load_world_model(path)
         if (env.obs_dim, env.act_dim) != (wm.cfg.obs_dim, wm.cfg.action_dim):

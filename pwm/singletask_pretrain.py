@@ -52,9 +52,9 @@ def offline_rewards(chunks) -> torch.Tensor:
 
 
 def task_dims(task: str) -> tuple[int, int]:
-    from pwm.envs.diff import DiffEnv
+    from pwm.envs.batched import make_batched_env
 
-    env = DiffEnv(task, 1, seed=0)
+    env = make_batched_env(task, 1, seed=0)
     try:
         return env.obs_dim, env.act_dim
     finally:

@@ -137,14 +137,14 @@ class SingleTaskPWMLearner(Learner):
     checked = LOSSES
 
     def __init__(self, run: Run, cfg):
-        from pwm.envs.diff import DiffEnv
+        from pwm.envs.batched import make_batched_env
 
         s = run.settings
         self.cfg, self.dir, self.device = cfg, run.dir, torch.device(s.device)
         H, N = int(cfg.horizon), int(cfg.num_envs)
         self.per_iteration = H * N
         self.total = max(1, s.steps // self.per_iteration)
-        self.env = DiffEnv(s.task, N, seed=s.seed, threads=s.threads)
+        self.env = make_batched_env(s.task, N, seed=s.seed, threads=s.threads, device=s.device)
         obs_dim, act_dim = self.env.obs_dim, self.env.act_dim
         offline = load_chunks(cfg.offline_data) if cfg.offline_data else []
         model_path = world_model_for(run, cfg, offline)
@@ -178,7 +178,7 @@ class SingleTaskPWMLearner(Learner):
             self.generator,
             self.device,
         )
-        self.obs = self.env.reset()
+        self.obs = self.env.reset().cpu()  # the env's side of the loop is on the CPU (dflex may be on a GPU)
         self.recorder.start(self.obs)
         self.tracker = {"ep_return": torch.zeros(N), "returns": []}
         self.description = (
@@ -207,14 +207,16 @@ class SingleTaskPWMLearner(Learner):
         """The real envs' step in lockstep with the imagined one (``PolicyLearner.update``'s ``step_env``)."""
         with torch.no_grad():
             next_obs, reward, done, info = self.env.step(actions.cpu())
-        self.recorder.record(actions.cpu(), reward, next_obs, info["obs_before_reset"], done, info["terminated"])
+        next_obs, reward, done = next_obs.cpu(), reward.cpu(), done.cpu()
+        final, terminated = info["obs_before_reset"].cpu(), info["terminated"].cpu()
+        self.recorder.record(actions.cpu(), reward, next_obs, final, done, terminated)
         tracker = self.tracker
         tracker["ep_return"] += reward
         for i in done.nonzero().squeeze(-1).tolist():
             tracker["returns"] = (tracker["returns"] + [float(tracker["ep_return"][i])])[-100:]
             tracker["ep_return"][i] = 0.0
         self.obs = torch.nan_to_num(next_obs, 0.0, 0.0, 0.0)
-        return self.obs.to(self.device), done, info["terminated"]
+        return self.obs.to(self.device), done, terminated
 
     def train_step(self) -> dict:
         cfg, learner = self.cfg, self.learner
@@ -264,7 +266,7 @@ class SingleTaskPWMLearner(Learner):
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
         self.env.set_state(state["env"])
-        self.obs = self.env.obs
+        self.obs = self.env.obs.cpu()
         self.generator.set_state(state["generator"])
         self.tracker.update(state["tracker"])
         self.step = self.learner.iteration * self.per_iteration

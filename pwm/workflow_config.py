@@ -15,7 +15,8 @@ from pathlib import Path
 
 from pwm import hparams
 from pwm.algorithms import task_families
-from pwm.envs.suites import SUITES, expand_tasks, task_family
+from pwm.envs.dflex.availability import missing_message, missing_reason
+from pwm.envs.suites import SUITES, dflex_task, expand_tasks, task_family
 
 
 class ConfigError(ValueError):
@@ -174,6 +175,10 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
 
                 raise ConfigError(unknown_task_message(task, where=f"experiments.{exp}.tasks[{i}]"))
         spec["tasks"] = expand_tasks(spec["tasks"])
+        use_simulator(exp, spec)
+        for i, task in enumerate(spec["tasks"]):
+            if task_family(task) == "dflex" and missing_reason() is not None:
+                raise ConfigError(f"experiments.{exp}.tasks[{i}]: {missing_message(task)}")
         for algo in spec["algorithms"]:
             if algo not in algorithms:
                 close = difflib.get_close_matches(algo, algorithms, n=3)
@@ -189,7 +194,7 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
                 if task_family(task) not in families:
                     raise ConfigError(
                         f"algorithm {algo!r} cannot train on task {task!r} of experiment {exp!r}: it "
-                        f"needs tasks of family {', '.join(families)}, and {task!r} is "
+                        f"needs tasks of family {' or '.join(families)}, and {task!r} is "
                         f"{task_family(task)}; `pwm-bench tasks` lists each task's family"
                     )
         for algo, budget in spec["algorithms"].items():
@@ -207,6 +212,38 @@ def _check_experiments(config: dict, algorithms: list[str]) -> None:
         else:
             check_collection(config, exp, spec)
         check_landscape(config, exp, spec)
+
+
+def use_simulator(exp: str, spec: dict) -> None:
+    """``simulator: dflex``: each task becomes its dflex task (``hopper`` -> ``dflex-hopper``, ``quadruped``
+    -> ``dflex-anymal``), in ``tasks`` and in every mapping keyed by task, so a config written for the
+    MuJoCo tasks switches simulator with this one setting. In place, and a no-op when run again."""
+    if spec.get("simulator", "mujoco") != "dflex":
+        return
+    where = f"experiments.{exp}"
+
+    def rename(task: str, at: str) -> str:
+        try:
+            return dflex_task(task)
+        except ValueError as err:
+            raise ConfigError(f"{where}.{at}: simulator dflex: {err}") from None
+
+    def rename_keys(mapping: dict, at: str) -> dict:
+        return {rename(task, at): value for task, value in mapping.items()}
+
+    spec["tasks"] = [rename(t, "tasks") for t in spec["tasks"]]
+    budgets = {f"algorithms.{a}": b for a, b in spec["algorithms"].items()}
+    wm = spec.get("world_model", {})
+    if "collect" in wm:
+        budgets["world_model.collect"] = wm["collect"]
+    for at, budget in budgets.items():
+        if "per_task" in budget:
+            budget["per_task"] = rename_keys(budget["per_task"], f"{at}.per_task")
+    for key in ("data", "checkpoint", "per_task"):
+        if key in wm:
+            wm[key] = rename_keys(wm[key], f"world_model.{key}")
+    if "tasks" in spec.get("landscape", {}):
+        spec["landscape"]["tasks"] = [rename(t, "landscape.tasks") for t in spec["landscape"]["tasks"]]
 
 
 def check_landscape(config: dict, exp: str, spec: dict) -> None:

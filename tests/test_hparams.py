@@ -123,9 +123,10 @@ def test_shac_file_and_module_agree():
 
 
 def shac_tasks():
-    from pwm.envs.suites import DIFFERENTIABLE_TASKS
+    """Every MuJoCo differentiable task has a block; every dflex task takes its twin's."""
+    from pwm.envs.suites import DFLEX_TASKS, DIFFERENTIABLE_TASKS
 
-    return DIFFERENTIABLE_TASKS
+    return DIFFERENTIABLE_TASKS + DFLEX_TASKS
 
 
 def test_a_defaults_file_is_held_to_its_own_rules(tmp_path):

@@ -78,7 +78,7 @@ def test_cli_parser_and_algorithm_declarations_import_no_training_code():
     )
     assert result["loaded"] == []
     assert {"pwm", "sac", "ppo", "shac", "tdmpc2", "random_policy"} <= set(result["names"])
-    assert result["families"]["shac"] == ["differentiable"]
+    assert result["families"]["shac"] == ["differentiable", "dflex"]
     assert result["families"]["sac"] is None
 
 

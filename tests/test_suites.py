@@ -154,9 +154,12 @@ def test_cli_tasks_suite_lists_tasks_in_suite_order(capsys):
 
 def test_the_task_family_table_is_the_registrys():
     """pwm.envs.suites.TASK_FAMILIES lets the workflow check task names and families without importing
-    a simulator; it must hold exactly what the registry registers."""
+    a simulator; it must hold exactly what the registry registers, and the dflex family, which
+    registers only when dflex is installed (tests/test_dflex.py)."""
     from pwm.envs import task_names
-    from pwm.envs.suites import TASK_FAMILIES, task_family
+    from pwm.envs.dflex.availability import missing_reason
+    from pwm.envs.suites import DFLEX_TASKS, TASK_FAMILIES, task_family
 
-    assert TASK_FAMILIES == {name: get_spec(name).family for name in task_names()}
+    unregistered = {t: "dflex" for t in DFLEX_TASKS} if missing_reason() else {}
+    assert TASK_FAMILIES == {name: get_spec(name).family for name in task_names()} | unregistered
     assert task_family("hopper") == "differentiable" and task_family("no-such-task") is None

@@ -76,7 +76,7 @@ def broken(change):
         (
             lambda e: e["algorithms"].update(shac={"steps": 10, "eval_every": 5}),
             r"algorithm 'shac' cannot train on task 'cartpole-balance' of experiment 'tiny': it needs tasks "
-            r"of family differentiable, and 'cartpole-balance' is dm_control",
+            r"of family differentiable or dflex, and 'cartpole-balance' is dm_control",
         ),
     ],
 )

@@ -61,6 +61,10 @@ class RolloutRecorder:
 
     @torch.no_grad()
     def record(self, action, reward, next_obs, obs_before_reset, done, terminated) -> None:
+        # the envs' tensors may live on a GPU (dflex); the rows are kept on the CPU
+        action, reward, next_obs, obs_before_reset, done, terminated = (
+            t.detach().cpu() for t in (action, reward, next_obs, obs_before_reset, done, terminated)
+        )
         for i in range(self.num_envs):
             ep = self.current[i]
             ep["action"].append(action[i].detach().float().clone())

@@ -15,6 +15,14 @@ import numpy as np
 
 from pwm.envs.registry import TaskSpec, register
 
+if not hasattr(np, "in1d"):
+    # dm_control 1.0.28's quadruped (quadruped-walk/run/escape/fetch) calls np.in1d, removed in NumPy 2.4
+    # (the version snakemake-executor-plugin-slurm needs); restore it with its documented meaning.
+    def _in1d(ar1, ar2, assume_unique=False, invert=False):
+        return np.isin(np.asarray(ar1).ravel(), ar2, assume_unique=assume_unique, invert=invert)
+
+    np.in1d = _in1d
+
 DOMAIN_ALIASES = {"cup": "ball_in_cup", "pointmass": "point_mass"}
 EPISODE_LENGTH = 500
 ACTION_REPEAT = 2

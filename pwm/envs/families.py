@@ -7,11 +7,13 @@ import logging
 # library must not configure its host's logging, so any root handler added here is removed.
 _root_handlers = list(logging.root.handlers)
 
+from pwm.envs.dflex import register_dflex_tasks  # noqa: E402
 from pwm.envs.diff.gym_env import register_differentiable_tasks  # noqa: E402
 from pwm.envs.dm_control import register_stock_tasks  # noqa: E402
 
 register_stock_tasks()
 register_differentiable_tasks()
+register_dflex_tasks()  # only when dflex is installed
 
 from pwm.envs.dmc_custom import register_custom_tasks  # noqa: E402
 from pwm.envs.metaworld import register_metaworld_tasks  # noqa: E402

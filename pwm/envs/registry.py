@@ -70,6 +70,12 @@ def get_spec(name: str) -> TaskSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
+        from pwm.envs.suites import TASK_FAMILIES
+
+        if TASK_FAMILIES.get(name) == "dflex":  # listed, but dflex is not installed
+            from pwm.envs.dflex.availability import missing_message
+
+            raise ValueError(missing_message(name)) from None
         raise ValueError(unknown_task_message(name)) from None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from pwm.envs.suites import METAWORLD_PREFIX
+from pwm.envs.suites import METAWORLD_PREFIX, mujoco_twin
 
 DEFAULT_MAX_RETURN = 1000.0
 
@@ -37,5 +37,6 @@ def score_kind(task: str) -> str:
 
 
 def max_return(task: str) -> float:
-    """The divisor of a reward-scored task's return."""
-    return MAX_RETURNS.get(task, DEFAULT_MAX_RETURN)
+    """The divisor of a reward-scored task's return (a dflex task: its MuJoCo twin's, the same
+    normaliser of PWM's, since the MuJoCo tasks port dflex's)."""
+    return MAX_RETURNS.get(mujoco_twin(task), DEFAULT_MAX_RETURN)

@@ -143,12 +143,46 @@ DM_CONTROL_EXTRA_TASKS = (  # dm_control.suite.ALL_TASKS beyond MT30's first 19,
     "swimmer-swimmer6",
 )
 DIFFERENTIABLE_TASKS = ("hopper", "ant", "humanoid", "cheetah", "cartpole", "quadruped", "muscle-legs")
+# The tasks of dflex, the PWM paper's own simulator (imgeorgiev/DiffRL's fork), an optional backend
+# installed separately (pwm/envs/dflex/): each with its twin among the MuJoCo tasks above, whose
+# hyperparameter defaults and score divisor it shares, and which an experiment's `simulator: dflex`
+# replaces by it. Anymal's twin is quadruped and SNU Humanoid's muscle-legs, the tasks standing in for them.
+DFLEX_TWINS: dict[str, str] = {
+    "dflex-hopper": "hopper",
+    "dflex-ant": "ant",
+    "dflex-humanoid": "humanoid",
+    "dflex-cheetah": "cheetah",
+    "dflex-cartpole": "cartpole",
+    "dflex-anymal": "quadruped",
+    "dflex-snu-humanoid": "muscle-legs",
+}
+DFLEX_TASKS = tuple(DFLEX_TWINS)
+# The families whose envs are differentiable batches (pwm.envs.batched): SHAC's and single-task PWM's.
+DIFFERENTIABLE_FAMILIES = ("differentiable", "dflex")
 TASK_FAMILIES: dict[str, str] = {
     **{task: "dm_control" for task in MT30[:19] + DM_CONTROL_EXTRA_TASKS},
     **{task: "dm_control-custom" for task in MT30[19:]},
     **{METAWORLD_PREFIX + task: "metaworld" for task in METAWORLD_TASKS},
     **{task: "differentiable" for task in DIFFERENTIABLE_TASKS},
+    **{task: "dflex" for task in DFLEX_TASKS},  # listed even when dflex is not installed
 }
+
+
+def mujoco_twin(task: str) -> str:
+    """The MuJoCo differentiable task a dflex task shares its defaults and score divisor with; else ``task``."""
+    return DFLEX_TWINS.get(task, task)
+
+
+def dflex_task(task: str) -> str:
+    """The dflex task that stands for a MuJoCo differentiable task (``simulator: dflex``); ValueError
+    for a task without one."""
+    for name, twin in DFLEX_TWINS.items():
+        if twin == task or name == task:
+            return name
+    raise ValueError(
+        f"task {task!r} has no dflex counterpart; dflex has {', '.join(DFLEX_TASKS)} "
+        f"(for {', '.join(DFLEX_TWINS.values())})"
+    )
 
 
 def task_family(name: str) -> str | None:

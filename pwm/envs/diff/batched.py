@@ -53,6 +53,7 @@ class DiffEnv:
         self.early_termination = self.task.early_termination if early_termination is None else early_termination
         self.generator = torch.Generator().manual_seed(int(seed))
         self.dtype = dtype  # of obs, reward and actions (float64 for finite-difference checks)
+        self.device = torch.device("cpu")  # MuJoCo runs on the CPU
         self.qpos = self.qvel = self.action = self.progress = None
         self.obs = None
 
@@ -62,6 +63,10 @@ class DiffEnv:
             return self.task.init_noise(n, self.generator)
         qpos, qvel = self.task.start_state()
         return qpos.expand(n, -1).clone(), qvel.expand(n, -1).clone()
+
+    def reseed(self, seed: int) -> None:
+        """Restart this env's RNG (its initial states) from ``seed``."""
+        self.generator.manual_seed(int(seed))
 
     def reset(self, n: int | None = None) -> torch.Tensor:
         """Start every env (``n`` of them if given) in a fresh episode; returns obs [N, obs_dim]."""
