@@ -97,3 +97,14 @@ def test_scoring_table_gives_every_registered_task_its_score_rule():
         assert scoring.score_kind(name) == spec.score, name
         if spec.score == "reward":
             assert scoring.max_return(name) == spec.max_return, name
+
+
+def test_quadruped_tasks_run_on_numpy_2_4():
+    """dm_control 1.0.28's quadruped calls np.in1d, gone from NumPy 2.4; pwm.envs.dm_control restores it
+    with np.isin on the flattened input (`pwm-bench tasks` crashed on quadruped-escape before)."""
+    env = make("quadruped-walk", 0)  # loads the families, so pwm.envs.dm_control
+    assert np.array_equal(np.in1d([[1, 5], [2, 7]], [2, 5]), [False, True, True, False])
+    assert np.array_equal(np.in1d([1, 5, 2], [2, 5], invert=True), [True, False, False])
+    obs, _ = env.reset(seed=0)
+    obs, reward, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
+    assert obs.shape == env.observation_space.shape and np.isfinite(reward)
