@@ -280,3 +280,19 @@ def test_single_task_pwm_pipeline_on_dflex_with_one_setting(tmp_path):
     assert set(scores.task) == {"dflex-cartpole"} and set(scores.algo) == {"shac", "pwm"}
     assert sorted(scores[scores.algo == "pwm"].step.unique()) == [0, 16, 32]
     assert scores["episode_reward"].notna().all()
+
+
+def test_the_dflex_laptop_config_plans_with_dflex_and_stops_with_the_hint_without(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    result = run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "workflow/configs/laptop-single-dflex.yaml"],
+        cwd=workdir,
+    )
+    out = result.stdout + result.stderr
+    if MISSING is not None:
+        assert result.returncode != 0
+        assert "experiments.single-laptop-dflex.tasks[0]: task 'dflex-hopper' needs dflex" in out
+        assert "train_shac" not in out  # no job was planned
+    else:
+        assert result.returncode == 0, out[-3000:]
+        assert "train_shac                         3" in out and "train_pwm                          3" in out
