@@ -23,6 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pwm.agent import load_hparams
+from pwm.allocator import keep_freed_memory
 from pwm.envs.suites import TASK_SETS
 from pwm.planning import MPPIPlanner, PlannerConfig, discount_heuristic
 from pwm.policy_learning import PolicyLearner, freeze
@@ -88,6 +89,8 @@ def time_calls(fn, iters: int, warmup: int) -> float:
 
 
 def main() -> None:
+    # as every pwm-bench job: freed tensors are reused, not page-faulted in again (PWM_BENCH_MALLOC=default: glibc's)
+    print(f"allocator: {'freed memory kept (pwm.allocator)' if keep_freed_memory() else 'glibc defaults'}")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iters", type=int, default=5)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from pwm import math
+from pwm.allocator import keep_freed_memory
 from pwm.world_model import WorldModel, WorldModelConfig
 
 RHO, COEF = 0.5, dict(consistency=20.0, reward=0.1, value=0.1)
@@ -137,6 +138,8 @@ def matmul_peak_gflops(n: int = 2048, iters: int = 5) -> float:
 
 
 def main() -> None:
+    # as every pwm-bench job: freed tensors are reused, not page-faulted in again (PWM_BENCH_MALLOC=default: glibc's)
+    print(f"allocator: {'freed memory kept (pwm.allocator)' if keep_freed_memory() else 'glibc defaults'}")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 5])

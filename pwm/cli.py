@@ -371,6 +371,9 @@ def exit_code(err: BaseException) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     import pwm  # noqa: F401  (sets MUJOCO_GL before any simulator import)
+    from pwm.allocator import keep_freed_memory
+
+    keep_freed_memory()  # large tensors reuse freed memory instead of page-faulting fresh mmaps
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
