@@ -148,6 +148,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--layouts", nargs="+", default=["walker-walk", "mt30"], choices=["walker-walk", "mt30"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -162,7 +163,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        for task_set in (None, "mt30"):
+        for task_set in [None if layout == "walker-walk" else layout for layout in args.layouts]:
             model = make_model(size, task_set, device)
             fwd_bwd, update = make_steps(model, args.batch, args.horizon, device)
             g_fb, g_up = count_gflop(fwd_bwd), count_gflop(update)
