@@ -19,7 +19,6 @@ glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
@@ -31,10 +30,8 @@ def keep_freed_memory() -> bool:
     """Set the two options (see the module doc); whether they were set."""
     if os.environ.get("PWM_BENCH_MALLOC", "") == "default":
         return False
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own C library (find_library would spawn ldconfig)
     except (OSError, AttributeError):
         return False  # not glibc (macOS, musl without mallopt): the platform's allocator decides
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
