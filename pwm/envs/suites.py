@@ -151,7 +151,6 @@ DFLEX_TWINS: dict[str, str] = {
     "dflex-hopper": "hopper",
     "dflex-ant": "ant",
     "dflex-humanoid": "humanoid",
-    "dflex-cheetah": "cheetah",
     "dflex-cartpole": "cartpole",
     "dflex-anymal": "quadruped",
     "dflex-snu-humanoid": "muscle-legs",

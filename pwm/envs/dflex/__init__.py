@@ -1,7 +1,7 @@
 """dflex, the PWM paper's own simulator, as an optional backend of the differentiable tasks.
 
 Tasks ``dflex-hopper``, ``dflex-ant``, ``dflex-anymal``, ``dflex-humanoid``, ``dflex-snu-humanoid``,
-``dflex-cheetah`` and ``dflex-cartpole``: the environments of the fork imgeorgiev/DiffRL (``dflex.envs``)
+and ``dflex-cartpole``: the environments of the fork imgeorgiev/DiffRL (``dflex.envs``)
 with the settings PWM's paper used (``tasks.py``), behind DiffEnv's batched interface (``batched.py``),
 so SHAC and single-task PWM run on them unchanged, and as gymnasium envs for evaluation.
 

@@ -2,8 +2,8 @@
 
 The settings are the ``config`` blocks of the PWM repository's scripts/cfg/env/dflex_<env>.yaml
 (imgeorgiev/PWM, commit aa5a1d8), without ``num_envs`` (the algorithm's), ``render`` and ``device``
-(the run's). Cheetah has no such file; its settings are DiffRL's examples/cfg/shac/cheetah.yaml
-(stochastic init, MM caching 16). ``no_grad`` is not set here: the adapter switches dflex's
+(the run's). There is no dflex-cheetah: the fork's CheetahEnv (at bb59db5) fails in its constructor,
+passing 15 arguments to DFlexEnv's 13. ``no_grad`` is not set here: the adapter switches dflex's
 adjoint tape per step (pwm/envs/dflex/batched.py). No dflex import: the table is read by the registry.
 """
 
@@ -81,6 +81,5 @@ DFLEX_ENVS: dict[str, tuple[str, dict]] = {
             joint_vel_obs_scaling=0.1,
         ),
     ),
-    "dflex-cheetah": ("CheetahEnv", dict(episode_length=1000, MM_caching_frequency=16)),
     "dflex-cartpole": ("CartPoleSwingUpEnv", dict(episode_length=240, MM_caching_frequency=8)),
 }
