@@ -17,35 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 import torch
 
-from baselines.shac import SHAC, config_for
-from pwm.envs.batched import make_batched_env
+from baselines.shac import config_for
 from pwm.envs.suites import dflex_task
-
-
-def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int = 32) -> float:
-    env = make_batched_env(task, num_envs, seed=0, threads=threads)
-    env.reset()
-    actions = torch.zeros(num_envs, env.act_dim)
-    start = time.perf_counter()
-    with torch.no_grad():
-        for _ in range(steps):
-            env.step(actions)
-    elapsed = time.perf_counter() - start
-    env.close()
-    return steps * num_envs / elapsed
-
-
-def time_iterations(task: str, preset: str, num_envs: int, threads: int, iterations: int) -> tuple[list, list]:
-    cfg = config_for(task, {"num_envs": num_envs, "preset": preset})
-    agent = SHAC(task, cfg, seed=0, threads=threads)
-    agent.iterate(1000)  # warm-up
-    stats = [agent.iterate(1000) for _ in range(iterations)]
-    agent.env.close()
-    return [s["time"] for s in stats], [s["actor_time"] for s in stats]
+from shac_iteration import no_grad_steps_per_second, time_shac_iterations  # benchmarks/, beside this script
 
 
 def main() -> None:
@@ -66,8 +43,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|", flush=True)
     for task in args.tasks:
         for name, threads in ((task, args.threads), (dflex_task(task), 1)):
-            total, actor = time_iterations(name, args.preset, args.num_envs, threads, args.iterations)
-            rate = no_grad_steps_per_second(name, args.num_envs, threads)
+            cfg = config_for(name, {"num_envs": args.num_envs, "preset": args.preset})
+            total, actor = time_shac_iterations(name, cfg, threads, args.iterations)
+            rate = no_grad_steps_per_second(name, args.num_envs, threads, steps=32)
             simulator = "dflex" if name.startswith("dflex-") else f"MuJoCo FD, {threads} thr"
             print(
                 f"| {name} | {simulator} | {statistics.median(total):.2f} | {min(total):.2f} | "

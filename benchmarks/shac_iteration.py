@@ -26,11 +26,13 @@ import numpy as np
 import torch
 
 from baselines.shac import SHAC, config_for
+from pwm.envs.batched import make_batched_env
 from pwm.envs.diff import TASK_CLASSES, DiffEnv
 
 
 def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int = 64) -> float:
-    env = DiffEnv(task, num_envs, seed=0, threads=threads)
+    """Env steps per second on the gradient-free path (any differentiable task, MuJoCo or dflex)."""
+    env = make_batched_env(task, num_envs, seed=0, threads=threads)
     env.reset()
     actions = torch.zeros(num_envs, env.act_dim)
     start = time.perf_counter()
@@ -40,6 +42,15 @@ def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int 
     elapsed = time.perf_counter() - start
     env.close()
     return steps * num_envs / elapsed
+
+
+def time_shac_iterations(task: str, cfg: dict, threads: int, iterations: int) -> tuple[list, list]:
+    """(seconds of each whole iteration, of each actor part) over ``iterations`` after one warm-up."""
+    agent = SHAC(task, cfg, seed=0, threads=threads)
+    agent.iterate(1000)  # warm-up
+    stats = [agent.iterate(1000) for _ in range(iterations)]
+    agent.env.close()
+    return [s["time"] for s in stats], [s["actor_time"] for s in stats]
 
 
 def fd_floor_seconds(task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3) -> float:
@@ -95,12 +106,7 @@ def main() -> None:
     )
     for task in args.tasks:
         cfg = config_for(task, {"num_envs": args.num_envs})
-        agent = SHAC(task, cfg, seed=0, threads=args.threads)
-        agent.iterate(1000)  # warm-up
-        stats = [agent.iterate(1000) for _ in range(args.iterations)]
-        total = [s["time"] for s in stats]
-        actor = [s["actor_time"] for s in stats]
-        agent.env.close()
+        total, actor = time_shac_iterations(task, cfg, args.threads, args.iterations)
         rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
         floor = fd_floor_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads)
         print(

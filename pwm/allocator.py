@@ -5,7 +5,7 @@ fresh ``mmap`` and returns it with ``munmap`` on free, and trims the heap's top 
 free. A training step allocates tensors of tens of MiB every op: a size-5 world model's Q ensemble at
 H16 x B256 has [5, 4096, 512] activations (42 MiB). Each new one costs one page fault per 4 KiB page
 (the kernel zeroes every page), which is more than the op itself. In the H16 world-model update, glibc's
-defaults cost about 2.4M minor faults per update; with these settings about 0.35M (benchmarks/RESULTS.md,
+defaults cost about 350,000 minor faults per update; with these settings 2 to 2,500 (benchmarks/RESULTS.md,
 "The allocator"). The price is that the process keeps its peak memory until it exits, which is what
 a training job uses anyway.
 

@@ -51,6 +51,9 @@ def test_the_table_lists_every_dflex_task_with_a_mujoco_twin():
         "dflex-snu-humanoid",
     )
     assert all(TASK_FAMILIES[t] == "dflex" for t in DFLEX_TASKS)
+    from pwm.envs.dflex.tasks import DFLEX_ENVS
+
+    assert set(DFLEX_ENVS) == set(DFLEX_TASKS)  # the adapter's table and the stdlib task table name the same tasks
     assert all(TASK_FAMILIES[twin] == "differentiable" for twin in DFLEX_TWINS.values())
     assert dflex_task("quadruped") == "dflex-anymal" and dflex_task("muscle-legs") == "dflex-snu-humanoid"
     assert dflex_task("dflex-hopper") == "dflex-hopper" and mujoco_twin("dflex-ant") == "ant"

@@ -67,14 +67,14 @@ class RolloutRecorder:
         )
         for i in range(self.num_envs):
             ep = self.current[i]
-            ep["action"].append(action[i].detach().float().clone())
-            ep["reward"].append(reward[i].detach().float().clone())
-            ep["obs"].append(obs_before_reset[i].detach().float().clone())
+            ep["action"].append(action[i].float().clone())
+            ep["reward"].append(reward[i].float().clone())
+            ep["obs"].append(obs_before_reset[i].float().clone())
             self.transitions_seen += 1
             if bool(done[i]):
                 self._finish(ep, bool(terminated[i]))
                 self.current[i] = self._empty()
-                self.current[i]["obs"].append(next_obs[i].detach().float().clone())
+                self.current[i]["obs"].append(next_obs[i].float().clone())
 
     def _finish(self, ep: dict, terminated: bool) -> None:
         obs = torch.stack(ep["obs"])  # [L+1, O]

@@ -7,7 +7,7 @@ kernels, CPU or CUDA) for the ``dflex`` family. Both have the same interface (pw
 
 from __future__ import annotations
 
-from pwm.envs.suites import task_family
+from pwm.envs.suites import DIFFERENTIABLE_FAMILIES, task_family
 
 
 def make_batched_env(task: str, num_envs: int, seed: int = 0, threads: int = 1, device: str = "cpu", **mujoco):
@@ -18,10 +18,10 @@ def make_batched_env(task: str, num_envs: int, seed: int = 0, threads: int = 1, 
         from pwm.envs.dflex.batched import DflexEnv
 
         return DflexEnv(task, num_envs, seed=seed, device=device)
-    if family != "differentiable":
+    if family not in DIFFERENTIABLE_FAMILIES:
         raise ValueError(
             f"{task!r} is not a differentiable task (family {family}); differentiable tasks are the "
-            "families differentiable and dflex (`pwm-bench tasks`)"
+            f"families {' and '.join(DIFFERENTIABLE_FAMILIES)} (`pwm-bench tasks`)"
         )
     from pwm.envs.diff import DiffEnv
 

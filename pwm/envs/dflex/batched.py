@@ -28,6 +28,7 @@ import torch
 from pwm.envs.dflex.availability import missing_message
 from pwm.envs.dflex.tasks import DFLEX_ENVS
 from pwm.envs.diff.backend import DIVERGENCE_LIMIT
+from pwm.envs.diff.batched import check_actions, check_num_envs
 
 
 def load_dflex(task: str):
@@ -53,10 +54,8 @@ class DflexEnv:
         device: str | torch.device = "cpu",
         stochastic_init: bool = True,
     ):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        check_num_envs(num_envs)
         self._dflex, cls = load_dflex(task)
-        self.task_name = task
         self.device = torch.device(device)
         if self.device.type == "cuda" and self.device.index is None:
             self.device = torch.device("cuda", torch.cuda.current_device())
@@ -115,9 +114,9 @@ class DflexEnv:
         return self.obs
 
     def get_state(self) -> dict:
-        state = self._env.get_checkpoint()
+        state = self._env.get_checkpoint()  # copies already
         return (
-            {k: v.detach().clone() for k, v in state.items()}
+            {k: v.detach() for k, v in state.items()}
             | {"rng": self._cpu_rng.clone()}
             | ({"cuda_rng": self._cuda_rng.clone()} if self._cuda_rng is not None else {})
         )
@@ -129,7 +128,7 @@ class DflexEnv:
             raise ValueError(f"not a dflex env state: it lacks {missing} (a MuJoCo task's state?)")
         if state["progress_buf"].shape[0] != self.num_envs:
             raise ValueError(f"state of {state['progress_buf'].shape[0]} envs for a dflex env of {self.num_envs}")
-        self._env.clear_grad({k: state[k].clone().to(self.device) for k in keys})
+        self._env.clear_grad({k: state[k].to(self.device, copy=True) for k in keys})
         self._cpu_rng = state["rng"].clone()
         if self._cuda_rng is not None and "cuda_rng" in state:
             self._cuda_rng = state["cuda_rng"].clone()
@@ -139,9 +138,7 @@ class DflexEnv:
     def step(self, actions: torch.Tensor):
         if self.obs is None:
             raise RuntimeError("call reset() before step()")
-        if not torch.is_tensor(actions) or actions.shape != (self.num_envs, self.act_dim):
-            shape = tuple(actions.shape) if torch.is_tensor(actions) else type(actions).__name__
-            raise ValueError(f"actions must be a tensor of shape ({self.num_envs}, {self.act_dim}), got {shape}")
+        check_actions(actions, self.num_envs, self.act_dim)
         env = self._env
         actions = actions.to(self.device, torch.float32)
         carried = env.state.joint_q.requires_grad or env.state.joint_qd.requires_grad

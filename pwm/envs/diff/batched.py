@@ -29,6 +29,19 @@ def make_backend(name: str, task: DiffTask, substeps: int, threads: int) -> Phys
     raise ValueError(f"unknown physics backend {name!r}; available: mujoco-fd")
 
 
+def check_num_envs(num_envs) -> None:
+    """ValueError unless ``num_envs`` is a positive int (a batched env's size; DiffEnv's and DflexEnv's check)."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+
+
+def check_actions(actions, num_envs: int, act_dim: int) -> None:
+    """ValueError unless ``actions`` is a tensor of shape (num_envs, act_dim) (both batched envs' ``step``)."""
+    if not torch.is_tensor(actions) or actions.shape != (num_envs, act_dim):
+        shape = tuple(actions.shape) if torch.is_tensor(actions) else type(actions).__name__
+        raise ValueError(f"actions must be a tensor of shape ({num_envs}, {act_dim}), got {shape}")
+
+
 class DiffEnv:
     def __init__(
         self,
@@ -42,8 +55,7 @@ class DiffEnv:
         early_termination: bool | None = None,
         dtype: torch.dtype = torch.float32,
     ):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        check_num_envs(num_envs)
         self.task = get_task(task) if isinstance(task, str) else task
         self.backend = make_backend(backend, self.task, substeps, threads)
         self.num_envs = num_envs
@@ -105,9 +117,7 @@ class DiffEnv:
     def step(self, actions: torch.Tensor):
         if self.qpos is None:
             raise RuntimeError("call reset() before step()")
-        if not torch.is_tensor(actions) or actions.shape != (self.num_envs, self.act_dim):
-            shape = tuple(actions.shape) if torch.is_tensor(actions) else type(actions).__name__
-            raise ValueError(f"actions must be a tensor of shape ({self.num_envs}, {self.act_dim}), got {shape}")
+        check_actions(actions, self.num_envs, self.act_dim)
         action = torch.clip(actions.to(self.dtype), -1.0, 1.0)
         differentiable = torch.is_grad_enabled() and (
             action.requires_grad or self.qpos.requires_grad or self.qvel.requires_grad
