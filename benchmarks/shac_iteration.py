@@ -3,19 +3,22 @@
     python benchmarks/shac_iteration.py --threads 2 --iterations 3
 
 Prints, per task, the median over ``--iterations`` timed iterations (after one warm-up) of the
-whole iteration and of its actor part (simulation with FD Jacobians + backward), plus the
-gradient-free simulation speed, and the finite-difference floor of one iteration measured in the
-same run: MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for every env, control step and
-substep of an iteration (the same envs x horizon x substeps, states from a real rollout), spread
-over the same physics threads with nothing else in the loop. ``actor / floor`` is how far the
-differentiable step (with the actor's forward and backward) is from that floor (issue 18's
-target: 1.5). Timings on a shared machine are noisy: compare minima, and note the load average
-printed with the table.
+whole iteration and of its actor part (simulation with FD Jacobians, policy, critic, backward);
+the differentiable step alone (``diff step s``: 64 envs stepped ``horizon`` times from a reset
+with grad from random leaf actions, and the backward through them: no policy, no critic); and
+the gradient-free simulation speed. Each time has its finite-difference floor beside it
+(``floor s``): MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for exactly the inputs that
+work gave the backend (every env, control step and substep, recorded while it ran), spread over
+the same physics threads with no barrier between steps and nothing in the loop but setting each
+env's state. ``step/floor`` is issue 18's measure (target 1.5); ``actor/floor`` adds SHAC's
+policy and critic. Timings on a shared machine are noisy: compare ratios from one run, and note
+the load average printed with the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -44,47 +47,85 @@ def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int 
     return steps * num_envs / elapsed
 
 
-def time_shac_iterations(task: str, cfg: dict, threads: int, iterations: int) -> tuple[list, list]:
-    """(seconds of each whole iteration, of each actor part) over ``iterations`` after one warm-up."""
+class BackendInputs:
+    """Records what a differentiable env's backend is asked to step with Jacobians, for the floor."""
+
+    def __init__(self, env):
+        self.backend, self.inputs, self._step = env.backend, [], env.backend.step
+        self.backend.step = self._recording_step
+
+    def _recording_step(self, qpos, qvel, ctrl, jacobians=False):
+        if jacobians:
+            self.inputs.append((np.array(qpos), np.array(qvel), np.array(ctrl)))
+        return self._step(qpos, qvel, ctrl, jacobians)
+
+    def floor_seconds(self, threads: int, repeats: int = 3) -> float:
+        """Seconds of MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for the recorded inputs
+        (every env, control step and substep), spread over ``threads`` with no barrier between
+        steps and nothing in the loop but setting each env's state; the minimum of ``repeats``."""
+        model, substeps = self.backend.model, self.backend.substeps
+        ns, num_envs = 2 * model.nv + model.na, max(len(q) for q, _, _ in self.inputs)
+        datas = [mujoco.MjData(model) for _ in range(num_envs)]
+        spec = int(mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL | mujoco.mjtState.mjSTATE_ACT)
+        spec |= int(mujoco.mjtState.mjSTATE_CTRL)
+        packed = [np.concatenate([q, v, c], -1) for q, v, c in self.inputs]  # mj_setState's order
+
+        def work(rows):
+            a, b = np.zeros((ns, ns)), np.zeros((ns, model.nu))
+            for step_rows in packed:
+                for i in rows[rows < len(step_rows)]:
+                    d = datas[i]
+                    mujoco.mj_setState(model, d, step_rows[i], spec)
+                    for _ in range(substeps):
+                        mujoco.mjd_transitionFD(model, d, 1e-6, False, a, b, None, None)
+                        mujoco.mj_step(model, d)
+
+        chunks = [c for c in np.array_split(np.arange(num_envs), threads) if len(c)]
+        best = float("inf")
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in range(repeats):
+                start = time.perf_counter()
+                list(pool.map(work, chunks))
+                best = min(best, time.perf_counter() - start)
+        return best
+
+
+def time_shac_iterations(task: str, cfg: dict, threads: int, iterations: int) -> tuple[list, list, float]:
+    """(seconds of each whole iteration, of each actor part, the FD floor of the timed iterations'
+    own states, per iteration) over ``iterations`` after one warm-up."""
     agent = SHAC(task, cfg, seed=0, threads=threads)
+    gc.freeze()  # as pwm.training_loop does after start-up
     agent.iterate(1000)  # warm-up
+    inputs = BackendInputs(agent.env)
     stats = [agent.iterate(1000) for _ in range(iterations)]
     agent.env.close()
-    return [s["time"] for s in stats], [s["actor_time"] for s in stats]
+    floor = inputs.floor_seconds(threads) / iterations
+    return [s["time"] for s in stats], [s["actor_time"] for s in stats], floor
 
 
-def fd_floor_seconds(task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3) -> float:
-    """Seconds of the FD Jacobians and steps of one iteration alone (minimum of ``repeats``)."""
-    env = DiffEnv(task, num_envs, seed=0, threads=1)
-    backend = env.backend
-    model, substeps, ns = backend.model, backend.substeps, 2 * backend.nv + backend.na
-    env.reset()
-    states = []
-    with torch.no_grad():  # real states: a rollout with random actions
-        for _ in range(horizon):
-            states.append((env.qpos.numpy().copy(), env.qvel.numpy().copy()))
-            env.step(torch.rand(num_envs, env.act_dim) * 2 - 1)
-    env.close()
-    datas = [mujoco.MjData(model) for _ in range(num_envs)]
-
-    def work(rows):
-        a, b = np.zeros((ns, ns)), np.zeros((ns, model.nu))
-        for qpos, qvel in states:
-            for i in rows:
-                d = datas[i]
-                d.qpos[:], d.qvel[:] = qpos[i], qvel[i, : model.nv]
-                for _ in range(substeps):
-                    mujoco.mjd_transitionFD(model, d, 1e-6, False, a, b, None, None)
-                    mujoco.mj_step(model, d)
-
-    chunks = [c for c in np.array_split(np.arange(num_envs), threads) if len(c)]
+def differentiable_step_seconds(
+    task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3
+) -> tuple[float, float]:
+    """(seconds of ``horizon`` differentiable env steps and the backward through them, the FD floor
+    of the same steps), minima of ``repeats``: the simulator's share of an actor part, without the
+    policy and the critic, from a reset with random actions."""
+    env = DiffEnv(task, num_envs, seed=0, threads=threads)
+    generator = torch.Generator().manual_seed(0)
     best = float("inf")
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            list(pool.map(work, chunks))
-            best = min(best, time.perf_counter() - start)
-    return best
+    for repeat in range(repeats + 1):  # the first is a warm-up
+        env.reset()
+        if repeat == 1:
+            inputs = BackendInputs(env)
+        actions = (torch.rand(horizon, num_envs, env.act_dim, generator=generator) * 2 - 1).requires_grad_()
+        start = time.perf_counter()
+        total = torch.zeros(())
+        for step_actions in actions:
+            obs, reward, _, _ = env.step(step_actions)
+            total = total + reward.sum() + obs.sum()
+        total.backward()
+        best = min(best, time.perf_counter() - start)
+    env.close()
+    return best, inputs.floor_seconds(threads) / repeats
 
 
 def main() -> None:
@@ -100,18 +141,19 @@ def main() -> None:
         flush=True,
     )
     print(
-        f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'FD floor s':>10s} {'actor/floor':>11s} "
-        f"{'no-grad env steps/s':>20s}",
+        f"{'task':10s} {'s/iter median':>13s} {'min':>6s} {'actor s':>8s} {'floor s':>8s} {'actor/floor':>11s} "
+        f"{'diff step s':>11s} {'floor s':>10s} {'step/floor':>10s} {'no-grad env steps/s':>20s}",
         flush=True,
     )
     for task in args.tasks:
         cfg = config_for(task, {"num_envs": args.num_envs})
-        total, actor = time_shac_iterations(task, cfg, args.threads, args.iterations)
+        total, actor, floor = time_shac_iterations(task, cfg, args.threads, args.iterations)
         rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
-        floor = fd_floor_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads)
+        step, step_floor = differentiable_step_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads)
         print(
             f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
-            f"{floor:10.3f} {statistics.median(actor) / floor:11.2f} {rate:20.0f}",
+            f"{floor:8.3f} {statistics.median(actor) / floor:11.2f} {step:11.3f} {step_floor:10.3f} "
+            f"{step / step_floor:10.2f} {rate:20.0f}",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)

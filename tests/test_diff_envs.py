@@ -298,3 +298,35 @@ def test_bad_input_raises():
     gym_env.reset(seed=0)
     with pytest.raises(ValueError, match="non-finite"):
         gym_env.step(np.array([np.nan, 0, 0], np.float32))
+
+
+def test_backend_flags_a_state_mujoco_resets_and_composes_substeps_like_a_per_env_product():
+    """MuJoCo resets a data whose qvel is past its limit (1e10) to the model's reference state, which
+    is finite: the backend must still report that env diverged and give it no gradient, while the
+    other envs' results equal stepping them alone; A and B equal the substeps' products computed
+    by hand from mjd_transitionFD and mj_step on one data."""
+    env = DiffEnv("hopper", 3, seed=2, substeps=3)
+    env.reset()
+    backend, model = env.backend, env.backend.model
+    qpos, qvel = env.qpos.numpy().copy(), env.qvel.numpy().copy()
+    qvel[1, 0] = 1e11
+    ctrl = np.array([[0.3, -0.2, 0.1], [0.0, 0.0, 0.0], [-0.5, 0.4, 0.9]])
+    result = backend.step(qpos, qvel, ctrl, jacobians=True)
+    assert result.diverged.tolist() == [False, True, False]
+    assert np.isfinite(result.qpos[1]).all() and not result.A[1].any() and not result.B[1].any()
+    ns = 2 * model.nv
+    for i in (0, 2):
+        alone = backend.step(qpos[i : i + 1], qvel[i : i + 1], ctrl[i : i + 1], jacobians=True)
+        np.testing.assert_array_equal(alone.qpos[0], result.qpos[i])
+        d = mujoco.MjData(model)
+        d.qpos[:], d.qvel[:], d.ctrl[:] = qpos[i], qvel[i], ctrl[i]
+        A, B = np.eye(ns), np.zeros((ns, model.nu))
+        for _ in range(3):
+            a_k, b_k = np.zeros((ns, ns)), np.zeros((ns, model.nu))
+            mujoco.mjd_transitionFD(model, d, 1e-6, False, a_k, b_k, None, None)
+            mujoco.mj_step(model, d)
+            A, B = a_k @ A, a_k @ B + b_k
+        np.testing.assert_allclose(result.A[i], A, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(result.B[i], B, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(result.qpos[i], d.qpos, rtol=0, atol=1e-12)
+    env.close()

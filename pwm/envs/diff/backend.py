@@ -11,6 +11,13 @@ B = Σ_k A_K⋯A_{k+1} B_k (the control is held over the substeps). Environments
 thread pool; MuJoCo releases the GIL in ``mj_step`` and ``mjd_transitionFD``, so threads run in
 parallel. The gradient-free path (evaluation, data collection) runs only ``mj_step``.
 
+The per-env Python between those C calls is what keeps threads from scaling (it holds the GIL), so
+it is kept to one ``mj_setState`` (time, qpos, qvel, act, ctrl from one packed row), the substeps'
+calls, and one ``mj_getState``; the substeps' Jacobians are written straight into a batch array
+and composed afterwards with batched matrix products. A blown-up step is detected without reading
+MuJoCo's warnings: every step starts at time 1, MuJoCo resets a bad state's data (time 0), so a
+step that does not end at 1 + substeps·dt was reset.
+
 Models with actuator activation state (muscles, ``model.na > 0``) carry the activations after the
 joint velocities: the "velocity" array is ``[qvel, act]`` of width nv + na. That is exactly the
 order of ``mjd_transitionFD``'s state (δqpos, qvel, act), so A is (2nv+na)² and the autograd step
@@ -29,11 +36,12 @@ import numpy as np
 from pwm.envs.diff.tangent import TangentLayout
 
 DIVERGENCE_LIMIT = 1e6  # |qpos| or |qvel| above this counts as a blown-up simulation (dflex's rule)
-_BAD_STATE_WARNINGS = (
-    mujoco.mjtWarning.mjWARN_BADQACC,
-    mujoco.mjtWarning.mjWARN_BADQPOS,
-    mujoco.mjtWarning.mjWARN_BADQVEL,
+_STATE = mujoco.mjtState
+_STATE_IN = int(
+    _STATE.mjSTATE_TIME | _STATE.mjSTATE_QPOS | _STATE.mjSTATE_QVEL | _STATE.mjSTATE_ACT | _STATE.mjSTATE_CTRL
 )
+_STATE_OUT = int(_STATE.mjSTATE_TIME | _STATE.mjSTATE_QPOS | _STATE.mjSTATE_QVEL | _STATE.mjSTATE_ACT)
+START_TIME = 1.0  # each step's d.time at its start: a reset (time 0) shows as a step ending elsewhere
 
 
 @dataclass
@@ -77,76 +85,78 @@ class MujocoFDBackend(PhysicsBackend):
         self.nq, self.nv, self.nu, self.na = model.nq, model.nv, model.nu, model.na
         self.layout = TangentLayout.from_model(model)
         self._datas: list[mujoco.MjData] = []
-        self._pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
+        # the calling thread runs one share itself: threads - 1 workers, one hand-off fewer per step
+        self._pool = ThreadPoolExecutor(max_workers=self.threads - 1) if self.threads > 1 else None
 
     def _ensure(self, n: int) -> None:
         while len(self._datas) < n:
             self._datas.append(mujoco.MjData(self.model))
 
-    def _run(self, rows, qpos, qvel, ctrl, out: StepResult) -> None:
-        m, nv, na = self.model, self.nv, self.na
-        ns = 2 * nv + na
-        if out.A is not None:
-            a_k = np.zeros((ns, ns))
-            b_k = np.zeros((ns, self.nu))
+    def _run(self, rows, packed: np.ndarray, out: np.ndarray, A_k: np.ndarray | None, B_k: np.ndarray | None):
+        """Step each row's data from its packed input; with ``A_k`` also each substep's Jacobians."""
+        m, datas, substeps, eps, centered = self.model, self._datas, self.substeps, self.fd_eps, self.fd_centered
         for i in rows:
-            d = self._datas[i]
-            d.qpos[:] = qpos[i]
-            d.qvel[:] = qvel[i, :nv]
-            if na:
-                d.act[:] = qvel[i, nv:]
-            d.ctrl[:] = ctrl[i]
-            d.time = 0.0
-            for w in _BAD_STATE_WARNINGS:
-                d.warning[w].number = 0
-            if out.A is None:
-                for _ in range(self.substeps):
+            d = datas[i]
+            mujoco.mj_setState(m, d, packed[i], _STATE_IN)
+            if A_k is None:
+                for _ in range(substeps):
                     mujoco.mj_step(m, d)
-            else:  # the first substep's Jacobians are written in place: no product with the identity
-                a_acc, b_acc = out.A[i], out.B[i]
-                mujoco.mjd_transitionFD(m, d, self.fd_eps, self.fd_centered, a_acc, b_acc, None, None)
-                mujoco.mj_step(m, d)
-                for _ in range(self.substeps - 1):
-                    mujoco.mjd_transitionFD(m, d, self.fd_eps, self.fd_centered, a_k, b_k, None, None)
+            else:
+                a_i, b_i = A_k[i], B_k[i]
+                for k in range(substeps):
+                    mujoco.mjd_transitionFD(m, d, eps, centered, a_i[k], b_i[k], None, None)
                     mujoco.mj_step(m, d)
-                    a_acc[:] = a_k @ a_acc
-                    b_acc[:] = a_k @ b_acc + b_k
-            out.qpos[i] = d.qpos
-            out.qvel[i, :nv] = d.qvel
-            if na:
-                out.qvel[i, nv:] = d.act
-            out.diverged[i] = any(d.warning[w].number for w in _BAD_STATE_WARNINGS)
+            mujoco.mj_getState(m, d, out[i], _STATE_OUT)
 
     def step(self, qpos, qvel, ctrl, jacobians: bool = False) -> StepResult:
-        qpos = np.ascontiguousarray(qpos, dtype=np.float64)
-        qvel = np.ascontiguousarray(qvel, dtype=np.float64)
-        ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
-        n = qpos.shape[0]
-        if qpos.shape != (n, self.nq) or qvel.shape != (n, self.nv + self.na) or ctrl.shape != (n, self.nu):
+        n, nq, nv, na, nu = len(qpos), self.nq, self.nv, self.na, self.nu
+        if np.shape(qpos) != (n, nq) or np.shape(qvel) != (n, nv + na) or np.shape(ctrl) != (n, nu):
             raise ValueError(
-                f"expected qpos [N,{self.nq}], qvel (+act) [N,{self.nv + self.na}], ctrl [N,{self.nu}]; got "
-                f"{qpos.shape}, {qvel.shape}, {ctrl.shape}"
+                f"expected qpos [N,{nq}], qvel (+act) [N,{nv + na}], ctrl [N,{nu}]; got "
+                f"{np.shape(qpos)}, {np.shape(qvel)}, {np.shape(ctrl)}"
             )
         self._ensure(n)
-        out = StepResult(np.empty_like(qpos), np.empty_like(qvel), np.zeros(n, dtype=bool))
-        if jacobians:
-            out.A = np.empty((n, 2 * self.nv + self.na, 2 * self.nv + self.na))
-            out.B = np.empty((n, 2 * self.nv + self.na, self.nu))
+        packed = np.empty((n, 1 + nq + nv + na + nu))  # mj_setState's order: time, qpos, qvel, act, ctrl
+        packed[:, 0] = START_TIME
+        packed[:, 1 : 1 + nq] = qpos
+        packed[:, 1 + nq : 1 + nq + nv + na] = qvel
+        packed[:, 1 + nq + nv + na :] = ctrl
+        out = np.empty((n, 1 + nq + nv + na))  # time, qpos, qvel, act
+        ns, substeps = 2 * nv + na, self.substeps
+        A_k = np.empty((n, substeps, ns, ns)) if jacobians else None
+        B_k = np.empty((n, substeps, ns, nu)) if jacobians else None
         if self._pool is None or n == 1:
-            self._run(range(n), qpos, qvel, ctrl, out)
+            self._run(range(n), packed, out, A_k, B_k)
         else:
             chunks = [c for c in np.array_split(np.arange(n), self.threads) if len(c)]
-            for future in [self._pool.submit(self._run, c, qpos, qvel, ctrl, out) for c in chunks]:
+            futures = [self._pool.submit(self._run, c, packed, out, A_k, B_k) for c in chunks[1:]]
+            self._run(chunks[0], packed, out, A_k, B_k)
+            for future in futures:
                 future.result()
-        # NaN compares False, so a NaN state counts as diverged too; one pass over the batch
-        finite = (np.abs(out.qpos) < DIVERGENCE_LIMIT).all(-1) & (np.abs(out.qvel) < DIVERGENCE_LIMIT).all(-1)
-        out.diverged |= ~finite
-        if jacobians and out.diverged.any():
-            out.A[out.diverged] = 0.0  # no gradient through a blown-up step
-            out.B[out.diverged] = 0.0
-        return out
+        result = StepResult(out[:, 1 : 1 + nq].copy(), out[:, 1 + nq :].copy(), np.zeros(n, dtype=bool))
+        # A step MuJoCo reset ends near time 0; NaN compares False, so a NaN state counts as diverged too
+        end_time = START_TIME + substeps * self.model.opt.timestep
+        result.diverged = ~(np.abs(out[:, 0] - end_time) < 1e-9 * end_time)
+        finite = (np.abs(result.qpos) < DIVERGENCE_LIMIT).all(-1) & (np.abs(result.qvel) < DIVERGENCE_LIMIT).all(-1)
+        result.diverged |= ~finite
+        if jacobians:
+            result.A, result.B = compose_substeps(A_k, B_k)
+            if result.diverged.any():
+                result.A[result.diverged] = 0.0  # no gradient through a blown-up step
+                result.B[result.diverged] = 0.0
+        return result
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+
+def compose_substeps(A_k: np.ndarray, B_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A control step's (A, B) from its substeps' [N, K, ns, ns] and [N, K, ns, nu] Jacobians, the
+    control held over the substeps: A = A_K⋯A_1, B = Σ_k A_K⋯A_{k+1} B_k (batched over N)."""
+    A, B = A_k[:, 0].copy(), B_k[:, 0].copy()
+    for k in range(1, A_k.shape[1]):
+        B = np.matmul(A_k[:, k], B) + B_k[:, k]
+        A = np.matmul(A_k[:, k], A)
+    return A, B
