@@ -44,7 +44,8 @@ def main() -> None:
     for task in args.tasks:
         for name, threads in ((task, args.threads), (dflex_task(task), 1)):
             cfg = config_for(name, {"num_envs": args.num_envs, "preset": args.preset})
-            total, actor = time_shac_iterations(name, cfg, threads, args.iterations)
+            times = time_shac_iterations(name, cfg, threads, args.iterations)
+            total, actor = times["total"], times["actor"]
             rate = no_grad_steps_per_second(name, args.num_envs, threads, steps=32)
             simulator = "dflex" if name.startswith("dflex-") else f"MuJoCo FD, {threads} thr"
             print(

@@ -4,15 +4,16 @@
 
 Prints, per task, the median over ``--iterations`` timed iterations (after one warm-up) of the
 whole iteration and of its actor part (simulation with FD Jacobians, policy, critic, backward);
-the differentiable step alone (``diff step s``: 64 envs stepped ``horizon`` times from a reset
-with grad from random leaf actions, and the backward through them: no policy, no critic); and
-the gradient-free simulation speed. Each time has its finite-difference floor beside it
-(``floor s``): MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for exactly the inputs that
-work gave the backend (every env, control step and substep, recorded while it ran), spread over
-the same physics threads with no barrier between steps and nothing in the loop but setting each
-env's state. ``step/floor`` is issue 18's measure (target 1.5); ``actor/floor`` adds SHAC's
-policy and critic. Timings on a shared machine are noisy: compare ratios from one run, and note
-the load average printed with the table.
+the median over as many repeats of the differentiable step alone (``diff step s``: 64 envs
+stepped ``horizon`` times from a reset with grad from random leaf actions, and the backward
+through them: no policy, no critic); and the gradient-free simulation speed. Each timed repeat
+has its finite-difference floor (``floor s``), measured right after it: MuJoCo's
+``mjd_transitionFD`` and ``mj_step`` alone for exactly the inputs that repeat gave the backend
+(every env, control step and substep, recorded while it ran), spread over the same physics
+threads with no barrier between steps and nothing in the loop but setting each env's state.
+``step/floor`` (issue 18's measure, target 1.5) and ``actor/floor`` (SHAC's policy and critic
+added) are medians of each repeat's ratio to its own floor, so a machine whose speed drifts
+between repeats moves both alike. Note the load average printed with the table.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 from baselines.shac import SHAC, config_for
 from pwm.envs.batched import make_batched_env
 from pwm.envs.diff import TASK_CLASSES, DiffEnv
+from pwm.envs.diff.backend import MujocoFDBackend
 
 
 def no_grad_steps_per_second(task: str, num_envs: int, threads: int, steps: int = 64) -> float:
@@ -59,16 +61,18 @@ class BackendInputs:
             self.inputs.append((np.array(qpos), np.array(qvel), np.array(ctrl)))
         return self._step(qpos, qvel, ctrl, jacobians)
 
-    def floor_seconds(self, threads: int, repeats: int = 3) -> float:
-        """Seconds of MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for the recorded inputs
-        (every env, control step and substep), spread over ``threads`` with no barrier between
-        steps and nothing in the loop but setting each env's state; the minimum of ``repeats``."""
+    def floor_seconds(self, threads: int, repeats: int = 2) -> float:
+        """Seconds of MuJoCo's ``mjd_transitionFD`` and ``mj_step`` alone for the inputs recorded
+        since the last call (every env, control step and substep), spread over ``threads`` with no
+        barrier between steps and nothing in the loop but setting each env's state; the minimum of
+        ``repeats``. Forgets the inputs."""
         model, substeps = self.backend.model, self.backend.substeps
         ns, num_envs = 2 * model.nv + model.na, max(len(q) for q, _, _ in self.inputs)
         datas = [mujoco.MjData(model) for _ in range(num_envs)]
         spec = int(mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL | mujoco.mjtState.mjSTATE_ACT)
         spec |= int(mujoco.mjtState.mjSTATE_CTRL)
         packed = [np.concatenate([q, v, c], -1) for q, v, c in self.inputs]  # mj_setState's order
+        self.inputs = []
 
         def work(rows):
             a, b = np.zeros((ns, ns)), np.zeros((ns, model.nu))
@@ -90,32 +94,35 @@ class BackendInputs:
         return best
 
 
-def time_shac_iterations(task: str, cfg: dict, threads: int, iterations: int) -> tuple[list, list, float]:
-    """(seconds of each whole iteration, of each actor part, the FD floor of the timed iterations'
-    own states, per iteration) over ``iterations`` after one warm-up."""
+def time_shac_iterations(task: str, cfg: dict, threads: int, iterations: int, gc_freeze: bool = True) -> dict:
+    """Seconds of each whole iteration (``total``) and of each actor part (``actor``), over
+    ``iterations`` after one warm-up, and each iteration's FD floor (``floor``), measured right
+    after it on its own states (MuJoCo's FD backend only; none for dflex)."""
     agent = SHAC(task, cfg, seed=0, threads=threads)
-    gc.freeze()  # as pwm.training_loop does after start-up
+    if gc_freeze:
+        gc.freeze()  # as pwm.training_loop does after start-up
     agent.iterate(1000)  # warm-up
-    inputs = BackendInputs(agent.env)
-    stats = [agent.iterate(1000) for _ in range(iterations)]
+    inputs = BackendInputs(agent.env) if isinstance(getattr(agent.env, "backend", None), MujocoFDBackend) else None
+    times = {"total": [], "actor": [], "floor": []}
+    for _ in range(iterations):
+        stats = agent.iterate(1000)
+        if inputs is not None:
+            times["floor"].append(inputs.floor_seconds(threads))
+        times["total"].append(stats["time"]), times["actor"].append(stats["actor_time"])
     agent.env.close()
-    floor = inputs.floor_seconds(threads) / iterations
-    return [s["time"] for s in stats], [s["actor_time"] for s in stats], floor
+    return times
 
 
-def differentiable_step_seconds(
-    task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3
-) -> tuple[float, float]:
-    """(seconds of ``horizon`` differentiable env steps and the backward through them, the FD floor
-    of the same steps), minima of ``repeats``: the simulator's share of an actor part, without the
-    policy and the critic, from a reset with random actions."""
+def differentiable_step_seconds(task: str, num_envs: int, horizon: int, threads: int, repeats: int = 3) -> dict:
+    """Seconds of ``horizon`` differentiable env steps and the backward through them (``step``),
+    and of each repeat's FD floor measured right after it (``floor``): the simulator's share of an
+    actor part, without the policy and the critic, from a reset with random actions."""
     env = DiffEnv(task, num_envs, seed=0, threads=threads)
     generator = torch.Generator().manual_seed(0)
-    best = float("inf")
+    inputs = BackendInputs(env)
+    times = {"step": [], "floor": []}
     for repeat in range(repeats + 1):  # the first is a warm-up
         env.reset()
-        if repeat == 1:
-            inputs = BackendInputs(env)
         actions = (torch.rand(horizon, num_envs, env.act_dim, generator=generator) * 2 - 1).requires_grad_()
         start = time.perf_counter()
         total = torch.zeros(())
@@ -123,9 +130,17 @@ def differentiable_step_seconds(
             obs, reward, _, _ = env.step(step_actions)
             total = total + reward.sum() + obs.sum()
         total.backward()
-        best = min(best, time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        floor = inputs.floor_seconds(threads)
+        if repeat:
+            times["step"].append(elapsed), times["floor"].append(floor)
     env.close()
-    return best, inputs.floor_seconds(threads) / repeats
+    return times
+
+
+def median_ratio(times: dict, key: str) -> float:
+    """The median over repeats of ``times[key][i] / times["floor"][i]`` (each against its own floor)."""
+    return statistics.median(t / f for t, f in zip(times[key], times["floor"]))
 
 
 def main() -> None:
@@ -134,6 +149,11 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave start-up's objects to the cyclic collector (what runs did before pwm.training_loop froze them)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # as baselines/shac.py does: the thread budget goes to the physics pool
     print(
@@ -147,13 +167,14 @@ def main() -> None:
     )
     for task in args.tasks:
         cfg = config_for(task, {"num_envs": args.num_envs})
-        total, actor, floor = time_shac_iterations(task, cfg, args.threads, args.iterations)
+        it = time_shac_iterations(task, cfg, args.threads, args.iterations, not args.no_gc_freeze)
         rate = no_grad_steps_per_second(task, args.num_envs, args.threads)
-        step, step_floor = differentiable_step_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads)
+        st = differentiable_step_seconds(task, args.num_envs, int(cfg["horizon"]), args.threads, args.iterations)
+        med = statistics.median
         print(
-            f"{task:10s} {statistics.median(total):13.2f} {min(total):6.2f} {statistics.median(actor):8.2f} "
-            f"{floor:8.3f} {statistics.median(actor) / floor:11.2f} {step:11.3f} {step_floor:10.3f} "
-            f"{step / step_floor:10.2f} {rate:20.0f}",
+            f"{task:10s} {med(it['total']):13.2f} {min(it['total']):6.2f} {med(it['actor']):8.2f} "
+            f"{med(it['floor']):8.3f} {median_ratio(it, 'actor'):11.2f} {med(st['step']):11.3f} "
+            f"{med(st['floor']):10.3f} {median_ratio(st, 'step'):10.2f} {rate:20.0f}",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)

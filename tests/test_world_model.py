@@ -151,6 +151,11 @@ def test_the_action_path_without_module_calls_equals_the_modules(latent_norm):
             z = wm.encode_for_action(obs, task)
             torch.testing.assert_close(z, wm.encode(obs, task), rtol=0, atol=0)
             torch.testing.assert_close(actor.mean_action(z), actor(z, deterministic=True), rtol=0, atol=0)
+            # one row (the deployed action) runs as a vector through addmv: equal within float tolerance
+            z1 = wm.encode_for_action(obs[:1], task)
+            assert z1.shape == (1, 32)
+            torch.testing.assert_close(z1, wm.encode(obs[:1], task))
+            torch.testing.assert_close(actor.mean_action(z1), actor(z1, deterministic=True))
     wm = WorldModel(WorldModelConfig(obs_dim=7, action_dim=2, latent_dim=32, enc_dim=16, mlp_dim=16, dropout=0.5))
     wm._encoder["state"][0].dropout = torch.nn.Dropout(0.5)
     wm.train()
@@ -160,6 +165,11 @@ def test_the_action_path_without_module_calls_equals_the_modules(latent_norm):
         torch.manual_seed(1)
         torch.testing.assert_close(dropped, wm.encode(torch.ones(64, 7)))
         assert not torch.allclose(dropped, wm.eval().encode(torch.ones(64, 7)))
+        wm.train()
+        torch.manual_seed(2)  # one row: the dropout layer is still called as a module, with its batch dimension
+        row = wm.encode_for_action(torch.ones(1, 7))
+        torch.manual_seed(2)
+        torch.testing.assert_close(row, wm.encode(torch.ones(1, 7)))
 
 
 def test_vectorised_ensemble_equals_member_by_member():
