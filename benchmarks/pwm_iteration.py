@@ -77,6 +77,29 @@ def time_iteration(learner: PolicyLearner, z0, iters: int, warmup: int) -> dict:
     )
 
 
+def mish_share(learner: PolicyLearner, z0, rounds: int) -> tuple[float, float]:
+    """Median seconds of one iteration with Mish and with Mish replaced by the identity (in the world
+    model, the actor and the critic), alternating over ``rounds``: Mish's share of the iteration.
+    The identity is not a valid model, only a measurement of what the elementwise pass costs."""
+    import pwm.actor_critic
+    import pwm.nn
+
+    real = pwm.nn.mish
+    times = {True: [], False: []}
+    try:
+        for i in range(2 * rounds + 2):
+            with_mish = i % 2 == 0
+            pwm.nn.mish = pwm.actor_critic.mish = real if with_mish else (lambda x: x)
+            t = time.perf_counter()
+            rollout, _ = learner.actor_step(z0, TASK_ID)
+            learner.fit_critic(rollout.latents, learner.critic_targets(rollout))
+            if i >= 2:  # one warm-up each
+                times[with_mish].append(time.perf_counter() - t)
+    finally:
+        pwm.nn.mish = pwm.actor_critic.mish = real
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 def time_calls(fn, iters: int, warmup: int) -> float:
     for _ in range(warmup):
         fn()
@@ -96,6 +119,11 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5])
+    parser.add_argument(
+        "--mish-share",
+        action="store_true",
+        help="also time each iteration with Mish replaced by the identity, alternating (its share of the time)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = load_hparams()
@@ -122,6 +150,13 @@ def main() -> None:
             f"{r['iteration_ms'] / floor:.2f} |",
             flush=True,
         )
+        if args.mish_share:
+            with_mish, without = mish_share(learner, z0, args.iters)
+            print(
+                f"|   | Mish's share: {with_mish * 1e3:.0f} ms with, {without * 1e3:.0f} ms with the identity "
+                f"({1 - without / with_mish:.0%}); without any Mish time/floor would be {without * 1e3 / floor:.2f} |",
+                flush=True,
+            )
 
         obs = torch.randn(1, 24)
         pwm_ms = time_calls(lambda learner=learner, obs=obs: learner.act(obs, TASK_ID), iters=200, warmup=20)
