@@ -269,3 +269,41 @@ def test_runs_on_cuda():
     model = WorldModel(small_cfg(num_tasks=2, task_dim=8)).cuda()
     z = model.encode(torch.randn(4, 7, device="cuda"), torch.tensor([0, 1, 0, 1], device="cuda"))
     assert model.Q(z, torch.zeros(4, 3, device="cuda"), torch.tensor([0, 1, 0, 1], device="cuda")).is_cuda
+
+
+def test_padded_linear_equals_the_unpadded_forward_and_backward(monkeypatch):
+    """pwm.nn.linear zero-pads an odd input width (here 34 -> 48) for large training batches: the
+    values and the gradients of the input, weight and bias are those of F.linear, through a
+    NormedLinear and the Q ensemble's first layer (StackedMLP), and without grad nothing is padded."""
+    import pwm.nn as pnn
+
+    torch.manual_seed(0)
+    layer = pnn.NormedLinear(34, 24)
+    ens = pnn.StackedMLP(3, 34, [24], 1)
+    ens.reset_parameters()
+    x = torch.randn(pnn.PAD_MIN_ROWS + 10, 34)
+
+    def run():
+        xs = x.clone().requires_grad_()
+        out = layer(xs).square().sum() + ens(xs, dropout=0.0).square().sum()
+        params = [xs, *layer.parameters(), *ens.parameters()]
+        grads = torch.autograd.grad(out, params)
+        return out.detach(), grads
+
+    padded = run()
+    calls = []
+    real_pad = torch.nn.functional.pad
+    monkeypatch.setattr(pnn.F, "pad", lambda t, p: calls.append(p) or real_pad(t, p))
+    run()
+    assert calls and all(p == (0, 14) for p in calls)  # the padding really ran: to 48 = 3 x 16
+    monkeypatch.setattr(pnn, "PAD_MULTIPLE", 1)
+    plain = run()
+    torch.testing.assert_close(padded[0], plain[0])
+    for a, b in zip(padded[1], plain[1]):
+        torch.testing.assert_close(a, b)
+    calls.clear()
+    monkeypatch.setattr(pnn, "PAD_MULTIPLE", 16)
+    with torch.no_grad():
+        layer(x), ens(x)
+    layer(x[:100].requires_grad_())  # too few rows to pay for the copies
+    assert calls == []
