@@ -143,7 +143,8 @@ def run_layers(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     ``nn.Module.__call__`` (hooks, dispatch: ~1-2 us a layer, a fifth of a batch-1 action; issue 18).
 
     A single row (``[1, D]``, the deployed action) runs as a vector, its Linears as ``addmv``
-    (BLAS gemv over the weight's rows, bit for bit F.linear's result, ~1 us a layer less).
+    (BLAS gemv over the weight's rows: F.linear's result, bit for bit on the machine measured, and
+    ~1 us a layer less).
     For inference paths only (no hooks run); layers of other types, and a NormedLinear whose
     dropout is active, are called as modules."""
     row = x.dim() == 2 and x.shape[0] == 1

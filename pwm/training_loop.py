@@ -186,8 +186,9 @@ class TrainingLoop:
         self._checkpoint_mark = self._progress_mark = self.learner.step
         self._started = (time.time(), self.learner.step)
         # Start-up's objects (imports, the learner, its checkpoint: ~350k for a SHAC run) are moved out
-        # of the cyclic collector's reach: its full passes scanned them all again and again, ~25 % of a
-        # 64-env hopper SHAC iteration (benchmarks/RESULTS.md). They are freed by refcount as before.
+        # of the cyclic collector's reach: its full passes scanned them all again and again, 13 % of a
+        # 64-env hopper SHAC actor part in the median, 40 % in the worst iteration (benchmarks/RESULTS.md).
+        # They are still freed by reference counting.
         gc.freeze()
         line = self.learner.start_line()
         if line:

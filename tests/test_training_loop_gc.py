@@ -1,6 +1,6 @@
 """The training loop moves start-up's objects out of the cyclic collector's scans once it has
 resumed (gc.freeze), so that the collector's full passes during training only scan what training
-creates (benchmarks/RESULTS.md: they cost a 64-env SHAC iteration up to a quarter of its time)."""
+creates (benchmarks/RESULTS.md: they cost a 64-env hopper SHAC actor part 13 % in the median)."""
 
 import gc
 
