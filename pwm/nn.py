@@ -154,10 +154,10 @@ def run_layers(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
         kind = type(layer)
         if kind is NormedLinear and (layer.dropout is None or not layer.training):
             ln = layer.ln
-            x = F.layer_norm(_linear(layer, x, row), ln.normalized_shape, ln.weight, ln.bias, ln.eps)
+            x = F.layer_norm(_inference_linear(layer, x, row), ln.normalized_shape, ln.weight, ln.bias, ln.eps)
             x = _activation(layer.act, x)
         elif kind is nn.Linear:
-            x = _linear(layer, x, row)
+            x = _inference_linear(layer, x, row)
         elif kind is nn.LayerNorm:
             x = F.layer_norm(x, layer.normalized_shape, layer.weight, layer.bias, layer.eps)
         elif not row or kind in (Mish, SimNorm, nn.Identity):
@@ -167,7 +167,8 @@ def run_layers(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x.unsqueeze(0) if row else x
 
 
-def _linear(layer: nn.Linear, x: torch.Tensor, row: bool) -> torch.Tensor:
+def _inference_linear(layer: nn.Linear, x: torch.Tensor, row: bool) -> torch.Tensor:
+    """``layer(x)`` for run_layers: ``addmv`` on a single row (``row``: x is that row as a vector)."""
     if row and layer.bias is not None:
         return torch.addmv(layer.bias, layer.weight, x)
     return F.linear(x, layer.weight, layer.bias)

@@ -133,12 +133,12 @@ class MujocoFDBackend(PhysicsBackend):
             self._run(chunks[0], packed, out, A_k, B_k)
             for future in futures:
                 future.result()
-        result = StepResult(out[:, 1 : 1 + nq].copy(), out[:, 1 + nq :].copy(), np.zeros(n, dtype=bool))
+        qpos_out, qvel_out = out[:, 1 : 1 + nq].copy(), out[:, 1 + nq :].copy()
         # A step MuJoCo reset ends near time 0; NaN compares False, so a NaN state counts as diverged too
         end_time = START_TIME + substeps * self.model.opt.timestep
-        result.diverged = ~(np.abs(out[:, 0] - end_time) < 1e-9 * end_time)
-        finite = (np.abs(result.qpos) < DIVERGENCE_LIMIT).all(-1) & (np.abs(result.qvel) < DIVERGENCE_LIMIT).all(-1)
-        result.diverged |= ~finite
+        ended = np.abs(out[:, 0] - end_time) < 1e-9 * end_time
+        finite = (np.abs(qpos_out) < DIVERGENCE_LIMIT).all(-1) & (np.abs(qvel_out) < DIVERGENCE_LIMIT).all(-1)
+        result = StepResult(qpos_out, qvel_out, ~(ended & finite))
         if jacobians:
             result.A, result.B = compose_substeps(A_k, B_k)
             if result.diverged.any():
